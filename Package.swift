@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Molt",
+    products: [
+        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint"]),
+        .executable(name: "molt", targets: ["MoltCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+    ],
+    targets: [
+        // System libraries from Debian's -dev packages, found through pkg-config.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Tensors, dtypes, mapped files and errors shared by every other module.
+        .target(name: "MoltCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
+        .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
+        // The `molt` command-line tool.
+        .executableTarget(
+            name: "MoltCLI",
+            dependencies: [
+                "MoltCore", "MoltCheckpoint",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "COpenBLAS"]),
+        .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint"], resources: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+import MoltCore; print("hi")

@@ -1,0 +1,21 @@
+import Crypto
+
+extension Tensor {
+    /// SHA-256 of the values as contiguous little-endian bytes: what the fixture script
+    /// records from PyTorch for every tensor.
+    public func sha256() -> String {
+        withContiguousBytes { raw in SHA256.hash(data: raw).hexString }
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

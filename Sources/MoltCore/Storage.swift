@@ -1,0 +1,42 @@
+/// A run of little-endian element bytes that tensors view: a slice of a mapped file (no copy)
+/// or memory Molt owns (inflated zip entries, byte-swapped or converted data).
+public final class Storage: @unchecked Sendable {
+    public let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject?
+    private let allocation: UnsafeMutableRawBufferPointer?
+
+    /// A zero-copy view of `range` in `file`.
+    public init(file: MappedFile, range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= file.count)
+        bytes = UnsafeRawBufferPointer(rebasing: file.bytes[range])
+        owner = file
+        allocation = nil
+    }
+
+    /// Fresh 64-byte-aligned memory of `byteCount` bytes, filled by `fill`.
+    public init(byteCount: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        do {
+            try fill(UnsafeMutableRawBufferPointer(rebasing: memory[0..<byteCount]))
+        } catch {
+            memory.deallocate()
+            throw error
+        }
+        bytes = UnsafeRawBufferPointer(rebasing: memory[0..<byteCount])
+        owner = nil
+        allocation = memory
+    }
+
+    public convenience init(copying source: UnsafeRawBufferPointer) {
+        self.init(byteCount: source.count) { $0.copyMemory(from: source) }
+    }
+
+    public var count: Int { bytes.count }
+
+    /// The mapped file behind this storage, when it is a zero-copy view.
+    public var mappedFile: MappedFile? { owner as? MappedFile }
+
+    deinit {
+        allocation?.deallocate()
+    }
+}
