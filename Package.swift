@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "Molt",
     products: [
-        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint"]),
+        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltRuntime"]),
         .executable(name: "molt", targets: ["MoltCLI"]),
     ],
     dependencies: [
@@ -21,17 +21,20 @@ let package = Package(
         .target(name: "MoltCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
+        // The reference forward pass: prefill and decode over f32 weights.
+        .target(name: "MoltRuntime", dependencies: ["MoltCore", "COpenBLAS"]),
         // The `molt` command-line tool.
         .executableTarget(
             name: "MoltCLI",
             dependencies: [
-                "MoltCore", "MoltCheckpoint",
+                "MoltCore", "MoltCheckpoint", "MoltRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "COpenBLAS"]),
-        .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint"], resources: []),
+        .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint"]),
+        .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]
 )

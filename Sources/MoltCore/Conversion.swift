@@ -39,7 +39,9 @@ extension Tensor {
             let start = offset * 4
             let raw = UnsafeRawBufferPointer(rebasing: storage.bytes[start..<start + byteCount])
             if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: count))
+                return try withExtendedLifetime(storage) {
+                    try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: count))
+                }
             }
         }
         let values = try floatValues()

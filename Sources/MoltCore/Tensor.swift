@@ -71,9 +71,13 @@ public struct Tensor: @unchecked Sendable {
     public func withContiguousBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if isContiguous {
             let start = offset * dtype.size
-            return try body(UnsafeRawBufferPointer(rebasing: storage.bytes[start..<start + byteCount]))
+            return try withExtendedLifetime(storage) {
+                try body(UnsafeRawBufferPointer(rebasing: storage.bytes[start..<start + byteCount]))
+            }
         }
-        return try body(contiguous().storage.bytes)
+        // Keep the copy alive while `body` reads it: its storage frees the memory on deinit.
+        let copy = contiguous()
+        return try withExtendedLifetime(copy.storage) { try body(copy.storage.bytes) }
     }
 
     /// A contiguous tensor with the same values: `self` when already contiguous.
