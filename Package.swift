@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "Molt",
     products: [
-        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltRuntime"]),
+        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime"]),
         .executable(name: "molt", targets: ["MoltCLI"]),
     ],
     dependencies: [
@@ -21,6 +21,10 @@ let package = Package(
         .target(name: "MoltCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
+        // Group-wise int8/int4 quantization with scale search, and its error metrics.
+        .target(name: "MoltQuant", dependencies: ["MoltCore"]),
+        // The .molt file format: streaming writer, validating reader.
+        .target(name: "MoltFormat", dependencies: ["MoltCore", "MoltQuant", "CZlib", "CZstd"]),
         // The reference forward pass: prefill and decode over f32 weights.
         .target(name: "MoltRuntime", dependencies: ["MoltCore", "COpenBLAS"]),
         // The `molt` command-line tool.
@@ -34,6 +38,8 @@ let package = Package(
 
         .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "COpenBLAS"]),
         .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint"]),
+        .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant"]),
+        .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]
