@@ -1,0 +1,53 @@
+import ArgumentParser
+import MoltCheckpoint
+import MoltCore
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write every tensor of a checkpoint to one safetensors file.",
+        discussion: """
+            Names are kept; views are made contiguous. The output is written under a temporary \
+            name and renamed when complete, so an interrupted export leaves nothing behind.
+            """
+    )
+
+    enum TargetType: String, ExpressibleByArgument, CaseIterable {
+        case keep, f32, f16, bf16
+    }
+
+    @Argument(help: "A checkpoint directory, weights file or shard index.")
+    var path: String
+
+    @Option(name: .shortAndLong, help: "The safetensors file to write.")
+    var output: String
+
+    @Option(help: "Floating-point type of the output: keep, f32, f16 or bf16. Integer tensors are kept as they are.")
+    var dtype: TargetType = .keep
+
+    @Option(help: "The config.json to use when none sits beside the weights.")
+    var config: String?
+
+    @Flag(help: "Overwrite the output if it exists.")
+    var force = false
+
+    func run() throws {
+        let checkpoint = try Checkpoint.open(path, configPath: config)
+        if checkpoint.config != nil { _ = try checkpoint.requireModel() }
+        for warning in checkpoint.warnings { Terminal.warning(warning) }
+        let target: DType? = dtype == .keep ? nil : DType(rawValue: dtype.rawValue)
+        let plan = checkpoint.tensors.entries.map { entry in
+            let type = (target != nil && entry.tensor.dtype.isFloatingPoint) ? target! : entry.tensor.dtype
+            return SafetensorsWriter.Entry(name: entry.name, dtype: type, shape: entry.tensor.shape)
+        }
+        let writer = try SafetensorsWriter(path: output, entries: plan, metadata: ["format": "pt"], overwrite: force)
+        var progress = Progress(total: plan.reduce(0) { $0 + $1.byteCount }, label: "export")
+        for (entry, planned) in zip(checkpoint.tensors.entries, plan) {
+            let tensor = try entry.tensor.converted(to: planned.dtype)
+            try tensor.withContiguousBytes { try writer.append($0) }
+            entry.tensor.releaseMappedPages()
+            progress.advance(by: planned.byteCount)
+        }
+        try writer.finish()
+        progress.finish()
+    }
+}

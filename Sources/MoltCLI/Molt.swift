@@ -1,0 +1,16 @@
+import ArgumentParser
+
+struct Molt: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "molt",
+        abstract: "Read, convert, verify and run BlackMamba checkpoints.",
+        discussion: """
+            MODEL and PATH arguments accept a checkpoint directory (config.json beside the weights), \
+            a weights file (pytorch_model.bin in zip or legacy format, model.safetensors) or a \
+            shard index (*.index.json). Pickles are never executed: they are read as data.
+
+            Exit codes: 0 success, 1 usage error, 2 bad input.
+            """,
+        subcommands: [Inspect.self, Export.self]
+    )
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// A progress line on stderr (only when it is a terminal): done, total, rate and time left.
+struct Progress {
+    let total: Int
+    let label: String
+    private var done = 0
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+
+    init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+    }
+
+    mutating func advance(by amount: Int) {
+        done += amount
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+        lastDraw = now
+        let elapsed = max(now.timeIntervalSince(start), 1e-6)
+        let rate = Double(done) / elapsed
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let percent = total == 0 ? 100 : Double(done) * 100 / Double(total)
+        Terminal.progress(String(
+            format: "%@: %5.1f%%  %@ of %@  %@/s  %.0fs left", label, percent, Formatting.bytes(done),
+            Formatting.bytes(total), Formatting.bytes(Int(rate)), left))
+    }
+
+    func finish() { Terminal.endProgress() }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Where messages for people go: errors and warnings on stderr, results on stdout.
+enum Terminal {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("molt: error: \(message)\n".utf8))
+    }
+
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("molt: warning: \(message)\n".utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+
+    /// Writes a progress line that the next one overwrites; only on a terminal.
+    static func progress(_ line: String) {
+        guard stderrIsTerminal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+    }
+
+    static func endProgress() {
+        guard stderrIsTerminal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    /// Prints a value as pretty JSON with keys in declaration order.
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}
+
+/// Ctrl-C or SIGTERM during a long write must leave no temporary file behind.
+enum Interrupts {
+    private static var sources: [DispatchSourceSignal] = []
+
+    static func removeTemporaryFilesOnSignal() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                AtomicOutput.removeAllTemporaryFiles()
+                FileHandle.standardError.write(Data("\nmolt: interrupted\n".utf8))
+                _exit(128 + sig)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import MoltCore
+
+/// Where a checkpoint's pieces are: the weights (or a shard index) and config.json.
+struct CheckpointLocation {
+    var weights: [String]
+    var index: String?
+    var config: String?
+    var warnings: [String] = []
+
+    /// Names looked for in a directory, most preferred first: safetensors can be validated
+    /// completely before use, so it wins when both are present.
+    static let candidates = [
+        "model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin",
+    ]
+
+    static func resolve(_ path: String, configPath: String?) throws -> CheckpointLocation {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw MoltError(.io, "\(path): no such file or directory")
+        }
+        let directory: String
+        var weightsPath: String
+        var warnings: [String] = []
+        if isDirectory.boolValue {
+            directory = path
+            let present = candidates.filter { FileManager.default.fileExists(atPath: join(path, $0)) }
+            guard let chosen = present.first else {
+                throw MoltError.badInput("no weights found (looked for \(candidates.joined(separator: ", ")))", file: path)
+            }
+            weightsPath = join(path, chosen)
+            for other in present.dropFirst() where !chosen.hasPrefix(other) && !other.hasPrefix(chosen) {
+                warnings.append("\(other) also present; read \(chosen)")
+            }
+        } else {
+            directory = (path as NSString).deletingLastPathComponent
+            weightsPath = path
+        }
+        var config = configPath
+        if config == nil {
+            let beside = join(directory.isEmpty ? "." : directory, "config.json")
+            if FileManager.default.fileExists(atPath: beside) { config = beside }
+        }
+        if config == nil { warnings.append("no config.json found: tensor shapes are not checked (use --config)") }
+        if weightsPath.hasSuffix(".index.json") {
+            return CheckpointLocation(
+                weights: try ShardIndex.read(weightsPath).files, index: weightsPath, config: config, warnings: warnings)
+        }
+        return CheckpointLocation(weights: [weightsPath], index: nil, config: config, warnings: warnings)
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}
+
+/// A `*.index.json` of a sharded checkpoint: which file holds each tensor.
+struct ShardIndex {
+    /// Shard paths in order of first mention.
+    var files: [String]
+    var fileOf: [String: String]
+    /// Tensor names in index order.
+    var order: [String]
+
+    static func read(_ path: String) throws -> ShardIndex {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw MoltError(.io, "\(path): cannot read")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let map = object["weight_map"] as? [String: Any]
+        else {
+            throw MoltError.badInput("not a shard index: expected a JSON object with a 'weight_map'", file: path)
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        var files: [String] = []
+        var fileOf: [String: String] = [:]
+        // JSONSerialization loses key order; sort names so shard and tensor order are stable.
+        for name in map.keys.sorted() {
+            guard let file = map[name] as? String, !file.isEmpty, !file.contains("/"), file != "..", file != "." else {
+                throw MoltError.badInput("weight_map entry '\(name)' must name a file beside the index", file: path)
+            }
+            let shard = CheckpointLocation.join(directory.isEmpty ? "." : directory, file)
+            if !files.contains(shard) { files.append(shard) }
+            fileOf[name] = shard
+        }
+        guard !files.isEmpty else { throw MoltError.badInput("weight_map is empty", file: path) }
+        return ShardIndex(files: files.sorted(), fileOf: fileOf, order: map.keys.sorted())
+    }
+}

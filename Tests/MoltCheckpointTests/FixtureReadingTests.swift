@@ -1,0 +1,78 @@
+import Foundation
+import MoltCheckpoint
+import MoltCore
+import Testing
+
+/// One checkpoint fixture and what PyTorch recorded about it (Scripts/make_fixtures.py).
+struct Fixture: CustomTestStringConvertible, Sendable {
+    let path: String
+    let expected: [String: Any]
+    var testDescription: String { (path as NSString).lastPathComponent }
+
+    init(path: String, expectedFile: URL) throws {
+        self.path = path
+        self.expected = try FixturePaths.json(expectedFile) as? [String: Any] ?? [:]
+    }
+
+    /// Model directories and the special single files.
+    static var all: [Fixture] {
+        let fm = FileManager.default
+        let root = FixturePaths.checkpoints
+        var out: [Fixture] = []
+        for name in (try? fm.contentsOfDirectory(atPath: root.path))?.sorted() ?? [] where name != "special" {
+            let dir = root.appendingPathComponent(name)
+            if let f = try? Fixture(path: dir.path, expectedFile: dir.appendingPathComponent("expected.json")) {
+                out.append(f)
+            }
+        }
+        let special = root.appendingPathComponent("special")
+        for name in (try? fm.contentsOfDirectory(atPath: special.path))?.sorted() ?? [] where name.hasSuffix(".expected.json") {
+            let weights = special.appendingPathComponent(String(name.dropLast(".expected.json".count)))
+            let candidates = [".bin", ".safetensors"].map { weights.path + $0 }
+            if let file = candidates.first(where: { fm.fileExists(atPath: $0) }),
+                let f = try? Fixture(path: file, expectedFile: special.appendingPathComponent(name)) {
+                out.append(f)
+            }
+        }
+        return out
+    }
+}
+
+@Test func fixturesArePresent() {
+    // Guards the parameterised tests below against silently running over nothing.
+    #expect(Fixture.all.count >= 17)
+}
+
+@Test(arguments: Fixture.all)
+func everyTensorMatchesPyTorchDigest(_ fixture: Fixture) throws {
+    let checkpoint = try Checkpoint.open(fixture.path)
+    #expect(checkpoint.format.rawValue == fixture.expected["format"] as? String)
+    let tensors = try #require(fixture.expected["tensors"] as? [[String: Any]])
+    #expect(checkpoint.tensors.names == tensors.compactMap { $0["name"] as? String })
+    for entry in tensors {
+        let name = try #require(entry["name"] as? String)
+        let tensor = try #require(checkpoint.tensors[name], "\(name) missing")
+        #expect(tensor.dtype.rawValue == entry["dtype"] as? String, "\(name)")
+        #expect(tensor.shape == entry["shape"] as? [Int], "\(name)")
+        #expect(tensor.sha256() == entry["sha256"] as? String, "\(name) values differ from PyTorch's")
+    }
+    if fixture.expected["config"] as? Bool == true {
+        #expect(checkpoint.config != nil)
+        #expect(checkpoint.shapeProblems.isEmpty, "\(checkpoint.shapeProblems)")
+    }
+}
+
+@Test func tiedWeightsShareOneStorage() throws {
+    let checkpoint = try Checkpoint.open(FixturePaths.checkpoints.appendingPathComponent("special/tied.bin").path)
+    let a = try #require(checkpoint.tensors["a"]), b = try #require(checkpoint.tensors["b"])
+    let c = try #require(checkpoint.tensors["c"])
+    #expect(a.storage === b.storage)
+    #expect(a.storage === c.storage)
+}
+
+@Test func contiguousTorchTensorsAreReadInPlace() throws {
+    let checkpoint = try Checkpoint.open(FixturePaths.checkpoints.appendingPathComponent("a-zip-bare").path)
+    for (name, tensor) in checkpoint.tensors.entries {
+        #expect(tensor.storage.mappedFile != nil, "\(name) was copied")
+    }
+}
