@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A file written under a temporary name in its destination directory and renamed into place
+/// only by `commit()`, so an interrupted or failed export never leaves a partial file under
+/// the name the user asked for. Any error, `abandon()` or dropping the object unlinks the
+/// temporary file.
+///
+/// No fsync before the rename: the promise is "no partial file after an error or Ctrl-C",
+/// not durability across power loss, and syncing gigabytes would make export far slower
+/// than `cp`.
+public final class AtomicOutput {
+    public let path: String
+    public let temporaryPath: String
+    private let overwrite: Bool
+    private let writer: DescriptorWriter
+    private var isOpen = true
+
+    public init(path: String, overwrite: Bool) throws {
+        let slash = path.lastIndex(of: "/")
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty, name != ".", name != ".." else {
+            throw MoltError(.usage, "\(path): not a file name")
+        }
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) != S_IFDIR else { throw MoltError(.usage, "\(path) is a directory") }
+            guard overwrite else { throw MoltError(.usage, "\(path) exists; pass --force to overwrite") }
+        }
+        let directory = slash.map { String(path[...$0]) } ?? ""
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let temporaryPath = "\(directory).\(name).molt-tmp-\(getpid())-\(suffix)"
+        // Registered before it exists, so a signal arriving during open() still finds it.
+        AtomicOutput.registry.insert(temporaryPath)
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            AtomicOutput.registry.remove(temporaryPath)
+            throw MoltError(.io, "\(path): cannot create \(temporaryPath): \(reason)")
+        }
+        self.path = path
+        self.temporaryPath = temporaryPath
+        self.overwrite = overwrite
+        writer = DescriptorWriter(fd: fd, path: path)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard isOpen else { throw MoltError(.usage, "\(path): output already finished") }
+        do {
+            try writer.write(bytes)
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Moves the finished file to `path`. Without `overwrite`, a file that appeared at `path`
+    /// since `init` is still not replaced.
+    public func commit() throws {
+        guard isOpen else { throw MoltError(.usage, "\(path): output already finished") }
+        do {
+            try writer.flush()
+        } catch {
+            abandon()
+            throw error
+        }
+        isOpen = false
+        do {
+            // close(2) is where some file systems (NFS) first report a failed write.
+            guard close(writer.fd) == 0 else { throw ioError("cannot write") }
+            try moveIntoPlace()
+        } catch {
+            discardTemporaryFile()
+            throw error
+        }
+        AtomicOutput.registry.remove(temporaryPath)
+    }
+
+    /// Closes and unlinks the temporary file; does nothing once committed or abandoned.
+    public func abandon() {
+        guard isOpen else { return }
+        isOpen = false
+        close(writer.fd)
+        discardTemporaryFile()
+    }
+
+    /// Unlinks every temporary file not yet committed or abandoned, for a SIGINT/SIGTERM
+    /// handler that is about to exit the process.
+    public static func removeAllTemporaryFiles() {
+        for temporaryPath in registry.removeAll() { unlink(temporaryPath) }
+    }
+
+    deinit {
+        abandon()
+    }
+
+    private func moveIntoPlace() throws {
+        if overwrite {
+            guard rename(temporaryPath, path) == 0 else { throw ioError("cannot rename \(temporaryPath) to") }
+            return
+        }
+        // link(2) fails with EEXIST instead of replacing, closing the race rename(2) leaves.
+        if link(temporaryPath, path) == 0 {
+            unlink(temporaryPath)
+            return
+        }
+        if errno == EEXIST { throw MoltError(.usage, "\(path) exists; pass --force to overwrite") }
+        // Some file systems have no hard links: fall back to check-then-rename.
+        var info = stat()
+        if lstat(path, &info) == 0 { throw MoltError(.usage, "\(path) exists; pass --force to overwrite") }
+        guard rename(temporaryPath, path) == 0 else { throw ioError("cannot rename \(temporaryPath) to") }
+    }
+
+    private func discardTemporaryFile() {
+        unlink(temporaryPath)
+        AtomicOutput.registry.remove(temporaryPath)
+    }
+
+    private func ioError(_ what: String) -> MoltError {
+        MoltError(.io, "\(what) \(path): \(String(cString: strerror(errno)))")
+    }
+
+    private static let registry = TemporaryPathRegistry()
+}
+
+/// The process-wide set of temporary paths that still exist.
+private final class TemporaryPathRegistry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths = Set<String>()
+
+    func insert(_ path: String) { lock.withLock { _ = paths.insert(path) } }
+
+    func remove(_ path: String) { lock.withLock { _ = paths.remove(path) } }
+
+    func removeAll() -> Set<String> {
+        lock.withLock {
+            defer { paths.removeAll() }
+            return paths
+        }
+    }
+}

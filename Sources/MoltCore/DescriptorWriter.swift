@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Buffered writes to a file descriptor the caller owns. Small writes are gathered so many
+/// tiny tensors do not each cost a system call; spans at least as large as the buffer go
+/// straight to write(2), so copying a multi-gigabyte tensor never passes through memcpy.
+public final class DescriptorWriter {
+    public static let bufferSize = 8 << 20
+
+    public let fd: Int32
+    /// Named in error messages.
+    public let path: String
+    private var buffer: UnsafeMutableRawBufferPointer?
+    private var buffered = 0
+
+    public init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count >= DescriptorWriter.bufferSize {
+            try flush()
+            try writeAll(bytes)
+            return
+        }
+        if buffered + bytes.count > DescriptorWriter.bufferSize { try flush() }
+        let buffer = self.buffer ?? allocateBuffer()
+        UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<buffered + bytes.count]).copyMemory(from: bytes)
+        buffered += bytes.count
+    }
+
+    /// Writes out what is buffered; the descriptor stays open.
+    public func flush() throws {
+        guard let buffer, buffered > 0 else { return }
+        let pending = buffered
+        buffered = 0
+        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<pending]))
+    }
+
+    private func allocateBuffer() -> UnsafeMutableRawBufferPointer {
+        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: DescriptorWriter.bufferSize, alignment: 64)
+        buffer = memory
+        return memory
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var next = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            // write(2) may stop short (signals, Linux's ~2 GiB cap per call): keep going.
+            let n = systemWrite(fd, next, remaining)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n < 0 ? String(cString: strerror(errno)) : "no progress"
+                throw MoltError(.io, "\(path): cannot write: \(reason)")
+            }
+            next += n
+            remaining -= n
+        }
+    }
+
+    deinit {
+        buffer?.deallocate()
+    }
+}
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
+#endif
