@@ -31,7 +31,7 @@ struct Export: ParsableCommand {
     var force = false
 
     func run() throws {
-        let checkpoint = try Checkpoint.open(path, configPath: config)
+        let checkpoint = try Checkpoint.open(path, configPath: config, verifyChecksums: true)
         if checkpoint.config != nil { _ = try checkpoint.requireModel() }
         for warning in checkpoint.warnings { Terminal.warning(warning) }
         let target: DType? = dtype == .keep ? nil : DType(rawValue: dtype.rawValue)
@@ -39,7 +39,7 @@ struct Export: ParsableCommand {
             let type = (target != nil && entry.tensor.dtype.isFloatingPoint) ? target! : entry.tensor.dtype
             return SafetensorsWriter.Entry(name: entry.name, dtype: type, shape: entry.tensor.shape)
         }
-        let writer = try SafetensorsWriter(path: output, entries: plan, metadata: ["format": "pt"], overwrite: force)
+        let writer = try SafetensorsWriter(path: output, overwrite: force, tensors: plan, metadata: ["format": "pt"])
         var progress = Progress(total: plan.reduce(0) { $0 + $1.byteCount }, label: "export")
         for (entry, planned) in zip(checkpoint.tensors.entries, plan) {
             let tensor = try entry.tensor.converted(to: planned.dtype)

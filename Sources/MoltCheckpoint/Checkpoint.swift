@@ -18,8 +18,9 @@ public struct Checkpoint: Sendable {
     public let shapeProblems: [String]
 
     /// Opens a directory, a weights file or a shard index. `configPath` overrides the
-    /// config.json beside the weights.
-    public static func open(_ path: String, configPath: String? = nil) throws -> Checkpoint {
+    /// config.json beside the weights. `verifyChecksums` checks the CRC of every zip entry,
+    /// which reads every byte; without it only the directory and the pickle are read.
+    public static func open(_ path: String, configPath: String? = nil, verifyChecksums: Bool = false) throws -> Checkpoint {
         let location = try CheckpointLocation.resolve(path, configPath: configPath)
         var warnings: [String] = location.warnings
         let format: SourceFormat
@@ -35,7 +36,7 @@ public struct Checkpoint: Sendable {
                     throw MoltError.badInput("shard is \(kind.rawValue) but earlier shards are \(shardFormat!.rawValue)", file: shard)
                 }
                 shardFormat = kind
-                let part = try readWeights(file, format: kind, warnings: &warnings)
+                let part = try readWeights(file, format: kind, verifyChecksums: verifyChecksums, warnings: &warnings)
                 for (name, tensor) in part.entries {
                     guard shards.fileOf[name] == shard else {
                         throw MoltError.badInput("tensor '\(name)' is not listed for this shard in \(index)", file: shard)
@@ -51,7 +52,7 @@ public struct Checkpoint: Sendable {
         } else {
             let file = try MappedFile(path: location.weights[0])
             format = try SourceFormat.sniff(file)
-            tensors = try readWeights(file, format: format, warnings: &warnings)
+            tensors = try readWeights(file, format: format, verifyChecksums: verifyChecksums, warnings: &warnings)
         }
         guard tensors.count > 0 else {
             throw MoltError.badInput("holds no tensors", file: location.weights.first ?? path)
@@ -87,12 +88,16 @@ public struct Checkpoint: Sendable {
         return config
     }
 
-    static func readWeights(_ file: MappedFile, format: SourceFormat, warnings: inout [String]) throws -> TensorTable {
+    static func readWeights(
+        _ file: MappedFile, format: SourceFormat, verifyChecksums: Bool, warnings: inout [String]
+    ) throws -> TensorTable {
         switch format {
         case .safetensors:
             return try Safetensors.read(file).tensors
-        case .torchZip, .torchLegacy:
-            return try TorchCheckpoint.read(file, format: format, warnings: &warnings)
+        case .torchZip:
+            return try TorchZip.read(ZipArchive(file: file, verifyChecksums: verifyChecksums), warnings: &warnings)
+        case .torchLegacy:
+            return try StateDict.extract(from: TorchLegacy.read(file, warnings: &warnings), file: file.path, warnings: &warnings)
         case .torchZipSharded, .safetensorsSharded:
             throw MoltError.badInput("a shard index is JSON, not weights", file: file.path)
         }

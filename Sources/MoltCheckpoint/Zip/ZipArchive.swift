@@ -4,9 +4,10 @@ import MoltCore
 /// and every local header, so every entry's data range is known to lie inside the file;
 /// reading an entry then only inflates and checks its CRC.
 public final class ZipArchive: Sendable {
-    /// Stored entries below this size always have their CRC checked; larger ones only when
-    /// `verifyChecksums` is set, since that reads every byte of a zero-copy mapping.
-    public static let alwaysVerifiedSize = 64 << 20
+    /// Stored entries below this size (the pickle, version records) always have their CRC
+    /// checked, since they are read whole anyway; storages only when `verifyChecksums` is set,
+    /// since that reads every byte of a zero-copy mapping (`molt inspect` must not).
+    public static let alwaysVerifiedSize = 1 << 20
 
     public let file: MappedFile
     /// Entries in central directory order.
