@@ -40,12 +40,13 @@ struct Export: ParsableCommand {
             return SafetensorsWriter.Entry(name: entry.name, dtype: type, shape: entry.tensor.shape)
         }
         let writer = try SafetensorsWriter(path: output, overwrite: force, tensors: plan, metadata: ["format": "pt"])
-        var progress = Progress(total: plan.reduce(0) { $0 + $1.byteCount }, label: "export")
-        for (entry, planned) in zip(checkpoint.tensors.entries, plan) {
+        let sizes = plan.map { $0.shape.reduce($0.dtype.size, *) }
+        var progress = Progress(total: sizes.reduce(0, +), label: "export")
+        for (index, (entry, planned)) in zip(checkpoint.tensors.entries, plan).enumerated() {
             let tensor = try entry.tensor.converted(to: planned.dtype)
             try tensor.withContiguousBytes { try writer.append($0) }
             entry.tensor.releaseMappedPages()
-            progress.advance(by: planned.byteCount)
+            progress.advance(by: sizes[index])
         }
         try writer.finish()
         progress.finish()

@@ -1,4 +1,5 @@
 import Foundation
+import MoltCore
 
 /// Where messages for people go: errors and warnings on stderr, results on stdout.
 enum Terminal {

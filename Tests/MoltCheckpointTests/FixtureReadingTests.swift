@@ -5,13 +5,25 @@ import Testing
 
 /// One checkpoint fixture and what PyTorch recorded about it (Scripts/make_fixtures.py).
 struct Fixture: CustomTestStringConvertible, Sendable {
+    struct Expected: Decodable, Sendable {
+        struct Entry: Decodable, Sendable {
+            var name: String
+            var dtype: String
+            var shape: [Int]
+            var sha256: String
+        }
+        var format: String
+        var config: Bool?
+        var tensors: [Entry]
+    }
+
     let path: String
-    let expected: [String: Any]
+    let expected: Expected
     var testDescription: String { (path as NSString).lastPathComponent }
 
     init(path: String, expectedFile: URL) throws {
         self.path = path
-        self.expected = try FixturePaths.json(expectedFile) as? [String: Any] ?? [:]
+        self.expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: expectedFile))
     }
 
     /// Model directories and the special single files.
@@ -46,17 +58,15 @@ struct Fixture: CustomTestStringConvertible, Sendable {
 @Test(arguments: Fixture.all)
 func everyTensorMatchesPyTorchDigest(_ fixture: Fixture) throws {
     let checkpoint = try Checkpoint.open(fixture.path)
-    #expect(checkpoint.format.rawValue == fixture.expected["format"] as? String)
-    let tensors = try #require(fixture.expected["tensors"] as? [[String: Any]])
-    #expect(checkpoint.tensors.names == tensors.compactMap { $0["name"] as? String })
-    for entry in tensors {
-        let name = try #require(entry["name"] as? String)
-        let tensor = try #require(checkpoint.tensors[name], "\(name) missing")
-        #expect(tensor.dtype.rawValue == entry["dtype"] as? String, "\(name)")
-        #expect(tensor.shape == entry["shape"] as? [Int], "\(name)")
-        #expect(tensor.sha256() == entry["sha256"] as? String, "\(name) values differ from PyTorch's")
+    #expect(checkpoint.format.rawValue == fixture.expected.format)
+    #expect(checkpoint.tensors.names == fixture.expected.tensors.map(\.name))
+    for entry in fixture.expected.tensors {
+        let tensor = try #require(checkpoint.tensors[entry.name], "\(entry.name) missing")
+        #expect(tensor.dtype.rawValue == entry.dtype, "\(entry.name)")
+        #expect(tensor.shape == entry.shape, "\(entry.name)")
+        #expect(tensor.sha256() == entry.sha256, "\(entry.name) values differ from PyTorch's")
     }
-    if fixture.expected["config"] as? Bool == true {
+    if fixture.expected.config == true {
         #expect(checkpoint.config != nil)
         #expect(checkpoint.shapeProblems.isEmpty, "\(checkpoint.shapeProblems)")
     }
