@@ -40,6 +40,8 @@ let package = Package(
         .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint"]),
         .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant"]),
         .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant"]),
+        // Runs the built `molt` binary: exit codes, output files, JSON.
+        .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]

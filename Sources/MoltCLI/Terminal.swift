@@ -23,13 +23,6 @@ enum Terminal {
         guard stderrIsTerminal else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
-
-    /// Prints a value as pretty JSON with keys in declaration order.
-    static func printJSON<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
-    }
 }
 
 /// Ctrl-C or SIGTERM during a long write must leave no temporary file behind.

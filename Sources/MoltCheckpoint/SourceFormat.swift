@@ -15,9 +15,11 @@ public enum SourceFormat: String, Sendable, Codable {
         if bytes.count >= 262, bytes[257..<262].elementsEqual("ustar".utf8) {
             throw MoltError.unsupported("a tar-format checkpoint (torch <= 0.1.9): re-save it with a current torch", file: file.path)
         }
+        // safetensors: a u64 header length, then the JSON object. Checked before the pickle
+        // test because a length such as 0x0380 also starts with the PROTO opcode's byte.
+        if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") { return .safetensors }
         // Legacy torch files open with a pickle (PROTO opcode) holding the magic number.
         if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) { return .torchLegacy }
-        if bytes.count >= 9, bytes[8] == UInt8(ascii: "{") { return .safetensors }
         if bytes.count < 9 {
             throw MoltError.badInput("only \(bytes.count) bytes: truncated or not a checkpoint", file: file.path)
         }

@@ -130,3 +130,24 @@ public struct BlackMambaConfig: Sendable, Equatable, Codable {
         layers.reduce(0) { if case .moe(let e) = $1 { $0 + e } else { $0 } }
     }
 }
+
+extension BlackMambaConfig {
+    /// The config in config.json's field names, plus the two sizes read from the weights.
+    public var json: JSON {
+        .object([
+            ("num_layers", .int(layers.count)),
+            ("mamba_moe_layers", JSON(layers.map { if case .moe(let e) = $0 { String(e) } else { "r" } })),
+            ("hidden_size", .int(hiddenSize)),
+            ("state_size", .int(stateSize)),
+            ("conv_dimension", .int(convDimension)),
+            ("expansion_factor", .int(expansionFactor)),
+            ("ffn_hidden_size", .int(ffnHiddenSize)),
+            ("vocab_size", .int(vocabSize)),
+            ("add_bias_linear", .bool(addBiasLinear)),
+            ("swiglu", .bool(swiglu)),
+            ("max_sequence_length", maxSequenceLength.map(JSON.int) ?? .null),
+            ("dt_rank", .int(dtRank)),
+            ("vocab_rows", .int(vocabRows)),
+        ])
+    }
+}
