@@ -17,8 +17,10 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // System calls Swift's Glibc module does not export.
+        .target(name: "CMoltSystem"),
         // Tensors, dtypes, mapped files and errors shared by every other module.
-        .target(name: "MoltCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MoltCore", dependencies: ["CMoltSystem", .product(name: "Crypto", package: "swift-crypto")]),
         // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
         // Group-wise int8/int4 quantization with scale search, and its error metrics.

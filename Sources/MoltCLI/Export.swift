@@ -42,11 +42,13 @@ struct Export: ParsableCommand {
         let writer = try SafetensorsWriter(path: output, overwrite: force, tensors: plan, metadata: ["format": "pt"])
         let sizes = plan.map { $0.shape.reduce($0.dtype.size, *) }
         var progress = Progress(total: sizes.reduce(0, +), label: "export")
-        for (index, (entry, planned)) in zip(checkpoint.tensors.entries, plan).enumerated() {
-            let tensor = try entry.tensor.converted(to: planned.dtype)
-            try tensor.withContiguousBytes { try writer.append($0) }
-            entry.tensor.releaseMappedPages()
-            progress.advance(by: sizes[index])
+        // Zip CRCs are checked on the other core while this one copies; a failure abandons the output.
+        try checkpoint.tensors.verifyingIntegrity {
+            for (index, (entry, planned)) in zip(checkpoint.tensors.entries, plan).enumerated() {
+                try writer.append(entry.tensor.converted(to: planned.dtype))
+                entry.tensor.releaseMappedPages()
+                progress.advance(by: sizes[index])
+            }
         }
         try writer.finish()
         progress.finish()

@@ -1,3 +1,4 @@
+import Foundation
 import MoltCore
 
 /// Named tensors in the order their source listed them.
@@ -20,4 +21,47 @@ public struct TensorTable: Sendable {
 
     /// (name, tensor) pairs in source order.
     public var entries: [(name: String, tensor: Tensor)] { names.map { ($0, byName[$0]!) } }
+
+    /// Each storage once, in the order tensors first use it (tied weights share one).
+    public var distinctStorages: [Storage] {
+        var seen = Set<ObjectIdentifier>()
+        return names.compactMap { name in
+            let storage = byName[name]!.storage
+            return seen.insert(ObjectIdentifier(storage)).inserted ? storage : nil
+        }
+    }
+
+    /// Runs every storage's deferred integrity check (zip CRCs) on a background thread while
+    /// `body` runs, so checking overlaps with the work that reads the tensors; then throws
+    /// the first failure. `body`'s output must not be committed before this returns.
+    public func verifyingIntegrity<R>(while body: () throws -> R) throws -> R {
+        let storages = distinctStorages
+        let group = DispatchGroup()
+        let failure = FailureBox()
+        DispatchQueue.global().async(group: group) {
+            for storage in storages where failure.error == nil {
+                do { try storage.verifyIntegrity() } catch { failure.error = error }
+            }
+        }
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            failure.error = failure.error ?? error
+            group.wait()
+            throw error
+        }
+        group.wait()
+        if let error = failure.error { throw error }
+        return result
+    }
+}
+
+private final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    var error: Error? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
 }

@@ -49,9 +49,18 @@ public final class AtomicOutput {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try writing { try writer.write(bytes) }
+    }
+
+    /// Appends `range` of a mapped file, copied inside the kernel where possible.
+    public func copy(from source: MappedFile, range: Range<Int>) throws {
+        try writing { try writer.copy(from: source, range: range) }
+    }
+
+    private func writing(_ body: () throws -> Void) throws {
         guard isOpen else { throw MoltError(.usage, "\(path): output already finished") }
         do {
-            try writer.write(bytes)
+            try body()
         } catch {
             abandon()
             throw error

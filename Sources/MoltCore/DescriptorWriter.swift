@@ -1,3 +1,4 @@
+import CMoltSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,6 +32,25 @@ public final class DescriptorWriter {
         let buffer = self.buffer ?? allocateBuffer()
         UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<buffered + bytes.count]).copyMemory(from: bytes)
         buffered += bytes.count
+    }
+
+    /// Appends `range` of `source` by copying inside the kernel, which is what makes `cp`
+    /// fast: the bytes are never mapped into this process. Falls back to write(2) from the
+    /// mapping where the file systems cannot do that.
+    public func copy(from source: MappedFile, range: Range<Int>) throws {
+        try flush()
+        var offset = Int64(range.lowerBound)
+        let end = Int64(range.upperBound)
+        while offset < end {
+            let n = molt_copy_file_range(source.descriptor, &offset, fd, Int(min(end - offset, 1 << 30)))
+            if n > 0 { continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && [EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF].contains(errno) || n == 0 {
+                try writeAll(UnsafeRawBufferPointer(rebasing: source.bytes[Int(offset)..<Int(end)]))
+                return
+            }
+            throw MoltError(.io, "\(path): cannot copy from \(source.path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Writes out what is buffered; the descriptor stays open.
@@ -73,3 +93,12 @@ private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
 private let systemWrite = Darwin.write
 #endif
+
+/// Where streamed output goes: a plain descriptor or a temporary file renamed at the end.
+public protocol ByteSink {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    func copy(from source: MappedFile, range: Range<Int>) throws
+}
+
+extension DescriptorWriter: ByteSink {}
+extension AtomicOutput: ByteSink {}

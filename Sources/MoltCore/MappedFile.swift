@@ -8,15 +8,19 @@ import Darwin
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
+    /// Kept open so data can be copied inside the kernel (copy_file_range) without mapping it.
+    public let descriptor: Int32
 
     public init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw MoltError(.io, "\(path): cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw MoltError(.io, "\(path): cannot stat: \(String(cString: strerror(errno)))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw MoltError(.io, "\(path): not a regular file") }
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw MoltError(.io, "\(path): not a regular file")
+        }
+        descriptor = fd
         let size = Int(info.st_size)
         if size == 0 {
             // mmap refuses empty ranges; an empty buffer still lets parsers report "truncated".
@@ -24,6 +28,7 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            close(fd)
             throw MoltError(.io, "\(path): cannot map: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
@@ -46,5 +51,6 @@ public final class MappedFile: @unchecked Sendable {
         if let base = bytes.baseAddress {
             munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
         }
+        close(descriptor)
     }
 }

@@ -1,16 +1,36 @@
+import Foundation
+
 /// A run of little-endian element bytes that tensors view: a slice of a mapped file (no copy)
 /// or memory Molt owns (inflated zip entries, byte-swapped or converted data).
 public final class Storage: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     private let owner: AnyObject?
     private let allocation: UnsafeMutableRawBufferPointer?
+    /// A check of the bytes (a CRC) put off until someone needs them trusted, because it reads
+    /// every byte of what is otherwise never touched (`molt inspect`). Runs at most once.
+    private var pendingCheck: ((UnsafeRawBufferPointer) throws -> Void)?
+    private var checkFailure: Error?
+    private let checkLock = NSLock()
 
-    /// A zero-copy view of `range` in `file`.
-    public init(file: MappedFile, range: Range<Int>) {
+    /// A zero-copy view of `range` in `file`; `check`, if given, runs on `verifyIntegrity()`.
+    public init(file: MappedFile, range: Range<Int>, check: ((UnsafeRawBufferPointer) throws -> Void)? = nil) {
         precondition(range.lowerBound >= 0 && range.upperBound <= file.count)
         bytes = UnsafeRawBufferPointer(rebasing: file.bytes[range])
         owner = file
         allocation = nil
+        pendingCheck = check
+    }
+
+    /// Runs the deferred check, if any, once; later calls repeat its outcome. Safe to call from
+    /// several threads.
+    public func verifyIntegrity() throws {
+        try checkLock.withLock {
+            if let check = pendingCheck {
+                pendingCheck = nil
+                do { try check(bytes) } catch { checkFailure = error }
+            }
+            if let checkFailure { throw checkFailure }
+        }
     }
 
     /// Fresh 64-byte-aligned memory of `byteCount` bytes, filled by `fill`.

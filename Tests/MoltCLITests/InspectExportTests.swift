@@ -1,5 +1,6 @@
 import Foundation
 import MoltCheckpoint
+import MoltCore
 import Testing
 
 @Test func inspectJSONHasTheDocumentedShape() throws {
@@ -91,5 +92,24 @@ import Testing
             ["export", MoltBinary.repository.appendingPathComponent("Fixtures/bad/record_size.bin").path, "-o", out])
         #expect(result.status == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+}
+
+@Test func exportRefusesACorruptStorageAndLeavesNothing() throws {
+    try MoltBinary.withScratch { dir in
+        // Flip one byte inside the embedding record (larger than the always-checked size is not
+        // needed: small records are checked at open, large ones while exporting).
+        let source = MoltBinary.fixture("a-zip-bare/pytorch_model.bin")
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: source)))
+        let archive = try ZipArchive(file: MappedFile(path: source))
+        let record = try #require(archive.entries.first { $0.name.hasSuffix("/data/0") })
+        bytes[record.dataOffset + 5] ^= 0xFF
+        let corrupt = dir.appendingPathComponent("corrupt.bin")
+        try Data(bytes).write(to: corrupt)
+        let out = dir.appendingPathComponent("out.safetensors").path
+        let result = try MoltBinary.run(["export", corrupt.path, "-o", out])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("CRC-32"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["corrupt.bin"])
     }
 }

@@ -267,9 +267,14 @@ private func expectBadInput(_ bytes: [UInt8], _ keyword: String, sourceLocation:
         let big = [UInt8](repeating: 1, count: ZipArchive.alwaysVerifiedSize)
         let bytes = ZipBuilder(entries: [.init(name: "big", data: big, crc: 0xBAD)]).build().bytes
         let lenient = try open(bytes)
-        #expect(try lenient.storage(of: lenient.entries[0]).count == big.count)
+        let unchecked = try lenient.storage(of: lenient.entries[0])
+        #expect(unchecked.count == big.count)
+        try unchecked.verifyIntegrity()
+        // Verified archives defer the check until the bytes are needed, and then fail.
         let strict = try open(bytes, verify: true)
-        #expect(throws: MoltError.self) { try strict.storage(of: strict.entries[0]) }
+        let deferred = try strict.storage(of: strict.entries[0])
+        #expect(throws: MoltError.self) { try deferred.verifyIntegrity() }
+        #expect(throws: MoltError.self) { try deferred.verifyIntegrity() }
     }
 
     @Test func truncationAtEveryOffsetIsAnError() throws {

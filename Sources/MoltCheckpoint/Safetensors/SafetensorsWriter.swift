@@ -55,19 +55,11 @@ public final class SafetensorsWriter {
 
     /// Appends the next declared tensor's bytes, which must be exactly its dtype and shape's size.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        try checkOpen()
-        guard appended < entries.count else {
-            try fail(MoltError(.usage, "\(destination): more tensors appended than the \(entries.count) declared"))
-        }
-        guard bytes.count == byteCounts[appended] else {
-            try fail(MoltError(.usage,
-                "\(destination): tensor '\(entries[appended].name)' needs \(byteCounts[appended]) bytes, got \(bytes.count)"))
-        }
-        try write(bytes)
-        appended += 1
+        try appendNext(byteCount: bytes.count) { try write(bytes) }
     }
 
-    /// Appends the next declared tensor, whose dtype and shape must match its declaration.
+    /// Appends the next declared tensor, whose dtype and shape must match its declaration. A
+    /// contiguous tensor mapped from a file is copied inside the kernel, never read here.
     public func append(_ tensor: Tensor) throws {
         try checkOpen()
         if appended < entries.count, tensor.dtype != entries[appended].dtype || tensor.shape != entries[appended].shape {
@@ -76,7 +68,24 @@ public final class SafetensorsWriter {
                 "\(destination): tensor '\(entry.name)' was declared \(entry.dtype.rawValue) \(entry.shape), "
                     + "got \(tensor.dtype.rawValue) \(tensor.shape)"))
         }
-        try tensor.withContiguousBytes { try append($0) }
+        if let (file, range) = tensor.mappedByteRange {
+            try appendNext(byteCount: range.count) { try sinkOperation { try $0.copy(from: file, range: range) } }
+        } else {
+            try tensor.withContiguousBytes { try append($0) }
+        }
+    }
+
+    private func appendNext(byteCount: Int, _ body: () throws -> Void) throws {
+        try checkOpen()
+        guard appended < entries.count else {
+            try fail(MoltError(.usage, "\(destination): more tensors appended than the \(entries.count) declared"))
+        }
+        guard byteCount == byteCounts[appended] else {
+            try fail(MoltError(.usage,
+                "\(destination): tensor '\(entries[appended].name)' needs \(byteCounts[appended]) bytes, got \(byteCount)"))
+        }
+        try body()
+        appended += 1
     }
 
     /// Completes the file: every declared tensor must have been appended.
@@ -97,10 +106,14 @@ public final class SafetensorsWriter {
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try sinkOperation { try $0.write(bytes) }
+    }
+
+    private func sinkOperation(_ body: (ByteSink) throws -> Void) throws {
         do {
             switch sink {
-            case .file(let output): try output.write(bytes)
-            case .descriptor(let writer): try writer.write(bytes)
+            case .file(let output): try body(output)
+            case .descriptor(let writer): try body(writer)
             }
         } catch {
             try fail(error)

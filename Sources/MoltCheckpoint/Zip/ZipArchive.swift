@@ -34,28 +34,40 @@ public final class ZipArchive: Sendable {
             throw MoltError(.usage, "\(file.path): entry '\(entry.name)' does not belong to this archive")
         }
         let data = UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataRange])
-        let storage: Storage
         switch entry.method {
         case ZipEntry.stored:
-            storage = Storage(file: file, range: entry.dataRange)
-            guard verifyChecksums || entry.uncompressedSize < Self.alwaysVerifiedSize else { return storage }
+            guard entry.uncompressedSize < Self.alwaysVerifiedSize else {
+                guard verifyChecksums else { return Storage(file: file, range: entry.dataRange) }
+                // Checked when the bytes are first needed, then dropped from memory again.
+                let file = self.file
+                return Storage(file: file, range: entry.dataRange) { bytes in
+                    try Self.checkCRC(of: entry, bytes, file: file.path)
+                    file.release(entry.dataRange)
+                }
+            }
+            let storage = Storage(file: file, range: entry.dataRange)
+            try Self.checkCRC(of: entry, storage.bytes, file: file.path)
+            return storage
         case ZipEntry.deflated:
-            storage = try Inflate.raw(
+            let storage = try Inflate.raw(
                 data, size: entry.uncompressedSize, what: "entry '\(entry.name)'", file: file.path, offset: entry.dataOffset)
+            try Self.checkCRC(of: entry, storage.bytes, file: file.path)
+            return storage
         default:
             throw MoltError.unsupported(
                 "entry '\(entry.name)' uses compression method \(entry.method) (\(entry.methodName)), which Molt cannot read",
                 file: file.path)
         }
+    }
+
+    private static func checkCRC(of entry: ZipEntry, _ bytes: UnsafeRawBufferPointer, file: String) throws {
         // A zero CRC means the writer did not record one (torch can turn CRCs off).
-        if entry.crc32 != 0 {
-            let actual = Inflate.crc32(storage.bytes)
-            guard actual == entry.crc32 else {
-                throw MoltError.badInput(
-                    "entry '\(entry.name)' fails its CRC-32 check (recorded 0x\(String(entry.crc32, radix: 16)), "
-                        + "computed 0x\(String(actual, radix: 16)))", file: file.path, offset: entry.dataOffset)
-            }
+        guard entry.crc32 != 0 else { return }
+        let actual = Inflate.crc32(bytes)
+        guard actual == entry.crc32 else {
+            throw MoltError.badInput(
+                "entry '\(entry.name)' fails its CRC-32 check (recorded 0x\(String(entry.crc32, radix: 16)), "
+                    + "computed 0x\(String(actual, radix: 16)))", file: file, offset: entry.dataOffset)
         }
-        return storage
     }
 }

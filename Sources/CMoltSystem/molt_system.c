@@ -1,0 +1,10 @@
+#define _GNU_SOURCE
+#include <unistd.h>
+#include "molt_system.h"
+
+ssize_t molt_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, size_t length) {
+    off64_t offset = *in_offset;
+    ssize_t n = copy_file_range(in_fd, &offset, out_fd, NULL, length, 0);
+    *in_offset = offset;
+    return n;
+}
