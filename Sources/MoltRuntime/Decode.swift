@@ -1,0 +1,57 @@
+import MoltCore
+
+/// One Mamba layer's memory of the sequence so far: O(1) in its length.
+final class MambaState {
+    /// [K-1, Di]: the last K-1 pre-convolution inputs, oldest first (zeros before the start).
+    let conv: FloatBuffer
+    /// [Di, N]: the scan state h.
+    let ssm: FloatBuffer
+
+    init(config c: BlackMambaConfig) {
+        conv = FloatBuffer(count: (c.convDimension - 1) * c.innerSize)
+        ssm = FloatBuffer(count: c.innerSize * c.stateSize)
+    }
+}
+
+/// A sequence being run: what each Mamba layer remembers, plus one position's scratch and
+/// logits so that a decode step allocates nothing. Made by `BlackMambaModel.makeState()` or
+/// returned by `prefill`; use it with the model that made it, from one thread at a time.
+public final class DecodeState {
+    /// Tokens consumed so far.
+    public internal(set) var position = 0
+    /// When true, the expert chosen for each position from now on is appended to `routes`.
+    public var recordsRoutes = false
+    /// MoE layer index -> chosen expert per recorded position: to see how often quantization
+    /// changes the routing.
+    public internal(set) var routes: [Int: [Int]] = [:]
+    let model: BlackMambaModel
+    /// Per Mamba layer, in layer order (`MambaWeights.slot`).
+    let mamba: [MambaState]
+    let scratch: Activations
+    /// [vocabRows]: the logits after the last token decoded.
+    let logits: FloatBuffer
+
+    init(model: BlackMambaModel) {
+        let c = model.config
+        self.model = model
+        mamba = c.layers.filter { $0 == .mamba }.map { _ in MambaState(config: c) }
+        scratch = Activations(config: c, positions: 1)
+        logits = FloatBuffer(count: c.vocabRows)
+    }
+}
+
+extension BlackMambaModel {
+    /// Feeds one token to the sequence and returns the logits [vocabRows] for the next one.
+    public func decode(_ token: Int, state: DecodeState) throws -> [Float] {
+        try step(token, state: state)
+        return Array(UnsafeBufferPointer(start: state.logits.base, count: vocabRows))
+    }
+
+    /// The decode step, leaving the logits in `state.logits`.
+    func step(_ token: Int, state: DecodeState) throws {
+        try check(state)
+        try validate(tokens: [token], firstPosition: state.position)
+        forward([token][...], state: state, scratch: state.scratch)
+        logits(state.scratch.x.base, rows: 1, scratch: state.scratch, into: state.logits.base)
+    }
+}

@@ -1,0 +1,123 @@
+import COpenBLAS
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Both norms use the published epsilon.
+let normEpsilon = 1e-5
+
+// MARK: Norms (one row of `count` values; sums in Double so the row length does not matter)
+
+/// out = x / sqrt(mean(x^2) + eps) * weight
+func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+    var squares = 0.0
+    for i in 0..<count { squares += Double(x[i]) * Double(x[i]) }
+    let scale = Float(1 / (squares / Double(count) + normEpsilon).squareRoot())
+    for i in 0..<count { out[i] = x[i] * scale * weight[i] }
+}
+
+/// out = (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance.
+func layerNorm(
+    _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    into out: UnsafeMutablePointer<Float>, count: Int
+) {
+    var sum = 0.0
+    for i in 0..<count { sum += Double(x[i]) }
+    let mean = sum / Double(count)
+    var squares = 0.0
+    for i in 0..<count { squares += (Double(x[i]) - mean) * (Double(x[i]) - mean) }
+    let scale = 1 / (squares / Double(count) + normEpsilon).squareRoot()
+    for i in 0..<count { out[i] = Float((Double(x[i]) - mean) * scale) * weight[i] + bias[i] }
+}
+
+// MARK: Activations
+
+@inline(__always) func silu(_ v: Float) -> Float { v / (1 + expf(-v)) }
+
+@inline(__always) func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
+
+/// log(1 + e^v); above 20 it is v to within f32 precision, as in torch's softplus.
+@inline(__always) func softplus(_ v: Float) -> Float { v > 20 ? v : log1pf(expf(v)) }
+
+/// The exact (erf) GELU, which the published experts use.
+@inline(__always) func gelu(_ v: Float) -> Float { 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+
+// MARK: Matrix products (OpenBLAS, row-major; weights are [out, in] so they enter transposed)
+
+/// c[m, w.rows] = a[m, w.cols] · w^T, or c += that when `accumulate`. Rows of `a` are `lda`
+/// floats apart and rows of `c` `ldc` apart, so column blocks of wider buffers can be used.
+/// One row (a decode step) is a matrix-vector product.
+func matmul(
+    _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: Matrix,
+    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+) {
+    if m == 1 { return matvec(w, a, into: c, accumulate: accumulate) }
+    cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(w.rows), Int32(w.cols),
+        1, a, Int32(lda), w.base, Int32(w.cols), accumulate ? 1 : 0, c, Int32(ldc))
+}
+
+/// y[w.rows] = w · x, or y += that when `accumulate`.
+func matvec(_ w: Matrix, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    cblas_sgemv(
+        CblasRowMajor, CblasNoTrans, Int32(w.rows), Int32(w.cols),
+        1, w.base, Int32(w.cols), x, 1, accumulate ? 1 : 0, y, 1)
+}
+
+/// Adds `bias` (when the checkpoint has one) to each of `rows` consecutive rows of `width` values.
+func addBias(_ bias: UnsafePointer<Float>?, to x: UnsafeMutablePointer<Float>, rows: Int = 1, width: Int) {
+    guard let bias else { return }
+    for r in 0..<rows {
+        let row = x + r * width
+        for i in 0..<width { row[i] += bias[i] }
+    }
+}
+
+/// Index of the largest value; the lowest index wins ties, as torch's argmax does.
+func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
+    var best = 0
+    for i in 1..<max(count, 1) where values[i] > values[best] { best = i }
+    return best
+}
+
+/// Splits 0..<count into `parts` contiguous blocks and runs them concurrently. Each index is
+/// handled by exactly one block, so results do not depend on scheduling.
+func parallelBlocks(_ count: Int, parts: Int, _ body: (Range<Int>) -> Void) {
+    let parts = max(1, min(parts, count))
+    if parts == 1 { return body(0..<count) }
+    DispatchQueue.concurrentPerform(iterations: parts) { p in
+        body(count * p / parts..<count * (p + 1) / parts)
+    }
+}
+
+// MARK: Vector exp
+
+/// e^x for four lanes at once, within about 2 ulp of expf: Cephes' polynomial after reducing
+/// x = n ln2 + r, |r| <= ln2 / 2. The scan needs one exp per state element and position, and
+/// calling expf for each costs more than all of the scan's other arithmetic. Inputs are clamped
+/// to [-87.33, 88], so the result is finite and about 1e-38 at the least, where expf would give
+/// subnormals or zero.
+@inline(__always) func exp4(_ x: SIMD4<Float>) -> SIMD4<Float> {
+    // Masked replacement, not clamped(): that calls generic code per lane.
+    var x = x
+    x.replace(with: -87.33, where: x .< -87.33)
+    x.replace(with: 88, where: x .> 88)
+    // Adding 1.5 * 2^23 rounds x / ln2 to the nearest integer n, kept in the low mantissa bits.
+    let shifter = SIMD4<Float>(repeating: 12_582_912)
+    let shifted = x * 1.442_695_04 + shifter
+    let n = shifted - shifter
+    let r = x - n * 0.693_359_375 - n * -2.121_944_4e-4
+    var p = SIMD4<Float>(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_907e-3
+    p = p * r + 4.166_579_589e-2
+    p = p * r + 1.666_666_546e-1
+    p = p * r + 5.000_000_12e-1
+    let er = p * r * r + r + 1
+    // 2^n, built in the exponent field: n sits in the low bits of `shifted`.
+    let bits = (unsafeBitCast(shifted, to: SIMD4<Int32>.self) &- unsafeBitCast(shifter, to: SIMD4<Int32>.self) &+ 127) &<< 23
+    return er * unsafeBitCast(bits, to: SIMD4<Float>.self)
+}

@@ -1,0 +1,57 @@
+import COpenBLAS
+import MoltCore
+
+/// A BlackMamba model bound to its weights. It never changes after `init`, so several
+/// `DecodeState`s (sequences) can use it, from different threads too.
+public final class BlackMambaModel: @unchecked Sendable {
+    /// The config, with `dtRank` and `vocabRows` read from the weights' shapes.
+    public let config: BlackMambaConfig
+    let weights: ModelWeights
+    /// f32 tensors read in place: holding them keeps their storage (often a mapped file) alive.
+    let retained: [Tensor]
+    /// Weights widened to f32 at bind time, and constants derived from weights.
+    let owned: [FloatBuffer]
+    /// Threads for the runtime's own loops: as many as OpenBLAS uses, so one setting
+    /// (OPENBLAS_NUM_THREADS) controls both.
+    let threads: Int
+
+    /// Binds `tensors` (a state dict) after checking that every tensor `config` implies is
+    /// present with its shape, and no other; all mismatches are listed in one error.
+    public init(config: BlackMambaConfig, tensors: [String: Tensor]) throws {
+        let shapes = tensors.mapValues(\.shape)
+        let config = config.resolved(shapes: shapes)
+        let problems = config.shapeProblems(shapes)
+        guard problems.isEmpty else {
+            throw MoltError.badInput(
+                "the tensors do not match the config (\(problems.count) problems):\n  "
+                    + problems.joined(separator: "\n  "))
+        }
+        var binder = WeightBinder(tensors: tensors)
+        weights = try ModelWeights(config: config, binder: &binder)
+        retained = binder.retained
+        owned = binder.owned
+        self.config = config
+        threads = max(1, Int(openblas_get_num_threads()))
+    }
+
+    /// Rows of the embedding: the valid token ids are 0..<vocabRows.
+    public var vocabRows: Int { config.vocabRows }
+
+    /// A fresh sequence: zero convolution history and scan state.
+    public func makeState() -> DecodeState {
+        DecodeState(model: self)
+    }
+
+    /// Refuses an empty list and names the first id outside 0..<vocabRows with its position
+    /// (counted from `firstPosition`, the position of tokens[0] in its sequence).
+    public func validate(tokens: [Int], firstPosition: Int = 0) throws {
+        guard !tokens.isEmpty else { throw MoltError.badInput("no token ids given") }
+        for (i, id) in tokens.enumerated() where id < 0 || id >= vocabRows {
+            throw MoltError.badInput("token id \(id) at position \(firstPosition + i) is outside the vocabulary 0..<\(vocabRows)")
+        }
+    }
+
+    func check(_ state: DecodeState) throws {
+        guard state.model === self else { throw MoltError(.usage, "the decode state was made by another model") }
+    }
+}

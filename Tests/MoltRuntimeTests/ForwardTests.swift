@@ -1,0 +1,197 @@
+import MoltCore
+@testable import MoltRuntime
+import Testing
+
+private func model(_ config: BlackMambaConfig, seed: UInt64 = 1, dtype: DType = .f32) throws -> BlackMambaModel {
+    try BlackMambaModel(config: config, tensors: randomTensors(config, seed: seed, dtype: dtype))
+}
+
+@Test(arguments: testConfigs.indices)
+func matchesTheScalarReference(_ index: Int) throws {
+    let config = testConfigs[index]
+    let tensors = randomTensors(config, seed: 7, tiedRouters: index == 0)
+    var random = TestRandom(state: 11)
+    let tokens = random.tokens(13, below: config.vocabRows)
+    let (logits, _) = try BlackMambaModel(config: config, tensors: tensors).prefill(tokens)
+    let expected = try referenceLogits(config, tensors, tokens)
+    for t in tokens.indices {
+        let error = relativeL2(row(logits, t, width: config.vocabRows), expected[t])
+        #expect(error <= 1e-5, "position \(t): relative L2 \(error)")
+    }
+}
+
+@Test(arguments: testConfigs.indices)
+func decodeStepByStepMatchesPrefill(_ index: Int) throws {
+    let config = testConfigs[index], m = try model(config)
+    var random = TestRandom(state: 3)
+    let tokens = random.tokens(20, below: config.vocabRows)
+    let (all, _) = try m.prefill(tokens)
+    let state = m.makeState()
+    for (t, id) in tokens.enumerated() {
+        let error = relativeL2(try m.decode(id, state: state), row(all, t, width: m.vocabRows))
+        #expect(error <= 1e-5, "position \(t): relative L2 \(error)")
+    }
+    #expect(state.position == tokens.count)
+}
+
+@Test func prefillStateContinuesTheSequence() throws {
+    let config = testConfigs[1], m = try model(config)
+    var random = TestRandom(state: 5)
+    let tokens = random.tokens(17, below: config.vocabRows)
+    let (all, _) = try m.prefill(tokens)
+    let v = m.vocabRows
+
+    let (_, state) = try m.prefill(Array(tokens[0..<9]))
+    for t in 9..<tokens.count {
+        #expect(relativeL2(try m.decode(tokens[t], state: state), row(all, t, width: v)) <= 1e-5)
+    }
+
+    let (_, split) = try m.prefill(Array(tokens[0..<5]))
+    let rest = try m.prefill(Array(tokens[5...]), state: split)
+    for t in 5..<tokens.count {
+        #expect(relativeL2(row(rest, t - 5, width: v), row(all, t, width: v)) <= 1e-5)
+    }
+    let last = try m.prefill(tokens, logits: .last).logits
+    #expect(relativeL2(last, row(all, tokens.count - 1, width: v)) <= 1e-5)
+}
+
+@Test func longPromptsRunInChunks() throws {
+    let config = testConfigs[0], m = try model(config)
+    var random = TestRandom(state: 8)
+    let tokens = random.tokens(BlackMambaModel.prefillChunk + 37, below: config.vocabRows)
+    let (all, state) = try m.prefill(tokens)
+    #expect(state.position == tokens.count)
+    let stepped = m.makeState()
+    for (t, id) in tokens.enumerated() {
+        let error = relativeL2(try m.decode(id, state: stepped), row(all, t, width: m.vocabRows))
+        #expect(error <= 1e-5, "position \(t): relative L2 \(error)")
+    }
+}
+
+@Test func runsAreBitIdentical() throws {
+    let config = testConfigs[0]
+    var random = TestRandom(state: 9)
+    let tokens = random.tokens(40, below: config.vocabRows)
+    let first = try model(config).prefill(tokens).logits
+    let m = try model(config)
+    #expect(try m.prefill(tokens).logits == first)
+    let a = m.makeState(), b = m.makeState()
+    for id in tokens { #expect(try m.decode(id, state: a) == m.decode(id, state: b)) }
+}
+
+@Test func halfPrecisionWeightsAreWidenedOnce() throws {
+    for dtype in [DType.bf16, .f16] {
+        let config = testConfigs[1]
+        let half = randomTensors(config, seed: 4, dtype: dtype)
+        let widened = try half.mapValues { try $0.converted(to: .f32) }
+        let fromHalf = try BlackMambaModel(config: config, tensors: half)
+        let fromF32 = try BlackMambaModel(config: config, tensors: widened)
+        #expect(fromHalf.retained.isEmpty)
+        var random = TestRandom(state: 2)
+        let tokens = random.tokens(12, below: config.vocabRows)
+        #expect(try fromHalf.prefill(tokens).logits == fromF32.prefill(tokens).logits)
+    }
+}
+
+@Test func f32WeightsAreReadInPlace() throws {
+    let config = testConfigs[0]
+    let tensors = randomTensors(config, seed: 1)
+    let m = try BlackMambaModel(config: config, tensors: tensors)
+    let mambaLayers = config.layers.filter { $0 == .mamba }.count
+    // Only -exp(A_log) is computed at bind time; every other tensor is used where it lies.
+    #expect(m.owned.count == mambaLayers)
+    #expect(m.retained.count == tensors.count - mambaLayers)
+    #expect(UnsafeRawPointer(m.weights.embedding.base) == tensors[TensorNames.embedding]!.storage.bytes.baseAddress)
+}
+
+@Test func stridedWeightsAreCopiedInRowMajorOrder() throws {
+    let config = testConfigs[2]
+    var tensors = randomTensors(config, seed: 6)
+    let embedding = try tensors[TensorNames.embedding]!.floatValues()
+    let (v, h) = (config.vocabRows, config.hiddenSize)
+    // The same [V, H] values as a transposed view of an [H, V] buffer.
+    let transposed = (0..<h * v).map { Double(embedding[($0 % v) * h + $0 / v]) }
+    let view = try Tensor(storage: tensor(transposed, shape: [h, v]).storage, dtype: .f32, shape: [v, h], strides: [1, v])
+    let tokens = [1, 5, 9, 2]
+    let expected = try BlackMambaModel(config: config, tensors: tensors).prefill(tokens).logits
+    tensors[TensorNames.embedding] = view
+    #expect(try BlackMambaModel(config: config, tensors: tensors).prefill(tokens).logits == expected)
+}
+
+@Test func refusesTokenIdsOutsideTheVocabulary() throws {
+    let m = try model(testConfigs[0])
+    let cases: [([Int], String)] = [
+        ([], "no token ids"),
+        ([1, 2, -1], "token id -1 at position 2"),
+        ([3, 48], "token id 48 at position 1"),
+    ]
+    for (tokens, fragment) in cases {
+        let error = #expect(throws: MoltError.self) { try m.prefill(tokens) }
+        #expect(error?.kind == .badInput)
+        #expect(error?.message.contains(fragment) == true, "\(error?.message ?? "")")
+    }
+    let (_, state) = try m.prefill([1, 2, 3])
+    let error = #expect(throws: MoltError.self) { try m.decode(1000, state: state) }
+    #expect(error?.message.contains("token id 1000 at position 3") == true)
+    #expect(state.position == 3)
+}
+
+@Test func recordsTheChosenExperts() throws {
+    let config = testConfigs[0]
+    let m = try BlackMambaModel(config: config, tensors: randomTensors(config, seed: 3, tiedRouters: true))
+    let state = m.makeState()
+    _ = try m.prefill([1, 2], state: state)
+    state.recordsRoutes = true
+    _ = try m.prefill([3, 4, 5], state: state)
+    _ = try m.decode(6, state: state)
+    // Tied routers send every position to expert 0, the lower of the two equal winners.
+    #expect(state.routes == [1: [0, 0, 0, 0], 3: [0, 0, 0, 0]])
+}
+
+@Test func refusesStatesOfAnotherModel() throws {
+    let a = try model(testConfigs[0]), b = try model(testConfigs[0])
+    let error = #expect(throws: MoltError.self) { try a.decode(1, state: b.makeState()) }
+    #expect(error?.kind == .usage)
+}
+
+@Test func listsEveryTensorProblem() throws {
+    let config = testConfigs[0]
+    var tensors = randomTensors(config, seed: 1)
+    tensors.removeValue(forKey: TensorNames.norm(2))
+    tensors[TensorNames.mamba(0, "D")] = tensor([1, 2], shape: [2])
+    tensors["extra"] = tensor([1], shape: [1])
+    let error = #expect(throws: MoltError.self) { try BlackMambaModel(config: config, tensors: tensors) }
+    #expect(error?.kind == .badInput)
+    for fragment in ["3 problems", "missing tensor \(TensorNames.norm(2))", "\(TensorNames.mamba(0, "D")) has shape [2]", "unexpected tensor extra"] {
+        #expect(error?.message.contains(fragment) == true, "\(error?.message ?? "")")
+    }
+}
+
+@Test func greedyGenerationFollowsTheArgmax() throws {
+    let config = testConfigs[0], m = try model(config)
+    let prompt = [3, 1, 4, 1, 5]
+    var sampler = Sampler.greedy
+    var seen: [Int] = []
+    let generated = try m.generate(prompt: prompt, maxNewTokens: 8, sampler: &sampler) { seen.append($0); return true }
+    #expect(generated.count == 8 && seen == generated)
+    // Each token is the argmax over the real vocabulary after everything before it.
+    let all = try m.prefill(prompt + generated).logits
+    for (i, token) in generated.enumerated() {
+        let logits = row(all, prompt.count - 1 + i, width: m.vocabRows)
+        #expect(token == logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }! - logits.startIndex)
+    }
+}
+
+@Test func samplingIsReproducibleAndStopsOnRequest() throws {
+    let m = try model(testConfigs[1])
+    func run(seed: UInt64) throws -> [Int] {
+        var sampler = try Sampler(temperature: 1.5, topK: 20, topP: 0.95, seed: seed)
+        return try m.generate(prompt: [1, 2, 3], maxNewTokens: 30, sampler: &sampler)
+    }
+    #expect(try run(seed: 1) == run(seed: 1))
+    #expect(try run(seed: 1) != run(seed: 2))
+    var sampler = try Sampler(seed: 3)
+    let stopped = try m.generate(prompt: [1], maxNewTokens: 30, sampler: &sampler) { _ in false }
+    #expect(stopped.count == 1)
+    #expect(try m.generate(prompt: [1], maxNewTokens: 0, sampler: &sampler).isEmpty)
+}
