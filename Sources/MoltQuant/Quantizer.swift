@@ -105,7 +105,9 @@ public enum Quantizer {
                     }
                     out.storeBytes(of: FloatBits.floatToF16(scale).littleEndian, toByteOffset: scaleOffset, as: UInt16.self)
                     let values = out + start
-                    for i in 0..<g { values.storeBytes(of: Int8(q[i]), toByteOffset: i, as: Int8.self) }
+                    for c in 0..<chunks {
+                        values.storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: integerBits(load(q, c))), toByteOffset: 8 * c, as: SIMD8<Int8>.self)
+                    }
                 case .q4:
                     let chosen: (scale: Float, minimum: Float)?
                     if valid == g {
@@ -117,9 +119,11 @@ public enum Quantizer {
                     guard let chosen else { throw rangeError(row: firstRow + r, start: start, valid: valid, type: .q4) }
                     out.storeBytes(of: FloatBits.floatToF16(chosen.scale).littleEndian, toByteOffset: scaleOffset, as: UInt16.self)
                     out.storeBytes(of: FloatBits.floatToF16(chosen.minimum).littleEndian, toByteOffset: layout.minimumsOffset + 2 * group, as: UInt16.self)
-                    let values = out + start / 2, half = g / 2
-                    for j in 0..<half {
-                        values.storeBytes(of: UInt8(q[j]) | UInt8(q[j + half]) << 4, toByteOffset: j, as: UInt8.self)
+                    // Byte j holds element j (low nibble) and element j + G/2 (high nibble).
+                    let values = out + start / 2, halfChunks = chunks / 2
+                    for c in 0..<halfChunks {
+                        let packed = integerBits(load(q, c)) | integerBits(load(q, c + halfChunks)) &<< 4
+                        values.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: packed), toByteOffset: 8 * c, as: SIMD8<UInt8>.self)
                     }
                 }
             }
