@@ -64,15 +64,30 @@ public enum Quantizer {
         _ source: UnsafePointer<Float>, rows: Int, firstRow: Int, layout: QuantLayout, method: QuantMethod,
         into destination: UnsafeMutableRawPointer
     ) throws -> QuantError {
-        let g = layout.groupSize, chunks = g / 8, padded = layout.groups * g
-        // One allocation per block: a padded copy of a ragged group, the chosen integers and a
-        // spare for candidates, and a dequantized row to measure the error on.
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * g + padded)
-        defer { scratch.deallocate() }
-        let groupCopy = scratch, q = scratch + g, spare = scratch + 2 * g, decoded = scratch + 3 * g
-        let search = method == .search
+        switch layout.type {
+        case .q8: try quantizeQ8Rows(source, rows: rows, firstRow: firstRow, layout: layout, search: method == .search, into: destination)
+        case .q4: try quantizeQ4Rows(source, rows: rows, firstRow: firstRow, layout: layout, search: method == .search, into: destination)
+        }
+        // Measure on the bytes as stored, through the same arithmetic kernels use.
+        let decoded = UnsafeMutablePointer<Float>.allocate(capacity: layout.groups * layout.groupSize)
+        defer { decoded.deallocate() }
         var error = QuantError()
+        for r in 0..<rows {
+            Reconstruction.dequantizeRow(UnsafeRawBufferPointer(start: destination + r * layout.rowStride, count: layout.rowStride), layout: layout, into: decoded)
+            error.add(original: source + r * layout.columns, approximation: decoded, count: layout.columns)
+        }
+        return error
+    }
 
+    private static func quantizeQ8Rows(
+        _ source: UnsafePointer<Float>, rows: Int, firstRow: Int, layout: QuantLayout, search: Bool,
+        into destination: UnsafeMutableRawPointer
+    ) throws {
+        let g = layout.groupSize, chunks = g / 8
+        // A zero-padded copy of a ragged group, the chosen integers, a spare for candidates.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * g)
+        defer { scratch.deallocate() }
+        let groupCopy = scratch, q = scratch + g, spare = scratch + 2 * g
         for r in 0..<rows {
             let row = source + r * layout.columns
             let out = destination + r * layout.rowStride
@@ -80,10 +95,9 @@ public enum Quantizer {
                 let start = group * g, valid = min(g, layout.columns - start)
                 var x = UnsafePointer(row + start)
                 if valid < g {
-                    // q8 pads with zeros (neutral); q4 repeats a data value, masked out of every sum.
-                    let fill: Float = layout.type == .q8 ? 0 : x[0]
+                    // Zero padding is neutral for q8: it quantizes to 0 and adds to no sum.
                     groupCopy.update(from: x, count: valid)
-                    (groupCopy + valid).update(repeating: fill, count: g - valid)
+                    (groupCopy + valid).update(repeating: 0, count: g - valid)
                     x = UnsafePointer(groupCopy)
                 }
                 var low = load(x, 0), high = low, finite = Lanes()
@@ -93,45 +107,96 @@ public enum Quantizer {
                     high = lanewiseMax(high, v)
                     finite += v * 0
                 }
-                guard finite.sum() == 0 else {
-                    throw MoltError.badInput("row \(firstRow + r), columns \(start)..<\(start + valid): NaN or infinite value")
+                guard finite.sum() == 0 else { throw nonFiniteError(row: firstRow + r, start: start, valid: valid) }
+                let absMax = max(largest(high), -smallest(low))
+                guard let scale = quantizeQ8Group(x, chunks: chunks, absMax: absMax, search: search, q: q, scratch: spare) else {
+                    throw rangeError(row: firstRow + r, start: start, valid: valid, type: .q8)
                 }
-                let scaleOffset = layout.scalesOffset + 2 * group
-                switch layout.type {
-                case .q8:
-                    let absMax = max(largest(high), -smallest(low))
-                    guard let scale = quantizeQ8Group(x, chunks: chunks, absMax: absMax, search: search, q: q, scratch: spare) else {
-                        throw rangeError(row: firstRow + r, start: start, valid: valid, type: .q8)
-                    }
-                    out.storeBytes(of: FloatBits.floatToF16(scale).littleEndian, toByteOffset: scaleOffset, as: UInt16.self)
-                    let values = out + start
-                    for c in 0..<chunks {
-                        values.storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: integerBits(load(q, c))), toByteOffset: 8 * c, as: SIMD8<Int8>.self)
-                    }
-                case .q4:
-                    let chosen: (scale: Float, minimum: Float)?
-                    if valid == g {
-                        chosen = quantizeQ4Group(x, chunks: chunks, mask: FullGroup(count: Float(g)), low: smallest(low), high: largest(high), search: search, q: q, scratch: spare)
-                    } else {
-                        chosen = quantizeQ4Group(x, chunks: chunks, mask: PartialGroup(valid: valid), low: smallest(low), high: largest(high), search: search, q: q, scratch: spare)
-                        (q + valid).update(repeating: 0, count: g - valid)
-                    }
-                    guard let chosen else { throw rangeError(row: firstRow + r, start: start, valid: valid, type: .q4) }
-                    out.storeBytes(of: FloatBits.floatToF16(chosen.scale).littleEndian, toByteOffset: scaleOffset, as: UInt16.self)
-                    out.storeBytes(of: FloatBits.floatToF16(chosen.minimum).littleEndian, toByteOffset: layout.minimumsOffset + 2 * group, as: UInt16.self)
-                    // Byte j holds element j (low nibble) and element j + G/2 (high nibble).
-                    let values = out + start / 2, halfChunks = chunks / 2
-                    for c in 0..<halfChunks {
-                        let packed = integerBits(load(q, c)) | integerBits(load(q, c + halfChunks)) &<< 4
-                        values.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: packed), toByteOffset: 8 * c, as: SIMD8<UInt8>.self)
-                    }
+                out.storeBytes(of: FloatBits.floatToF16(scale).littleEndian, toByteOffset: layout.scalesOffset + 2 * group, as: UInt16.self)
+                for c in 0..<chunks {
+                    (out + start).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: integerBits(load(q, c))), toByteOffset: 8 * c, as: SIMD8<Int8>.self)
                 }
             }
-            // Measure on the bytes as stored, through the same arithmetic kernels use.
-            Reconstruction.dequantizeRow(UnsafeRawBufferPointer(start: out, count: layout.rowStride), layout: layout, into: decoded)
-            error.add(original: row, approximation: decoded, count: layout.columns)
         }
-        return error
+    }
+
+    /// q4 goes 8 groups at a time (`quantizeQ4Tile`), taking the block's groups in row order
+    /// across row boundaries so that no lane idles except in the block's last tile.
+    private static func quantizeQ4Rows(
+        _ source: UnsafePointer<Float>, rows: Int, firstRow: Int, layout: QuantLayout, search: Bool,
+        into destination: UnsafeMutableRawPointer
+    ) throws {
+        let g = layout.groupSize, groups = layout.groups, total = rows * groups, half = g / 2
+        // Transposed values, integers, spare integers, and the weights of a ragged tile.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 8 * g)
+        defer { scratch.deallocate() }
+        let x = scratch, q = scratch + 8 * g, spare = scratch + 16 * g, weights = scratch + 24 * g
+        // Where each lane's packed values go.
+        let targets = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: 8)
+        defer { targets.deallocate() }
+
+        for tile in stride(from: 0, to: total, by: 8) {
+            var counts = Lanes()
+            for lane in 0..<8 {
+                // Lanes past the block's last group repeat it; their results are dropped.
+                let (r, start) = position(min(tile + lane, total - 1), layout)
+                let valid = min(g, layout.columns - start)
+                let values = source + r * layout.columns + start
+                // Padding repeats a data value (keeping the extremes) and weighs 0.
+                if valid == g {
+                    for j in 0..<g { x[8 * j + lane] = values[j] }
+                } else {
+                    for j in 0..<g { x[8 * j + lane] = values[j < valid ? j : 0] }
+                }
+                counts[lane] = Float(valid)
+                targets[lane] = destination + r * layout.rowStride
+            }
+            var finite = Lanes()
+            for j in 0..<g { finite += load(x, j) * 0 }
+            if let lane = (0..<8).first(where: { !(finite[$0] == 0) }) {
+                let (r, start) = position(tile + lane, layout)
+                throw nonFiniteError(row: firstRow + r, start: start, valid: Int(counts[lane]))
+            }
+            let ragged = any(counts .< Float(g))
+            let result: Result<(scale: Lanes, minimum: Lanes), TileRangeError>
+            if ragged {
+                for j in 0..<g { store(Lanes(repeating: 0).replacing(with: 1, where: Lanes(repeating: Float(j)) .< counts), weights, j) }
+                result = quantizeQ4Tile(x, g: g, mask: PartialTile(count: counts, weights: weights), search: search, q: q, spare: spare)
+                // Padding is stored as q = 0.
+                for j in 0..<g { store(load(q, j) * load(weights, j), q, j) }
+            } else {
+                result = quantizeQ4Tile(x, g: g, mask: FullTile(count: counts), search: search, q: q, spare: spare)
+            }
+            let chosen: (scale: Lanes, minimum: Lanes)
+            switch result {
+            case .success(let value): chosen = value
+            case .failure(let failure):
+                let lane = (0..<8).first { failure.lanes[$0] } ?? 0
+                let (r, start) = position(min(tile + lane, total - 1), layout)
+                throw rangeError(row: firstRow + r, start: start, valid: Int(counts[lane]), type: .q4)
+            }
+            let used = min(8, total - tile)
+            for lane in 0..<used {
+                let group = (tile + lane) % groups
+                targets[lane].storeBytes(of: FloatBits.floatToF16(chosen.scale[lane]).littleEndian, toByteOffset: layout.scalesOffset + 2 * group, as: UInt16.self)
+                targets[lane].storeBytes(of: FloatBits.floatToF16(chosen.minimum[lane]).littleEndian, toByteOffset: layout.minimumsOffset + 2 * group, as: UInt16.self)
+                targets[lane] += group * half
+            }
+            // Byte j of a group holds element j (low nibble) and element j + G/2 (high nibble).
+            for j in 0..<half {
+                let packed = integerBits(load(q, j)) | integerBits(load(q, j + half)) &<< 4
+                for lane in 0..<used { targets[lane].storeBytes(of: UInt8(truncatingIfNeeded: packed[lane]), toByteOffset: j, as: UInt8.self) }
+            }
+        }
+    }
+
+    /// Row and first column of the block's `index`th group.
+    private static func position(_ index: Int, _ layout: QuantLayout) -> (row: Int, start: Int) {
+        (index / layout.groups, index % layout.groups * layout.groupSize)
+    }
+
+    private static func nonFiniteError(row: Int, start: Int, valid: Int) -> MoltError {
+        MoltError.badInput("row \(row), columns \(start)..<\(start + valid): NaN or infinite value")
     }
 
     private static func rangeError(row: Int, start: Int, valid: Int, type: QuantType) -> MoltError {

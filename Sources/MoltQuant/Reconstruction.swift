@@ -14,6 +14,11 @@ public enum Reconstruction {
         scale * q + minimum
     }
 
+    /// Lane-wise scales and minimums: a different group in each lane.
+    @inline(__always) public static func q4<V: SIMD>(scale: V, q: V, minimum: V) -> V where V.Scalar == Float {
+        scale * q + minimum
+    }
+
     @inline(__always) static func half(_ row: UnsafeRawBufferPointer, _ offset: Int) -> Float {
         FloatBits.f16ToFloat(row.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }

@@ -4,7 +4,8 @@ import Testing
 @testable import MoltQuant
 
 /// Shapes covering whole groups and ragged last groups (in % G != 0).
-private let shapes: [(rows: Int, columns: Int, group: Int)] = [(24, 256, 32), (17, 100, 32), (9, 40, 32), (5, 200, 64)]
+/// (300, 100) spans two blocks of parallel work; q4 tiles of 8 groups cross row boundaries.
+private let shapes: [(rows: Int, columns: Int, group: Int)] = [(24, 256, 32), (17, 100, 32), (9, 40, 32), (5, 200, 64), (300, 100, 32)]
 
 private func quantize(_ values: [Float], _ shape: (rows: Int, columns: Int, group: Int), _ type: QuantType, _ method: QuantMethod) throws -> (QuantizedMatrix, QuantError) {
     try values.withUnsafeBufferPointer {

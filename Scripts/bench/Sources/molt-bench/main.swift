@@ -109,7 +109,7 @@ if arguments.isEmpty || arguments.contains("file") {
     }
     let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
     var file: MoltFile?
-    let open = try best(of: 5) { file = try MoltFile(path: path) }
+    let open = try best(of: 30) { file = try MoltFile(path: path) }
     let verify = try best(of: 2) { try file!.verifyChecksums() }
     print(String(format: "file: %.2f GB, %d tensors, header %d KB; written in %.1f s; open %.2f ms; verifyChecksums %.0f MB/s",
         Double(size) / 1e9, file!.header.tensors.count, (size - file!.headerOffset) >> 10, write, open * 1000, Double(size) / 1e6 / verify))
