@@ -146,7 +146,8 @@ public final class MoltWriter {
     @discardableResult
     public func replaceTrailer(parity: JSONValue, metadata: [String: JSONValue]? = nil) throws -> MoltHeader {
         try guarded {
-            guard var (header, offset) = trailer else { throw MoltError(.usage, "finish the Molt file before replacing its trailer") }
+            guard let (finished, offset) = trailer else { throw MoltError(.usage, "finish the Molt file before replacing its trailer") }
+            var header = finished
             header.parity = parity
             if let metadata { header.metadata = metadata }
             try sink.truncate(to: offset)
@@ -156,7 +157,8 @@ public final class MoltWriter {
         }
     }
 
-    /// The same, for a finished file on disk (validated first).
+    /// The same, for a finished file on disk (validated first). Not atomic: meant for an output
+    /// that is not yet published (before the temporary file is renamed into place).
     @discardableResult
     public static func replaceTrailer(ofFileAt path: String, parity: JSONValue, metadata: [String: JSONValue]? = nil) throws -> MoltHeader {
         // Parse, then drop the mapping before the file shrinks under it.

@@ -57,7 +57,7 @@ func writeSample(_ path: String, compressSome: Bool = true) throws -> MoltHeader
         try writer.append(TensorNames.expert(1, e, "linear_fc2.bias"), tensor(values(64, seed: 40 + e), [64]), as: .f32)
     }
     let tokenizer = Array(#"{"model": {"type": "BPE"}, "note": "not a real tokenizer"}"#.utf8)
-    try tokenizer.withUnsafeBytes { try writer.appendBlob("tokenizer.json", $0, compress: compressSome) }
+    _ = try tokenizer.withUnsafeBytes { try writer.appendBlob("tokenizer.json", $0, compress: compressSome) }
     try writer.append(TensorNames.finalNormWeight, tensor(values(64, seed: 5), [64]), as: .bf16)
     return try writer.finish(headerInfo(tokenizer: "tokenizer.json"))
 }
