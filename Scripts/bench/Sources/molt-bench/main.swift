@@ -1,0 +1,116 @@
+import CZlib
+import Dispatch
+import Foundation
+import MoltCore
+import MoltFormat
+import MoltQuant
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func best(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var fastest = Double.infinity
+    for _ in 0..<runs { fastest = min(fastest, try seconds(body)) }
+    return fastest
+}
+
+var state: UInt64 = 42
+func normal() -> Float {
+    state = state &* 6364136223846793005 &+ 1442695040888963407
+    let u = max(Float(state >> 40) / Float(1 << 24), 1e-7)
+    state = state &* 6364136223846793005 &+ 1442695040888963407
+    let v = Float(state >> 40) / Float(1 << 24)
+    return 0.02 * (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+}
+
+let cores = ProcessInfo.processInfo.activeProcessorCount
+let arguments = Set(CommandLine.arguments.dropFirst())
+
+// Quantization: a [6144, 1152] f32 matrix (an expert's fc1 in BlackMamba-1.5B).
+if arguments.isEmpty || arguments.contains("quant") {
+    let rows = 6144, columns = 1152
+    let matrix = (0..<rows * columns).map { _ in normal() }
+    let megabytes = Double(rows * columns * 4) / 1e6
+    print("quantization of [\(rows), \(columns)] f32 (\(Int(megabytes)) MB), normal values, \(cores) cores:")
+    for type in QuantType.allCases {
+        for method in QuantMethod.allCases {
+            var error = QuantError()
+            let time = try best(of: 3) {
+                error = try matrix.withUnsafeBufferPointer { try Quantizer.quantize($0, rows: rows, columns: columns, type: type, method: method).error }
+            }
+            print(String(format: "  %@ %@: %.0f MB/s, rel_rms %.5f, sqnr %.2f dB", type.rawValue, method.rawValue, megabytes / time, error.relativeRMS, error.sqnrDB ?? 0))
+        }
+    }
+}
+
+// zlib crc32: one thread, and two threads over halves joined with crc32_combine.
+if arguments.isEmpty || arguments.contains("crc") {
+    let size = 512 << 20
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+    defer { buffer.deallocate() }
+    for i in 0..<size / 8 { buffer.storeBytes(of: UInt64(i) &* 0x9E37_79B9_7F4A_7C15, toByteOffset: i * 8, as: UInt64.self) }
+    let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    var single: UInt = 0
+    let one = best(of: 3) { single = crc32(0, base, UInt32(size)) }
+    var halves = [UInt](repeating: 0, count: 2)
+    let two = best(of: 3) {
+        halves.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out
+            DispatchQueue.concurrentPerform(iterations: 2) { i in out[i] = crc32(0, base + i * size / 2, UInt32(size / 2)) }
+        }
+    }
+    let combined = crc32_combine(halves[0], halves[1], size / 2)
+    precondition(combined == single)
+    print(String(format: "crc32 over %d MB: 1 thread %.0f MB/s, 2 threads + crc32_combine %.0f MB/s", size >> 20, Double(size) / 1e6 / one, Double(size) / 1e6 / two))
+}
+
+// A ~1 GB model-shaped file: f32 embedding, 15 MoE layers x 8 experts with q4 weights.
+if arguments.isEmpty || arguments.contains("file") {
+    let directory = NSTemporaryDirectory() + "molt-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let path = directory + "/big.molt"
+    let hidden = 1152, ffn = 3072, vocab = 50304
+    func tensor(_ shape: [Int]) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        let values = (0..<count).map { _ in normal() }
+        return try Tensor(storage: values.withUnsafeBytes { Storage(copying: $0) }, dtype: .f32, shape: shape)
+    }
+    let fc1 = try tensor([2 * ffn, hidden]), fc2 = try tensor([hidden, ffn]), embedding = try tensor([vocab, hidden])
+    let bias1 = try tensor([2 * ffn]), bias2 = try tensor([hidden]), norm = try tensor([hidden]), router = try tensor([8, hidden])
+    var layers: [BlackMambaConfig.Layer] = []
+    let write = try seconds {
+        let writer = try MoltWriter(sink: FileDescriptorSink(creating: path))
+        try writer.append(TensorNames.embedding, embedding, as: .f32)
+        for i in 0..<30 {
+            try writer.append(TensorNames.norm(i), norm, as: .f32)
+            if i % 2 == 0 {
+                layers.append(.mamba)
+                continue
+            }
+            layers.append(.moe(experts: 8))
+            try writer.append(TensorNames.router(i, "weight"), router, as: .f32)
+            for e in 0..<8 {
+                try writer.append(TensorNames.expert(i, e, "linear_fc1.weight"), fc1, as: .q4)
+                try writer.append(TensorNames.expert(i, e, "linear_fc1.bias"), bias1, as: .f32)
+                try writer.append(TensorNames.expert(i, e, "linear_fc2.weight"), fc2, as: .q4)
+                try writer.append(TensorNames.expert(i, e, "linear_fc2.bias"), bias2, as: .f32)
+            }
+        }
+        let config = BlackMambaConfig(
+            hiddenSize: hidden, stateSize: 16, convDimension: 4, expansionFactor: 2, ffnHiddenSize: ffn, vocabSize: 50277,
+            layers: layers, addBiasLinear: true, swiglu: true, vocabRows: vocab)
+        try writer.finish(MoltHeaderInfo(
+            tool: .init(name: "molt-bench", version: "0"), model: config,
+            provenance: .init(created: "2025-01-01T00:00:00Z", sources: [])))
+    }
+    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+    var file: MoltFile?
+    let open = try best(of: 30) { file = try MoltFile(path: path) }
+    let verify = try best(of: 2) { try file!.verifyChecksums() }
+    print(String(format: "file: %.2f GB, %d tensors, header %d KB; written in %.1f s; open %.2f ms; verifyChecksums %.0f MB/s",
+        Double(size) / 1e9, file!.header.tensors.count, (size - file!.headerOffset) >> 10, write, open * 1000, Double(size) / 1e6 / verify))
+}

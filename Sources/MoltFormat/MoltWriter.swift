@@ -1,0 +1,305 @@
+import Foundation
+import MoltCore
+import MoltQuant
+
+/// What the caller says about the file, besides the tensors and blobs the writer recorded.
+public struct MoltHeaderInfo: Sendable {
+    public var tool: MoltHeader.Tool
+    public var model: BlackMambaConfig
+    public var quantization: JSONValue
+    public var provenance: MoltHeader.Provenance
+    /// Name of a blob holding tokenizer.json, if one was appended.
+    public var tokenizer: String?
+    public var parity: JSONValue
+    public var metadata: [String: JSONValue]
+
+    public init(
+        tool: MoltHeader.Tool, model: BlackMambaConfig, quantization: JSONValue = .null,
+        provenance: MoltHeader.Provenance, tokenizer: String? = nil, parity: JSONValue = .null,
+        metadata: [String: JSONValue] = [:]
+    ) {
+        self.tool = tool
+        self.model = model
+        self.quantization = quantization
+        self.provenance = provenance
+        self.tokenizer = tokenizer
+        self.parity = parity
+        self.metadata = metadata
+    }
+}
+
+/// Streams a .molt file in one pass: preamble, then tensors one at a time (in row chunks, so
+/// memory stays bounded by a chunk, not a tensor), then the JSON header and footer. The
+/// trailer can be replaced afterwards, e.g. to add the parity report.
+///
+/// Tensors of one expert must be appended consecutively; the writer puts them in one
+/// page-aligned region. After any error the writer refuses further calls.
+public final class MoltWriter {
+    public let sink: OutputSink
+    /// zstd level for tensors and blobs appended with `compress: true`.
+    public var zstdLevel: Int32 = 3
+    public private(set) var tensors: [MoltTensorEntry] = []
+    public private(set) var blobs: [MoltBlobEntry] = []
+    public private(set) var expertRegions: [ExpertRegion] = []
+
+    /// Bytes of source (or output) processed at a time.
+    static let chunkBytes = 8 << 20
+    private var tensorNames = Set<String>()
+    private var openRegion: (key: ExpertKey, start: Int)?
+    private var closedExperts = Set<ExpertKey>()
+    private var trailer: (header: MoltHeader, offset: Int)?
+    private var failed = false
+
+    /// Writes the preamble; `sink` must be empty.
+    public init(sink: OutputSink) throws {
+        guard sink.offset == 0 else { throw MoltError(.usage, "a Molt file must start at offset 0, the sink is at \(sink.offset)") }
+        self.sink = sink
+        try Preamble.encoded().withUnsafeBytes { try sink.write($0) }
+    }
+
+    /// Appends `tensor` stored as `type`: f32/f16/bf16 convert from any float dtype; q8/q4
+    /// quantize a 2-D [out, in] tensor in groups of `groupSize` along `in` with `method`.
+    @discardableResult
+    public func append(
+        _ name: String, _ tensor: Tensor, as type: MoltTensorType, groupSize: Int = 32, method: QuantMethod = .search,
+        compress: Bool = false
+    ) throws -> MoltTensorEntry {
+        try guarded {
+            guard !tensorNames.contains(name) else { throw MoltError(.usage, "tensor '\(name)' appended twice") }
+            guard tensor.dtype.isFloatingPoint else {
+                throw MoltError.unsupported("tensor '\(name)' is \(tensor.dtype.rawValue): only float tensors are stored")
+            }
+            try enterRegion(of: ExpertKey(tensorName: name))
+            try pad(to: MoltFormat.tensorAlignment)
+            let offset = sink.offset
+            var entry: MoltTensorEntry
+            if let quantType = type.quantType {
+                guard tensor.shape.count == 2 else {
+                    throw MoltError.unsupported("tensor '\(name)' has shape \(tensor.shape): only 2-D weights are quantized")
+                }
+                let layout = try QuantLayout(type: quantType, rows: tensor.shape[0], columns: tensor.shape[1], groupSize: groupSize)
+                let stream = try StoredStream(sink: sink, compressor: compress ? ZstdFrameWriter(level: zstdLevel, contentSize: layout.byteCount) : nil)
+                let error = try writeQuantized(tensor, layout: layout, method: method, into: stream)
+                try stream.finish()
+                entry = MoltTensorEntry(
+                    name: name, type: type, shape: tensor.shape, groupSize: groupSize, paddedColumns: layout.paddedColumns,
+                    offset: offset, length: stream.length, crc32: stream.crc, quantError: QuantErrorReport(error))
+            } else if let dtype = type.dtype {
+                let size = try Checked.multiply([tensor.count, dtype.size], what: "tensor '\(name)'")
+                let stream = try StoredStream(sink: sink, compressor: compress ? ZstdFrameWriter(level: zstdLevel, contentSize: size) : nil)
+                try writePlain(tensor, as: dtype, into: stream)
+                try stream.finish()
+                entry = MoltTensorEntry(name: name, type: type, shape: tensor.shape, offset: offset, length: stream.length, crc32: stream.crc)
+            } else {
+                throw MoltError.unsupported("no way to store \(type.rawValue)")
+            }
+            if compress { entry.compression = Compression(storedLength: entry.length, uncompressedLength: try decodedSize(entry)) }
+            tensorNames.insert(name)
+            tensors.append(entry)
+            return entry
+        }
+    }
+
+    /// Appends an opaque blob (e.g. tokenizer.json), outside any expert region.
+    @discardableResult
+    public func appendBlob(_ name: String, _ bytes: UnsafeRawBufferPointer, compress: Bool = false) throws -> MoltBlobEntry {
+        try guarded {
+            guard !blobs.contains(where: { $0.name == name }) else { throw MoltError(.usage, "blob '\(name)' appended twice") }
+            try enterRegion(of: nil)
+            try pad(to: MoltFormat.tensorAlignment)
+            let offset = sink.offset
+            let stream = try StoredStream(sink: sink, compressor: compress ? ZstdFrameWriter(level: zstdLevel, contentSize: bytes.count) : nil)
+            for start in stride(from: 0, to: bytes.count, by: MoltWriter.chunkBytes) {
+                try stream.feed(UnsafeRawBufferPointer(rebasing: bytes[start..<min(start + MoltWriter.chunkBytes, bytes.count)]))
+            }
+            try stream.finish()
+            var entry = MoltBlobEntry(name: name, offset: offset, length: stream.length, crc32: stream.crc)
+            if compress { entry.compression = Compression(storedLength: stream.length, uncompressedLength: bytes.count) }
+            blobs.append(entry)
+            return entry
+        }
+    }
+
+    /// Closes the data section and writes the header and footer. Returns the header written.
+    @discardableResult
+    public func finish(_ info: MoltHeaderInfo) throws -> MoltHeader {
+        try guarded {
+            guard trailer == nil else { throw MoltError(.usage, "the Molt file is already finished") }
+            if let tokenizer = info.tokenizer, !blobs.contains(where: { $0.name == tokenizer }) {
+                throw MoltError(.usage, "tokenizer blob '\(tokenizer)' was not appended")
+            }
+            try enterRegion(of: nil)
+            try pad(to: MoltFormat.tensorAlignment)
+            let header = MoltHeader(
+                tool: info.tool, model: ModelHeader(info.model), quantization: info.quantization, provenance: info.provenance,
+                tokenizer: info.tokenizer, blobs: blobs, tensors: tensors, expertRegions: expertRegions, parity: info.parity,
+                metadata: info.metadata)
+            let offset = sink.offset
+            try MoltWriter.writeTrailer(header, to: sink)
+            trailer = (header, offset)
+            return header
+        }
+    }
+
+    /// Rewrites the trailer of the finished file with a new parity report (and metadata, when
+    /// given): truncates at the header and writes header and footer again. Tensors stay put.
+    @discardableResult
+    public func replaceTrailer(parity: JSONValue, metadata: [String: JSONValue]? = nil) throws -> MoltHeader {
+        try guarded {
+            guard let (finished, offset) = trailer else { throw MoltError(.usage, "finish the Molt file before replacing its trailer") }
+            var header = finished
+            header.parity = parity
+            if let metadata { header.metadata = metadata }
+            try sink.truncate(to: offset)
+            try MoltWriter.writeTrailer(header, to: sink)
+            trailer = (header, offset)
+            return header
+        }
+    }
+
+    /// The same, for a finished file on disk (validated first). Not atomic: meant for an output
+    /// that is not yet published (before the temporary file is renamed into place).
+    @discardableResult
+    public static func replaceTrailer(ofFileAt path: String, parity: JSONValue, metadata: [String: JSONValue]? = nil) throws -> MoltHeader {
+        // Parse, then drop the mapping before the file shrinks under it.
+        var (header, offset) = try { () throws -> (MoltHeader, Int) in
+            let file = try MoltFile(path: path)
+            return (file.header, file.headerOffset)
+        }()
+        header.parity = parity
+        if let metadata { header.metadata = metadata }
+        let sink = try FileDescriptorSink(rewriting: path, at: offset)
+        try sink.truncate(to: offset)
+        try writeTrailer(header, to: sink)
+        try sink.sync()
+        return header
+    }
+
+    static func writeTrailer(_ header: MoltHeader, to sink: OutputSink) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = try encoder.encode(header)
+        let headerOffset = sink.offset
+        try json.withUnsafeBytes { try sink.write($0) }
+        let compressed = header.tensors.contains { $0.compression != nil } || header.blobs.contains { $0.compression != nil }
+        let footer = Footer(
+            major: MoltFormat.majorVersion, minor: MoltFormat.minorVersion, flags: compressed ? MoltFormat.zstdFlag : 0,
+            headerOffset: headerOffset, headerLength: json.count, headerCRC: json.withUnsafeBytes { CRC32.of($0) })
+        try footer.encoded().withUnsafeBytes { try sink.write($0) }
+    }
+
+    // MARK: - Data section
+
+    private func guarded<R>(_ body: () throws -> R) throws -> R {
+        guard !failed else { throw MoltError(.usage, "the Molt writer failed earlier; its output is incomplete") }
+        do {
+            return try body()
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
+    /// Opens, keeps or closes the expert region so that `key`'s tensors share one region.
+    private func enterRegion(of key: ExpertKey?) throws {
+        if let open = openRegion, open.key != key {
+            try pad(to: MoltFormat.pageSize)
+            expertRegions.append(ExpertRegion(layer: open.key.layer, expert: open.key.expert, offset: open.start, length: sink.offset - open.start))
+            closedExperts.insert(open.key)
+            openRegion = nil
+        }
+        guard let key, openRegion == nil else { return }
+        guard !closedExperts.contains(key) else {
+            throw MoltError(.usage, "tensors of layer \(key.layer) expert \(key.expert) are not consecutive: its region is already closed")
+        }
+        try pad(to: MoltFormat.pageSize)
+        openRegion = (key, sink.offset)
+    }
+
+    private func pad(to alignment: Int) throws {
+        let remainder = sink.offset % alignment
+        guard remainder != 0 else { return }
+        let zeros = [UInt8](repeating: 0, count: alignment - remainder)
+        try zeros.withUnsafeBytes { try sink.write($0) }
+    }
+
+    private func writePlain(_ tensor: Tensor, as target: DType, into stream: StoredStream) throws {
+        try tensor.withContiguousBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            if tensor.dtype == target {
+                for start in stride(from: 0, to: raw.count, by: MoltWriter.chunkBytes) {
+                    try stream.feed(UnsafeRawBufferPointer(rebasing: raw[start..<min(start + MoltWriter.chunkBytes, raw.count)]))
+                }
+                return
+            }
+            let perChunk = MoltWriter.chunkBytes / 4
+            let floats = UnsafeMutablePointer<Float>.allocate(capacity: perChunk)
+            defer { floats.deallocate() }
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: perChunk * 4, alignment: 64)
+            defer { out.deallocate() }
+            for start in stride(from: 0, to: tensor.count, by: perChunk) {
+                let n = min(perChunk, tensor.count - start)
+                try ElementConversion.widen(base + start * tensor.dtype.size, dtype: tensor.dtype, count: n, into: floats)
+                ElementConversion.narrow(floats, count: n, to: target, into: out.baseAddress!)
+                try stream.feed(UnsafeRawBufferPointer(rebasing: out[0..<n * target.size]))
+            }
+        }
+    }
+
+    private func writeQuantized(_ tensor: Tensor, layout: QuantLayout, method: QuantMethod, into stream: StoredStream) throws -> QuantError {
+        let columns = layout.columns
+        let rowsPerChunk = max(1, MoltWriter.chunkBytes / max(1, columns * 4))
+        return try tensor.withContiguousBytes { raw in
+            var error = QuantError()
+            guard let base = raw.baseAddress, layout.rows > 0 else { return error }
+            // f32 sources that are aligned are read in place; others are widened a chunk at a time.
+            let inPlace = tensor.dtype == .f32 && Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0
+            let floats = UnsafeMutablePointer<Float>.allocate(capacity: inPlace ? 0 : rowsPerChunk * columns)
+            defer { floats.deallocate() }
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, rowsPerChunk * layout.rowStride), alignment: 64)
+            defer { out.deallocate() }
+            for first in stride(from: 0, to: layout.rows, by: rowsPerChunk) {
+                let rows = min(rowsPerChunk, layout.rows - first)
+                let source: UnsafePointer<Float>
+                if inPlace {
+                    source = base.assumingMemoryBound(to: Float.self) + first * columns
+                } else {
+                    try ElementConversion.widen(base + first * columns * tensor.dtype.size, dtype: tensor.dtype, count: rows * columns, into: floats)
+                    source = UnsafePointer(floats)
+                }
+                let chunkError = try Quantizer.quantizeRows(source, rows: rows, firstRow: first, layout: layout, method: method, into: out.baseAddress!)
+                error.merge(chunkError)
+                try stream.feed(UnsafeRawBufferPointer(rebasing: out[0..<rows * layout.rowStride]))
+            }
+            return error
+        }
+    }
+}
+
+/// The stored bytes of one entry on their way to the sink: optionally through zstd, always
+/// through crc32, counted.
+final class StoredStream {
+    private let sink: OutputSink
+    private let compressor: ZstdFrameWriter?
+    private(set) var crc: UInt32 = 0
+    private(set) var length = 0
+
+    init(sink: OutputSink, compressor: ZstdFrameWriter?) throws {
+        self.sink = sink
+        self.compressor = compressor
+    }
+
+    func feed(_ bytes: UnsafeRawBufferPointer) throws {
+        if let compressor { try compressor.compress(bytes, last: false, emit: emit) } else { try emit(bytes) }
+    }
+
+    func finish() throws {
+        try compressor?.compress(UnsafeRawBufferPointer(start: nil, count: 0), last: true, emit: emit)
+    }
+
+    private func emit(_ bytes: UnsafeRawBufferPointer) throws {
+        try sink.write(bytes)
+        crc = CRC32.update(crc, bytes)
+        length += bytes.count
+    }
+}
