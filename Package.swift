@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant"]),
         .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant"]),
         // Runs the built `molt` binary: exit codes, output files, JSON.
-        .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint"]),
+        .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]

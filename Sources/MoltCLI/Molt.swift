@@ -11,6 +11,6 @@ struct Molt: ParsableCommand {
 
             Exit codes: 0 success, 1 usage error, 2 bad input.
             """,
-        subcommands: [Inspect.self, Export.self]
+        subcommands: [Inspect.self, Export.self, Logits.self, Generate.self]
     )
 }

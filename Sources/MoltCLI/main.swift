@@ -17,6 +17,7 @@ do {
         print(Molt.fullMessage(for: error))
         exit(0)
     }
-    Terminal.error(Molt.fullMessage(for: error))
+    let message = Molt.fullMessage(for: error)
+    Terminal.error(message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message)
     exit(1)
 }

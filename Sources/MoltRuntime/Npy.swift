@@ -11,27 +11,22 @@ import MoltCore
 public enum Npy {
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
-    /// Writes `values` as a float32 array of `shape`, replacing any file at `path`.
-    public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String) throws {
+    /// Writes `values` as a float32 array of `shape`, under a temporary name renamed into place
+    /// when complete; an existing file is replaced only with `overwrite`.
+    public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String, overwrite: Bool) throws {
         let count = try Checked.multiply(shape, what: "shape \(shape)")
         guard count == values.count else {
             throw MoltError(.usage, "\(path): shape \(shape) holds \(count) values, not \(values.count)")
         }
         let head = try header(shape: shape, descr: "<f4")
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw MoltError(.io, "\(path): cannot create: \(String(cString: strerror(errno)))") }
-        do {
-            try head.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-            try writeAll(fd, UnsafeRawBufferPointer(values), path: path)
-        } catch {
-            close(fd)
-            throw error
-        }
-        guard close(fd) == 0 else { throw MoltError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
+        let output = try AtomicOutput(path: path, overwrite: overwrite)
+        try head.withUnsafeBytes { try output.write($0) }
+        try output.write(UnsafeRawBufferPointer(values))
+        try output.commit()
     }
 
-    public static func write(_ values: [Float], shape: [Int], to path: String) throws {
-        try values.withUnsafeBufferPointer { try write($0, shape: shape, to: path) }
+    public static func write(_ values: [Float], shape: [Int], to path: String, overwrite: Bool) throws {
+        try values.withUnsafeBufferPointer { try write($0, shape: shape, to: path, overwrite: overwrite) }
     }
 
     /// Reads a '<f4' or '<f8' C-order array. The tensor views the mapped file, without a copy.
@@ -107,21 +102,6 @@ public enum Npy {
             throw bad("\(available - needed) bytes follow the \(needed) data bytes that shape \(shape) of \(descr) needs")
         }
         return (dtype, shape, dataStart)
-    }
-
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        guard let base = bytes.baseAddress else { return }
-        var done = 0
-        while done < bytes.count {
-            #if canImport(Glibc)
-            let n = Glibc.write(fd, base + done, bytes.count - done)
-            #else
-            let n = Darwin.write(fd, base + done, bytes.count - done)
-            #endif
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw MoltError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
-            done += n
-        }
     }
 }
 

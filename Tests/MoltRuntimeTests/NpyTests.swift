@@ -25,7 +25,7 @@ private func bytes(of values: [Float]) -> [UInt8] { values.withUnsafeBytes { Arr
     for shape in [[2, 3], [5], [], [2, 0, 4]] {
         let values = (0..<shape.reduce(1, *)).map { Float($0) * 0.5 - 1 }
         let path = temporaryPath("round-\(shape.count).npy")
-        try Npy.write(values, shape: shape, to: path)
+        try Npy.write(values, shape: shape, to: path, overwrite: true)
         let read = try Npy.read(path: path)
         #expect(read.dtype == .f32 && read.shape == shape)
         #expect(try read.floatValues() == values)
@@ -36,7 +36,7 @@ private func bytes(of values: [Float]) -> [UInt8] { values.withUnsafeBytes { Arr
 
 @Test func writesTheHeaderNumPyWrites() throws {
     let path = temporaryPath("header.npy")
-    try Npy.write([1, 2, 3, 4, 5, 6], shape: [2, 3], to: path)
+    try Npy.write([1, 2, 3, 4, 5, 6], shape: [2, 3], to: path, overwrite: true)
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     #expect(Array(data.prefix(10)) == [0x93] + Array("NUMPY".utf8) + [1, 0, 118, 0])
     let header = String(decoding: data[10..<128], as: UTF8.self)
@@ -95,6 +95,6 @@ private func bytes(of values: [Float]) -> [UInt8] { values.withUnsafeBytes { Arr
 }
 
 @Test func refusesShapesThatDoNotMatchTheValues() {
-    let error = #expect(throws: MoltError.self) { try Npy.write([1, 2, 3], shape: [2, 2], to: temporaryPath("bad.npy")) }
+    let error = #expect(throws: MoltError.self) { try Npy.write([1, 2, 3], shape: [2, 2], to: temporaryPath("bad.npy"), overwrite: true) }
     #expect(error?.kind == .usage)
 }

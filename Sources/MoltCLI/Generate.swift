@@ -1,0 +1,56 @@
+import ArgumentParser
+import MoltCore
+import MoltRuntime
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a token sequence and print the new token ids.",
+        discussion: """
+            Greedy by default (the most likely token, lowest id on ties). Give --temperature to \
+            sample instead, optionally restricted by --top-k and --top-p; --seed makes sampling \
+            repeatable.
+            """
+    )
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Comma-separated prompt token ids, e.g. 5,17,42.")
+    var tokens: TokenList
+
+    @Option(name: .short, help: "How many tokens to generate.")
+    var n = 16
+
+    @Option(help: "Sampling temperature; 0 (the default) is greedy.")
+    var temperature: Float = 0
+
+    @Option(help: "Sample only among the k most likely tokens (0: no limit).")
+    var topK = 0
+
+    @Option(help: "Sample only among the most likely tokens whose probabilities add up to p.")
+    var topP: Float = 1
+
+    @Option(help: "Seed of the sampler's random numbers.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print {\"tokens\": [...]} instead of comma-separated ids.")
+    var json = false
+
+    func validate() throws {
+        guard n >= 0 else { throw ValidationError("-n must be 0 or more") }
+        if temperature == 0 && (topK != 0 || topP != 1) {
+            throw ValidationError("--top-k and --top-p shape sampling: give a --temperature above 0 as well")
+        }
+    }
+
+    func run() throws {
+        let network = try model.load()
+        try network.validate(tokens: tokens.ids)
+        var sampler = try Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        let generated = try network.generate(prompt: tokens.ids, maxNewTokens: n, sampler: &sampler)
+        if json {
+            print(JSON.object([("tokens", JSON(generated))]).serialized())
+        } else {
+            print(generated.map(String.init).joined(separator: ","))
+        }
+    }
+}
