@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "Molt",
     products: [
-        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime"]),
+        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltTokenizer", "MoltKernels"]),
         .executable(name: "molt", targets: ["MoltCLI"]),
     ],
     dependencies: [
@@ -27,6 +27,12 @@ let package = Package(
         .target(name: "MoltQuant", dependencies: ["MoltCore"]),
         // The .molt file format: streaming writer, validating reader.
         .target(name: "MoltFormat", dependencies: ["MoltCore", "MoltQuant", "CZlib", "CZstd"]),
+        // Byte-level BPE (GPT-NeoX tokenizer.json): encode and decode.
+        .target(name: "MoltTokenizer", dependencies: ["MoltCore"]),
+        // Matrix-vector and matrix-matrix kernels over f32/f16/bf16/q8/q4 weights: portable C
+        // plus AVX2 / AVX-512 VNNI paths chosen at run time.
+        .target(name: "CMoltKernels"),
+        .target(name: "MoltKernels", dependencies: ["MoltCore", "MoltQuant", "CMoltKernels"]),
         // The reference forward pass: prefill and decode over f32 weights.
         .target(name: "MoltRuntime", dependencies: ["MoltCore", "COpenBLAS"]),
         // The `molt` command-line tool.
@@ -44,6 +50,8 @@ let package = Package(
         .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant"]),
         // Runs the built `molt` binary: exit codes, output files, JSON.
         .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime"]),
+        .testTarget(name: "MoltTokenizerTests", dependencies: ["MoltTokenizer"]),
+        .testTarget(name: "MoltKernelsTests", dependencies: ["MoltKernels", "MoltQuant"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]
