@@ -57,6 +57,18 @@ public final class AtomicOutput {
         try writing { try writer.copy(from: source, range: range) }
     }
 
+    /// Bytes written so far.
+    public var offset: Int { writer.offset }
+
+    public func truncate(to length: Int) throws {
+        try writing { try writer.truncate(to: length) }
+    }
+
+    /// Writes out buffered bytes, so the temporary file can be read back before `commit`.
+    public func flush() throws {
+        try writing { try writer.flush() }
+    }
+
     private func writing(_ body: () throws -> Void) throws {
         guard isOpen else { throw MoltError(.usage, "\(path): output already finished") }
         do {

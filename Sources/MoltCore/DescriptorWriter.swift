@@ -16,6 +16,8 @@ public final class DescriptorWriter {
     public let path: String
     private var buffer: UnsafeMutableRawBufferPointer?
     private var buffered = 0
+    /// Bytes written so far, buffered ones included: where the next write lands.
+    public private(set) var offset = 0
 
     public init(fd: Int32, path: String) {
         self.fd = fd
@@ -23,6 +25,7 @@ public final class DescriptorWriter {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        offset += bytes.count
         if bytes.count >= DescriptorWriter.bufferSize {
             try flush()
             try writeAll(bytes)
@@ -39,6 +42,7 @@ public final class DescriptorWriter {
     /// mapping where the file systems cannot do that.
     public func copy(from source: MappedFile, range: Range<Int>) throws {
         try flush()
+        offset += range.count
         var offset = Int64(range.lowerBound)
         let end = Int64(range.upperBound)
         while offset < end {
@@ -51,6 +55,15 @@ public final class DescriptorWriter {
             }
             throw MoltError(.io, "\(path): cannot copy from \(source.path): \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Cuts the file back to `length` bytes; later writes continue from there.
+    public func truncate(to length: Int) throws {
+        try flush()
+        guard ftruncate(fd, off_t(length)) == 0, lseek(fd, off_t(length), SEEK_SET) == off_t(length) else {
+            throw MoltError(.io, "\(path): cannot truncate to \(length) bytes: \(String(cString: strerror(errno)))")
+        }
+        offset = length
     }
 
     /// Writes out what is buffered; the descriptor stays open.

@@ -11,7 +11,32 @@ public indirect enum JSON: Equatable, Sendable {
     case array([JSON])
     case object([(String, JSON)])
 
-    public static func == (a: JSON, b: JSON) -> Bool { a.serialized() == b.serialized() }
+    /// Objects compare as sets of fields: key order is presentation, not meaning.
+    public static func == (a: JSON, b: JSON) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.bool(let x), .bool(let y)): x == y
+        case (.int(let x), .int(let y)): x == y
+        case (.double(let x), .double(let y)): x == y
+        case (.string(let x), .string(let y)): x == y
+        case (.array(let x), .array(let y)): x == y
+        case (.object(let x), .object(let y)):
+            x.count == y.count && Dictionary(x, uniquingKeysWith: { first, _ in first })
+                == Dictionary(y, uniquingKeysWith: { first, _ in first })
+        default: false
+        }
+    }
+
+    public subscript(key: String) -> JSON? {
+        guard case .object(let fields) = self else { return nil }
+        return fields.first { $0.0 == key }?.1
+    }
+
+    /// The value as a non-negative integer.
+    public var nonNegativeInt: Int? {
+        guard case .int(let value) = self, value >= 0 else { return nil }
+        return value
+    }
 
     /// Compact when `indent` is nil, otherwise pretty-printed with that many spaces per level.
     public func serialized(indent: Int? = nil) -> String {
@@ -86,4 +111,64 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
 extension JSON {
     public init(_ strings: [String]) { self = .array(strings.map(JSON.string)) }
     public init(_ ints: [Int]) { self = .array(ints.map(JSON.int)) }
+}
+
+extension JSON: Codable {
+    public init(from decoder: Decoder) throws {
+        if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
+            // Keyed containers do not promise file order; sorting keeps decoding deterministic.
+            self = .object(try keyed.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
+                ($0.stringValue, try keyed.decode(JSON.self, forKey: $0))
+            })
+            return
+        }
+        if var unkeyed = try? decoder.unkeyedContainer() {
+            var items: [JSON] = []
+            while !unkeyed.isAtEnd { items.append(try unkeyed.decode(JSON.self)) }
+            self = .array(items)
+            return
+        }
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            self = .null
+        } else if let value = try? single.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? single.decode(Int.self) {
+            self = .int(value)
+        } else if let value = try? single.decode(Double.self) {
+            self = .double(value)
+        } else {
+            self = .string(try single.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .object(let fields):
+            var keyed = encoder.container(keyedBy: AnyKey.self)
+            for (key, value) in fields { try keyed.encode(value, forKey: AnyKey(key)) }
+        case .array(let items):
+            var unkeyed = encoder.unkeyedContainer()
+            for item in items { try unkeyed.encode(item) }
+        default:
+            var single = encoder.singleValueContainer()
+            switch self {
+            case .null: try single.encodeNil()
+            case .bool(let b): try single.encode(b)
+            case .int(let i): try single.encode(i)
+            // JSON has no infinities or NaN: a non-finite number is written as null.
+            case .double(let d): if d.isFinite { try single.encode(d) } else { try single.encodeNil() }
+            case .string(let s): try single.encode(s)
+            case .array, .object: break
+            }
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 }

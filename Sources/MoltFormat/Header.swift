@@ -6,7 +6,7 @@ public struct MoltHeader: Sendable, Equatable, Codable {
     public var formatVersion: String
     public var tool: Tool
     public var model: ModelHeader
-    public var quantization: JSONValue
+    public var quantization: JSON
     public var provenance: Provenance
     /// Name of the blob holding the raw tokenizer.json text.
     public var tokenizer: String?
@@ -14,8 +14,8 @@ public struct MoltHeader: Sendable, Equatable, Codable {
     public var tensors: [MoltTensorEntry]
     public var expertRegions: [ExpertRegion]
     /// The parity report: null until the converter has verified the written file.
-    public var parity: JSONValue
-    public var metadata: [String: JSONValue]
+    public var parity: JSON
+    public var metadata: [String: JSON]
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", tool, model, quantization, provenance, tokenizer, blobs, tensors
@@ -23,9 +23,9 @@ public struct MoltHeader: Sendable, Equatable, Codable {
     }
 
     public init(
-        formatVersion: String = MoltFormat.versionString, tool: Tool, model: ModelHeader, quantization: JSONValue,
+        formatVersion: String = MoltFormat.versionString, tool: Tool, model: ModelHeader, quantization: JSON,
         provenance: Provenance, tokenizer: String?, blobs: [MoltBlobEntry], tensors: [MoltTensorEntry],
-        expertRegions: [ExpertRegion], parity: JSONValue, metadata: [String: JSONValue]
+        expertRegions: [ExpertRegion], parity: JSON, metadata: [String: JSON]
     ) {
         self.formatVersion = formatVersion
         self.tool = tool
@@ -45,14 +45,14 @@ public struct MoltHeader: Sendable, Equatable, Codable {
         formatVersion = try c.decode(String.self, forKey: .formatVersion)
         tool = try c.decode(Tool.self, forKey: .tool)
         model = try c.decode(ModelHeader.self, forKey: .model)
-        quantization = try c.decodeIfPresent(JSONValue.self, forKey: .quantization) ?? .null
+        quantization = try c.decodeIfPresent(JSON.self, forKey: .quantization) ?? .null
         provenance = try c.decode(Provenance.self, forKey: .provenance)
         tokenizer = try c.decodeIfPresent(String.self, forKey: .tokenizer)
         blobs = try c.decode([MoltBlobEntry].self, forKey: .blobs)
         tensors = try c.decode([MoltTensorEntry].self, forKey: .tensors)
         expertRegions = try c.decode([ExpertRegion].self, forKey: .expertRegions)
-        parity = try c.decodeIfPresent(JSONValue.self, forKey: .parity) ?? .null
-        metadata = try c.decodeIfPresent([String: JSONValue].self, forKey: .metadata) ?? [:]
+        parity = try c.decodeIfPresent(JSON.self, forKey: .parity) ?? .null
+        metadata = try c.decodeIfPresent([String: JSON].self, forKey: .metadata) ?? [:]
     }
 
     /// Writes every key, nulls included, so a reader sees "parity": null rather than nothing.

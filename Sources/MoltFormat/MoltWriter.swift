@@ -6,17 +6,17 @@ import MoltQuant
 public struct MoltHeaderInfo: Sendable {
     public var tool: MoltHeader.Tool
     public var model: BlackMambaConfig
-    public var quantization: JSONValue
+    public var quantization: JSON
     public var provenance: MoltHeader.Provenance
     /// Name of a blob holding tokenizer.json, if one was appended.
     public var tokenizer: String?
-    public var parity: JSONValue
-    public var metadata: [String: JSONValue]
+    public var parity: JSON
+    public var metadata: [String: JSON]
 
     public init(
-        tool: MoltHeader.Tool, model: BlackMambaConfig, quantization: JSONValue = .null,
-        provenance: MoltHeader.Provenance, tokenizer: String? = nil, parity: JSONValue = .null,
-        metadata: [String: JSONValue] = [:]
+        tool: MoltHeader.Tool, model: BlackMambaConfig, quantization: JSON = .null,
+        provenance: MoltHeader.Provenance, tokenizer: String? = nil, parity: JSON = .null,
+        metadata: [String: JSON] = [:]
     ) {
         self.tool = tool
         self.model = model
@@ -144,7 +144,7 @@ public final class MoltWriter {
     /// Rewrites the trailer of the finished file with a new parity report (and metadata, when
     /// given): truncates at the header and writes header and footer again. Tensors stay put.
     @discardableResult
-    public func replaceTrailer(parity: JSONValue, metadata: [String: JSONValue]? = nil) throws -> MoltHeader {
+    public func replaceTrailer(parity: JSON, metadata: [String: JSON]? = nil) throws -> MoltHeader {
         try guarded {
             guard let (finished, offset) = trailer else { throw MoltError(.usage, "finish the Molt file before replacing its trailer") }
             var header = finished
@@ -160,7 +160,7 @@ public final class MoltWriter {
     /// The same, for a finished file on disk (validated first). Not atomic: meant for an output
     /// that is not yet published (before the temporary file is renamed into place).
     @discardableResult
-    public static func replaceTrailer(ofFileAt path: String, parity: JSONValue, metadata: [String: JSONValue]? = nil) throws -> MoltHeader {
+    public static func replaceTrailer(ofFileAt path: String, parity: JSON, metadata: [String: JSON]? = nil) throws -> MoltHeader {
         // Parse, then drop the mapping before the file shrinks under it.
         var (header, offset) = try { () throws -> (MoltHeader, Int) in
             let file = try MoltFile(path: path)

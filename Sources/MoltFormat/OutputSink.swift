@@ -80,3 +80,6 @@ public final class FileDescriptorSink: OutputSink {
         if ownsDescriptor { close(fd) }
     }
 }
+
+/// A .molt written under a temporary name and renamed into place when verified.
+extension AtomicOutput: OutputSink {}

@@ -36,7 +36,7 @@ let tinyConfig = BlackMambaConfig(
 func headerInfo(tokenizer: String? = nil) -> MoltHeaderInfo {
     MoltHeaderInfo(
         tool: .init(name: "molt-tests", version: "0"), model: tinyConfig,
-        quantization: .object(["experts": .string("q4"), "group_size": .int(32)]),
+        quantization: .object([("experts", .string("q4")), ("group_size", .int(32))]),
         provenance: .init(created: "2025-01-01T00:00:00Z", sources: [.init(path: "/x/model.bin", name: "model.bin", sha256: String(repeating: "ab", count: 32), size: 123)]),
         tokenizer: tokenizer, metadata: ["note": .string("test")])
 }

@@ -144,7 +144,7 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
     let dataBytes = try Array(readBytes(path)[0..<dataEnd])
     #expect(before.header.parity == .null)
 
-    let report: JSONValue = .object(["top1_agreement": .double(0.987), "tokens": .int(512), "per_layer": .array([.int(1), .null])])
+    let report: JSON = .object([("top1_agreement", .double(0.987)), ("tokens", .int(512)), ("per_layer", .array([.int(1), .null]))])
     try writer.replaceTrailer(parity: report)
     let after = try MoltFile(path: path)
     #expect(after.header.parity == report)

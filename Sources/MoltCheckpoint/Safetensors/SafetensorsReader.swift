@@ -20,7 +20,7 @@ public enum Safetensors {
         let header = try headerBytes(file)
         let dataStart = 8 + header.count
         let dataSize = file.count - dataStart
-        let json = try StrictJSON.parse(header) { message, offset in
+        let json = try JSON.parse(strict: header) { message, offset in
             MoltError.badInput("header \(message)", file: file.path, offset: 8 + offset)
         }
         guard case .object(let members) = json else {
@@ -71,7 +71,7 @@ public enum Safetensors {
         return header
     }
 
-    private static func readMetadata(_ value: JSONValue, file: MappedFile) throws -> [String: String] {
+    private static func readMetadata(_ value: JSON, file: MappedFile) throws -> [String: String] {
         guard case .object(let members) = value else {
             throw MoltError.badInput("\(metadataKey) is not a JSON object", file: file.path)
         }
@@ -128,7 +128,7 @@ public enum Safetensors {
         let begin: Int
         let end: Int
 
-        init(name: String, _ value: JSONValue) throws {
+        init(name: String, _ value: JSON) throws {
             guard case .object(let members) = value else { throw MoltError.badInput("tensor '\(name)': entry is not a JSON object") }
             var dtypeName: String?, shape: [Int]?, offsets: [Int]?
             for (key, value) in members {
@@ -183,7 +183,7 @@ public enum Safetensors {
         }
 
         /// The value as a list of non-negative integers, or nil when it is anything else.
-        private static func integers(_ value: JSONValue) -> [Int]? {
+        private static func integers(_ value: JSON) -> [Int]? {
             guard case .array(let elements) = value else { return nil }
             var result: [Int] = []
             for element in elements {

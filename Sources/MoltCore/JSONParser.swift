@@ -1,19 +1,8 @@
-import MoltCore
-
-/// A JSON value as a safetensors header needs it: objects keep their key order, numbers keep
-/// their text so integers convert exactly.
-indirect enum JSONValue {
-    case object([(key: String, value: JSONValue)])
-    case array([JSONValue])
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
-
-    /// The value as a non-negative integer that fits an Int.
-    var nonNegativeInt: Int? {
-        guard case .number(let text) = self, let value = Int(text), value >= 0 else { return nil }
-        return value
+extension JSON {
+    /// Parses `bytes` (valid UTF-8) strictly: duplicate keys are refused, nesting is bounded.
+    /// `fail` builds the error for a message and the byte offset it concerns.
+    public static func parse(strict bytes: UnsafeRawBufferPointer, fail: @escaping (String, Int) -> MoltError) throws -> JSON {
+        try StrictJSON.parse(bytes, fail: fail)
     }
 }
 
@@ -28,7 +17,7 @@ struct StrictJSON {
     /// Builds the error for a message and the byte offset (within `bytes`) it concerns.
     private let fail: (String, Int) -> MoltError
 
-    static func parse(_ bytes: UnsafeRawBufferPointer, fail: @escaping (String, Int) -> MoltError) throws -> JSONValue {
+    static func parse(_ bytes: UnsafeRawBufferPointer, fail: @escaping (String, Int) -> MoltError) throws -> JSON {
         var parser = StrictJSON(bytes: bytes, fail: fail)
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -54,7 +43,7 @@ struct StrictJSON {
         position += 1
     }
 
-    private mutating func value(depth: Int) throws -> JSONValue {
+    private mutating func value(depth: Int) throws -> JSON {
         guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels") }
         skipWhitespace()
         guard let byte = current else { throw error("unexpected end of text") }
@@ -65,14 +54,19 @@ struct StrictJSON {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            // Integers stay exact (offsets beyond 2^53 exist); the rest become Double.
+            let text = try number()
+            if let integer = Int(text) { return .int(integer) }
+            guard let real = Double(text) else { throw error("malformed number") }
+            return .double(real)
         default: throw error("unexpected character")
         }
     }
 
-    private mutating func object(depth: Int) throws -> JSONValue {
+    private mutating func object(depth: Int) throws -> JSON {
         try expect(UInt8(ascii: "{"))
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [(String, JSON)] = []
         var keys = Set<String>()
         skipWhitespace()
         if current == UInt8(ascii: "}") {
@@ -97,9 +91,9 @@ struct StrictJSON {
         }
     }
 
-    private mutating func array(depth: Int) throws -> JSONValue {
+    private mutating func array(depth: Int) throws -> JSON {
         try expect(UInt8(ascii: "["))
-        var elements: [JSONValue] = []
+        var elements: [JSON] = []
         skipWhitespace()
         if current == UInt8(ascii: "]") {
             position += 1
