@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "MoltCLI",
             dependencies: [
-                "MoltCore", "MoltCheckpoint", "MoltRuntime",
+                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

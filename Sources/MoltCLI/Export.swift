@@ -1,12 +1,14 @@
 import ArgumentParser
 import MoltCheckpoint
 import MoltCore
+import MoltFormat
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write every tensor of a checkpoint to one safetensors file.",
+        abstract: "Write every tensor of a checkpoint or .molt file to one safetensors file.",
         discussion: """
-            Names are kept; views are made contiguous. The output is written under a temporary \
+            Names are kept; views are made contiguous; q8/q4 tensors of a .molt file are written \
+            dequantized, as f32 unless --dtype says otherwise. The output is written under a temporary \
             name and renamed when complete, so an interrupted export leaves nothing behind.
             """
     )
@@ -15,7 +17,7 @@ struct Export: ParsableCommand {
         case keep, f32, f16, bf16
     }
 
-    @Argument(help: "A checkpoint directory, weights file or shard index.")
+    @Argument(help: "A .molt file, a checkpoint directory, weights file or shard index.")
     var path: String
 
     @Option(name: .shortAndLong, help: "The safetensors file to write.")
@@ -31,11 +33,21 @@ struct Export: ParsableCommand {
     var force = false
 
     func run() throws {
-        let checkpoint = try Checkpoint.open(path, configPath: config, verifyChecksums: true)
-        if checkpoint.config != nil { _ = try checkpoint.requireModel() }
-        for warning in checkpoint.warnings { Terminal.warning(warning) }
+        let tensors: TensorTable
+        if MoltFile.looksLikeMolt(path: path) {
+            let file = try MoltFile(path: path)
+            try file.verifyChecksums()
+            var table = TensorTable()
+            for name in file.tensorNames { try table.insert(file.runtimeTensor(name), named: name) }
+            tensors = table
+        } else {
+            let checkpoint = try Checkpoint.open(path, configPath: config, verifyChecksums: true)
+            if checkpoint.config != nil { _ = try checkpoint.requireModel() }
+            for warning in checkpoint.warnings { Terminal.warning(warning) }
+            tensors = checkpoint.tensors
+        }
         let target: DType? = dtype == .keep ? nil : DType(rawValue: dtype.rawValue)
-        let plan = checkpoint.tensors.entries.map { entry in
+        let plan = tensors.entries.map { entry in
             let type = (target != nil && entry.tensor.dtype.isFloatingPoint) ? target! : entry.tensor.dtype
             return SafetensorsWriter.Entry(name: entry.name, dtype: type, shape: entry.tensor.shape)
         }
@@ -43,8 +55,8 @@ struct Export: ParsableCommand {
         let sizes = plan.map { $0.shape.reduce($0.dtype.size, *) }
         var progress = Progress(total: sizes.reduce(0, +), label: "export")
         // Zip CRCs are checked on the other core while this one copies; a failure abandons the output.
-        try checkpoint.tensors.verifyingIntegrity {
-            for (index, (entry, planned)) in zip(checkpoint.tensors.entries, plan).enumerated() {
+        try tensors.verifyingIntegrity {
+            for (index, (entry, planned)) in zip(tensors.entries, plan).enumerated() {
                 try writer.append(entry.tensor.converted(to: planned.dtype))
                 entry.tensor.releaseMappedPages()
                 progress.advance(by: sizes[index])

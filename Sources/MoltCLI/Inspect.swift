@@ -2,6 +2,7 @@ import ArgumentParser
 import MoltCheckpoint
 import Foundation
 import MoltCore
+import MoltFormat
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,7 @@ struct Inspect: ParsableCommand {
             """
     )
 
-    @Argument(help: "A checkpoint directory, weights file or shard index.")
+    @Argument(help: "A .molt file, a checkpoint directory, weights file or shard index.")
     var path: String
 
     @Option(help: "The config.json to use when none sits beside the weights.")
@@ -22,6 +23,11 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func run() throws {
+        if MoltFile.looksLikeMolt(path: path) {
+            let report = MoltInspectReport(file: try MoltFile(path: path))
+            print(json ? report.json.serialized(indent: 2) : report.text)
+            return
+        }
         let checkpoint = try Checkpoint.open(path, configPath: config)
         let report = InspectReport(checkpoint)
         if json {

@@ -2,18 +2,25 @@ import Foundation
 import ArgumentParser
 import MoltCheckpoint
 import MoltCore
+import MoltFormat
 import MoltRuntime
 
 /// Options every command that runs a model shares.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "The model: a checkpoint directory, weights file or shard index.")
+    @Argument(help: "The model: a .molt file, a checkpoint directory, weights file or shard index.")
     var model: String
 
     @Option(help: "The config.json to use when none sits beside the weights.")
     var config: String?
 
-    /// Binds the weights, checking zip CRCs on the other core while bf16 weights are widened.
+    /// Binds the weights of a .molt file (quantized tensors dequantized) or of a source
+    /// checkpoint, whose zip CRCs are checked on the other core while bf16 weights are widened.
     func load() throws -> BlackMambaModel {
+        if MoltFile.looksLikeMolt(path: model) {
+            guard config == nil else { throw MoltError(.usage, "--config applies to source checkpoints; a .molt file holds its config") }
+            let file = try MoltFile(path: model)
+            return try BlackMambaModel(config: file.config, tensors: file.runtimeTensors())
+        }
         let checkpoint = try Checkpoint.open(model, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
         return try checkpoint.tensors.verifyingIntegrity {

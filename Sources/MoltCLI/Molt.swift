@@ -1,6 +1,8 @@
 import ArgumentParser
 
 struct Molt: ParsableCommand {
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "molt",
         abstract: "Read, convert, verify and run BlackMamba checkpoints.",
@@ -11,6 +13,7 @@ struct Molt: ParsableCommand {
 
             Exit codes: 0 success, 1 usage error, 2 bad input.
             """,
-        subcommands: [Inspect.self, Export.self, Logits.self, Generate.self]
+        version: version,
+        subcommands: [Inspect.self, Export.self, Convert.self, Logits.self, Generate.self]
     )
 }

@@ -13,8 +13,12 @@ struct Progress {
         self.label = label
     }
 
-    mutating func advance(by amount: Int) {
-        done += amount
+    mutating func advance(by amount: Int, note: String = "") {
+        advance(to: done + amount, note: note)
+    }
+
+    mutating func advance(to amount: Int, note: String = "") {
+        done = amount
         let now = Date()
         guard now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
@@ -23,7 +27,7 @@ struct Progress {
         let left = rate > 0 ? Double(total - done) / rate : 0
         let percent = total == 0 ? 100 : Double(done) * 100 / Double(total)
         Terminal.progress(String(
-            format: "%@: %5.1f%%  %@ of %@  %@/s  %.0fs left", label, percent, Formatting.bytes(done),
+            format: "%@: %5.1f%%  %@  %@ of %@  %@/s  %.0fs left", label, percent, note, Formatting.bytes(done),
             Formatting.bytes(total), Formatting.bytes(Int(rate)), left))
     }
 

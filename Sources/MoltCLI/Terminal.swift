@@ -7,6 +7,11 @@ enum Terminal {
         FileHandle.standardError.write(Data("molt: error: \(message)\n".utf8))
     }
 
+    /// A one-line summary for people, on stderr so stdout stays clean for data.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("molt: \(message)\n".utf8))
+    }
+
     static func warning(_ message: String) {
         FileHandle.standardError.write(Data("molt: warning: \(message)\n".utf8))
     }

@@ -36,32 +36,10 @@ public struct TensorTable: Sendable {
     /// the first failure. `body`'s output must not be committed before this returns.
     public func verifyingIntegrity<R>(while body: () throws -> R) throws -> R {
         let storages = distinctStorages
-        let group = DispatchGroup()
-        let failure = FailureBox()
-        DispatchQueue.global().async(group: group) {
-            for storage in storages where failure.error == nil {
-                do { try storage.verifyIntegrity() } catch { failure.error = error }
-            }
-        }
-        let result: R
-        do {
-            result = try body()
-        } catch {
-            failure.error = failure.error ?? error
-            group.wait()
-            throw error
-        }
-        group.wait()
-        if let error = failure.error { throw error }
-        return result
-    }
-}
-
-private final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    var error: Error? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
+        let checks = Background { for storage in storages { try storage.verifyIntegrity() } }
+        let result = Result(catching: body)
+        // A corrupt source explains a failure of `body` better than the failure itself.
+        try checks.wait()
+        return try result.get()
     }
 }

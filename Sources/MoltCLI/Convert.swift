@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import MoltCheckpoint
+import MoltCore
+import MoltFormat
+import MoltQuant
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a checkpoint into a .molt file, with the experts quantized.",
+        discussion: """
+            Tensors are written one at a time to a temporary file that is renamed into place \
+            only when complete: an error or Ctrl-C leaves no output behind. Types: q4 (4-bit, \
+            scale and minimum per group), q8 (8-bit, scale per group), f16, bf16, f32. \
+            Routers, norms, A_log, D, conv and biases are "others".
+            """
+    )
+
+    @Argument(help: "The source: a checkpoint directory, weights file or shard index.")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "The .molt file to write.")
+    var output: String
+
+    @Option(help: "Type of the expert weights: q4, q8, f16, bf16 or f32.")
+    var experts: MoltTensorType = .q4
+
+    @Option(help: "Type of the Mamba in/out/x/dt projection weights.")
+    var mamba: MoltTensorType = .q8
+
+    @Option(help: "Type of the embedding, which is also the output matrix.")
+    var embedding: MoltTensorType = .f16
+
+    @Option(help: "Type of routers, norms, A_log, D, conv and biases: f32, f16 or bf16.")
+    var others: MoltTensorType = .f32
+
+    @Option(help: "Values per quantization group, along each row (a multiple of 32).")
+    var groupSize = 32
+
+    @Option(help: "Quantizer: search (lowest squared error over a grid per group) or nearest (round to nearest).")
+    var method: QuantMethod = .search
+
+    @Option(help: "Comma-separated groups to zstd-compress: experts, mamba, embedding, others.")
+    var compress: String = ""
+
+    @Option(help: "A tokenizer.json to embed, so `molt run` can take text.")
+    var tokenizer: String?
+
+    @Option(help: "The config.json to use when none sits beside the weights.")
+    var config: String?
+
+    @Flag(help: "Overwrite the output if it exists.")
+    var force = false
+
+    func run() throws {
+        let started = Date()
+        let recipe = try Recipe(
+            experts: experts, mamba: mamba, embedding: embedding, others: others, groupSize: groupSize, method: method,
+            compressed: try compressedGroups())
+        let tokenizerData = try tokenizer.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else { throw MoltError(.io, "\(path): cannot read") }
+            return data
+        }
+        let checkpoint = try Checkpoint.open(source, configPath: config, verifyChecksums: true)
+        let modelConfig = try checkpoint.requireModel()
+        for warning in checkpoint.warnings { Terminal.warning(warning) }
+        let converter = try Converter(config: modelConfig, tensors: checkpoint.tensors.byName, recipe: recipe)
+        let out = try AtomicOutput(path: output, overwrite: force)
+
+        // The source's SHA-256s and zip CRCs are computed on the other core while this one converts.
+        let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
+        var progress = Progress(total: converter.sourceBytes, label: "convert")
+        let tensorCount = converter.ordered.count
+        _ = try checkpoint.tensors.verifyingIntegrity {
+            try converter.write(
+                to: out, tokenizer: tokenizerData, tool: MoltHeader.Tool(name: "molt", version: Molt.version),
+                provenance: {
+                    let sources = try digests.wait().map { file, sha in
+                        MoltHeader.SourceFile(
+                            path: file.path, name: (file.path as NSString).lastPathComponent, sha256: sha, size: file.count)
+                    }
+                    return MoltHeader.Provenance(created: Self.timestamp(), sources: sources)
+                }
+            ) { done, bytes in
+                progress.advance(to: bytes, note: "tensor \(done)/\(tensorCount)")
+            }
+        }
+        progress.finish()
+        try out.commit()
+
+        let written = out.offset
+        let seconds = Date().timeIntervalSince(started)
+        Terminal.note(String(
+            format: "wrote %@: %@ from %@ of source (%.2fx) in %.1f s", output, Formatting.bytes(written),
+            Formatting.bytes(converter.sourceBytes), Double(converter.sourceBytes) / Double(max(written, 1)), seconds))
+    }
+
+    private func compressedGroups() throws -> Set<Recipe.Group> {
+        let names = compress.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return Set(try names.map { name in
+            guard let group = Recipe.Group(rawValue: name) else {
+                throw MoltError(.usage, "--compress takes experts, mamba, embedding or others, not '\(name)'")
+            }
+            return group
+        })
+    }
+
+    static func timestamp() -> String {
+        ISO8601DateFormatter().string(from: Date())
+    }
+}
+
+extension MoltTensorType: ExpressibleByArgument {}
+extension QuantMethod: ExpressibleByArgument {}

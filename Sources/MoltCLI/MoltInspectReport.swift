@@ -1,0 +1,78 @@
+import Foundation
+import MoltCore
+import MoltFormat
+
+/// What `molt inspect` reports about a .molt file: header, recipe, provenance, per-tensor
+/// types and quantization errors, and the parity report of its conversion.
+struct MoltInspectReport {
+    let file: MoltFile
+
+    var json: JSON {
+        let header = file.header
+        return .object([
+            ("format", .string("molt")),
+            ("format_version", .string(header.formatVersion)),
+            ("tool", .string("\(header.tool.name) \(header.tool.version)")),
+            ("config", file.config.json),
+            ("quantization", header.quantization),
+            ("provenance", .object([
+                ("created", .string(header.provenance.created)),
+                ("sources", .array(header.provenance.sources.map {
+                    .object([("name", .string($0.name)), ("path", .string($0.path)), ("sha256", .string($0.sha256)),
+                             ("size", .int($0.size))])
+                })),
+            ])),
+            ("tokenizer", header.tokenizer.map(JSON.string) ?? .null),
+            ("tensors", .array(header.tensors.map { entry in
+                var fields: [(String, JSON)] = [
+                    ("name", .string(entry.name)), ("type", .string(entry.type.rawValue)), ("shape", JSON(entry.shape)),
+                    ("bytes", .int(entry.length)),
+                ]
+                if let group = entry.groupSize { fields.append(("group_size", .int(group))) }
+                if let error = entry.quantError {
+                    fields.append(("rel_rms", .double(error.relRMS)))
+                    fields.append(("sqnr_db", error.sqnrDB.map(JSON.double) ?? .null))
+                    fields.append(("max_abs", .double(error.maxAbs)))
+                }
+                if entry.compression != nil { fields.append(("compression", .string("zstd"))) }
+                return .object(fields)
+            })),
+            ("expert_regions", .int(header.expertRegions.count)),
+            ("parity", header.parity),
+        ])
+    }
+
+    var text: String {
+        let header = file.header
+        let c = file.config
+        var lines = [
+            "format:     molt \(header.formatVersion), written by \(header.tool.name) \(header.tool.version) on \(header.provenance.created)",
+            "model:      BlackMamba, \(c.layers.count) layers: \(InspectReport.pattern(c.layers.map { if case .moe(let e) = $0 { String(e) } else { "r" } }))",
+            "            hidden \(c.hiddenSize), state \(c.stateSize), ffn \(c.ffnHiddenSize), vocab \(c.vocabSize) (\(c.vocabRows) rows)",
+            "recipe:     \(header.quantization.serialized())",
+            "tokenizer:  \(header.tokenizer == nil ? "none" : "embedded")",
+        ]
+        for source in header.provenance.sources {
+            lines.append("source:     \(source.name)  \(Formatting.bytes(source.size))  sha256 \(source.sha256)")
+        }
+        lines.append("")
+        let rows = [["tensor", "type", "shape", "bytes", "rel rms", "sqnr dB", "max abs"]]
+            + header.tensors.map { entry in
+                let error = entry.quantError
+                return [
+                    entry.name, entry.type.rawValue + (entry.compression == nil ? "" : "+zstd"),
+                    "[" + entry.shape.map(String.init).joined(separator: ", ") + "]", Formatting.count(entry.length),
+                    error.map { String(format: "%.2e", $0.relRMS) } ?? "",
+                    error?.sqnrDB.map { String(format: "%.1f", $0) } ?? "",
+                    error.map { String(format: "%.2e", $0.maxAbs) } ?? "",
+                ]
+            }
+        lines.append(Formatting.table(rows, rightAligned: [3, 4, 5, 6]))
+        lines.append("")
+        let total = header.tensors.reduce(0) { $0 + $1.length }
+        lines.append("total:      \(header.tensors.count) tensors, \(Formatting.bytes(total)) of tensor data, "
+            + "\(header.expertRegions.count) page-aligned expert regions")
+        lines.append("parity:     \(header.parity == .null ? "not verified" : header.parity.serialized())")
+        return lines.joined(separator: "\n")
+    }
+}

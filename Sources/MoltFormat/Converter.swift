@@ -1,0 +1,61 @@
+import Foundation
+import MoltCore
+
+/// Streams a model's tensors into a .molt file, one tensor at a time, in the canonical order
+/// of `BlackMambaConfig.expectedTensors` (which keeps each expert's tensors together, as the
+/// writer's page-aligned expert regions need).
+public struct Converter {
+    public let config: BlackMambaConfig
+    public let tensors: [String: Tensor]
+    public let recipe: Recipe
+
+    public init(config: BlackMambaConfig, tensors: [String: Tensor], recipe: Recipe) throws {
+        let problems = config.shapeProblems(tensors.mapValues(\.shape))
+        guard problems.isEmpty else {
+            throw MoltError.badInput("weights do not match the config: " + problems.joined(separator: "; "))
+        }
+        self.config = config
+        self.tensors = tensors
+        self.recipe = recipe
+    }
+
+    /// Tensors in the order they are written.
+    public var ordered: [(name: String, tensor: Tensor)] {
+        config.expectedTensors.map { ($0.name, tensors[$0.name]!) }
+    }
+
+    /// Source bytes of all tensors, for progress reports.
+    public var sourceBytes: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }
+
+    /// Writes every tensor (and the tokenizer, when given) and the trailer. `provenance` is
+    /// asked for only once the tensors are written (hashes of the source can be computed
+    /// meanwhile). `progress` hears after each tensor: tensors done and source bytes done.
+    public func write(
+        to sink: OutputSink, tokenizer: Data?, tool: MoltHeader.Tool, provenance: () throws -> MoltHeader.Provenance,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> MoltWriter {
+        let writer = try MoltWriter(sink: sink)
+        var bytesDone = 0
+        for (index, (name, tensor)) in ordered.enumerated() {
+            let type = recipe.type(of: name, tensor)
+            do {
+                try writer.append(
+                    name, tensor, as: type, groupSize: recipe.groupSize, method: recipe.method,
+                    compress: recipe.compressed.contains(Recipe.group(of: name)))
+            } catch let error as MoltError {
+                throw error.within("tensor \(name)")
+            }
+            tensor.releaseMappedPages()
+            bytesDone += tensor.byteCount
+            progress(index + 1, bytesDone)
+        }
+        var tokenizerBlob: String?
+        if let tokenizer {
+            try tokenizer.withUnsafeBytes { _ = try writer.appendBlob("tokenizer.json", $0, compress: true) }
+            tokenizerBlob = "tokenizer.json"
+        }
+        try writer.finish(MoltHeaderInfo(
+            tool: tool, model: config, quantization: recipe.json, provenance: try provenance(), tokenizer: tokenizerBlob))
+        return writer
+    }
+}

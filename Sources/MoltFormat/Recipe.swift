@@ -1,0 +1,88 @@
+import MoltCore
+import MoltQuant
+
+/// How each tensor of a BlackMamba model is stored in a .molt file. Tensors fall in four
+/// groups: expert weights (the bulk of the bytes), Mamba projection weights, the tied
+/// embedding, and everything else (routers, norms, A_log, D, conv, biases).
+public struct Recipe: Sendable, Equatable {
+    public enum Group: String, Sendable, CaseIterable {
+        case experts, mamba, embedding, others
+    }
+
+    public var experts: MoltTensorType
+    public var mamba: MoltTensorType
+    public var embedding: MoltTensorType
+    public var others: MoltTensorType
+    public var groupSize: Int
+    public var method: QuantMethod
+    /// Groups whose tensors are zstd-compressed (for distribution copies).
+    public var compressed: Set<Group>
+
+    public init(
+        experts: MoltTensorType = .q4, mamba: MoltTensorType = .q8, embedding: MoltTensorType = .f16,
+        others: MoltTensorType = .f32, groupSize: Int = 32, method: QuantMethod = .search, compressed: Set<Group> = []
+    ) throws {
+        guard !others.isQuantized else {
+            throw MoltError(.usage, "routers, norms, conv and biases cannot be quantized (asked for \(others.rawValue))")
+        }
+        guard groupSize >= 32, groupSize <= 4096, groupSize % 32 == 0 else {
+            throw MoltError(.usage, "group size must be a multiple of 32 from 32 to 4096, not \(groupSize)")
+        }
+        self.experts = experts
+        self.mamba = mamba
+        self.embedding = embedding
+        self.others = others
+        self.groupSize = groupSize
+        self.method = method
+        self.compressed = compressed
+    }
+
+    /// The group a state-dict key belongs to.
+    public static func group(of name: String) -> Group {
+        if TensorNames.isExpert(name) { return name.hasSuffix(".weight") ? .experts : .others }
+        if name == TensorNames.embedding { return .embedding }
+        for projection in ["in_proj.weight", "out_proj.weight", "x_proj.weight", "dt_proj.weight"] where name.hasSuffix(".mixer." + projection) {
+            return .mamba
+        }
+        return .others
+    }
+
+    /// The stored type of `tensor`: its group's type, except that only 2-D weights are
+    /// quantized (expert biases are 1-D and fall to `others`).
+    public func type(of name: String, _ tensor: Tensor) -> MoltTensorType {
+        let type: MoltTensorType =
+            switch Recipe.group(of: name) {
+            case .experts: experts
+            case .mamba: mamba
+            case .embedding: embedding
+            case .others: others
+            }
+        return type.isQuantized && tensor.shape.count != 2 ? others : type
+    }
+
+    /// True when every tensor of `tensors` is stored exactly: nothing quantized, nothing
+    /// narrowed (bf16 kept bf16 or widened to f32 is exact; f32 to bf16 is not).
+    public func isLossless(for tensors: [(name: String, tensor: Tensor)]) -> Bool {
+        tensors.allSatisfy { name, tensor in
+            switch type(of: name, tensor) {
+            case .q8, .q4: false
+            case .f32: true
+            case .f16: tensor.dtype == .f16
+            case .bf16: tensor.dtype == .bf16
+            }
+        }
+    }
+
+    public var json: JSON {
+        .object([
+            ("experts", .string(experts.rawValue)), ("mamba", .string(mamba.rawValue)),
+            ("embedding", .string(embedding.rawValue)), ("others", .string(others.rawValue)),
+            ("group_size", .int(groupSize)), ("method", .string(method.rawValue)),
+            ("compressed", JSON(Group.allCases.filter(compressed.contains).map(\.rawValue))),
+        ])
+    }
+}
+
+extension MoltTensorType {
+    public var isQuantized: Bool { quantType != nil }
+}
