@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "Molt",
     products: [
-        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltTokenizer", "MoltKernels"]),
+        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltParity", "MoltTokenizer", "MoltKernels"]),
         .executable(name: "molt", targets: ["MoltCLI"]),
     ],
     dependencies: [
@@ -35,11 +35,13 @@ let package = Package(
         .target(name: "MoltKernels", dependencies: ["MoltCore", "MoltQuant", "CMoltKernels"]),
         // The reference forward pass: prefill and decode over f32 weights.
         .target(name: "MoltRuntime", dependencies: ["MoltCore", "COpenBLAS"]),
+        // Side-by-side runs of a source and a converted model, and the verdict on a conversion.
+        .target(name: "MoltParity", dependencies: ["MoltCore", "MoltRuntime"]),
         // The `molt` command-line tool.
         .executableTarget(
             name: "MoltCLI",
             dependencies: [
-                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant",
+                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime"]),
         .testTarget(name: "MoltTokenizerTests", dependencies: ["MoltTokenizer"]),
         .testTarget(name: "MoltKernelsTests", dependencies: ["MoltKernels", "MoltQuant"]),
+        .testTarget(name: "MoltParityTests", dependencies: ["MoltParity", "MoltRuntime", "MoltCheckpoint"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]

@@ -4,6 +4,7 @@ import MoltCheckpoint
 import MoltCore
 import MoltFormat
 import MoltQuant
+import MoltRuntime
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,6 +53,12 @@ struct Convert: ParsableCommand {
     @Flag(help: "Overwrite the output if it exists.")
     var force = false
 
+    @OptionGroup(title: "Verification")
+    var verification: VerificationOptions
+
+    @Option(help: .hidden)
+    var testPerturb: String?
+
     func run() throws {
         let started = Date()
         let recipe = try Recipe(
@@ -64,14 +71,20 @@ struct Convert: ParsableCommand {
         let checkpoint = try Checkpoint.open(source, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
         for warning in checkpoint.warnings { Terminal.warning(warning) }
-        let converter = try Converter(config: modelConfig, tensors: checkpoint.tensors.byName, recipe: recipe)
+        var tensors = checkpoint.tensors.byName
+        if let name = testPerturb {
+            // Test-only: damage one tensor so the verifier can be seen to catch it.
+            guard let tensor = tensors[name] else { throw MoltError(.usage, "--test-perturb: no tensor \(name)") }
+            tensors[name] = try Self.damaged(tensor)
+        }
+        let converter = try Converter(config: modelConfig, tensors: tensors, recipe: recipe)
         let out = try AtomicOutput(path: output, overwrite: force)
 
         // The source's SHA-256s and zip CRCs are computed on the other core while this one converts.
         let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
         var progress = Progress(total: converter.sourceBytes, label: "convert")
         let tensorCount = converter.ordered.count
-        _ = try checkpoint.tensors.verifyingIntegrity {
+        let writer = try checkpoint.tensors.verifyingIntegrity {
             try converter.write(
                 to: out, tokenizer: tokenizerData, tool: MoltHeader.Tool(name: "molt", version: Molt.version),
                 provenance: {
@@ -86,6 +99,29 @@ struct Convert: ParsableCommand {
             }
         }
         progress.finish()
+
+        if verification.noVerify {
+            try writer.replaceTrailer(parity: .object([("verified", .bool(false))]))
+        } else {
+            try out.flush()
+            let lossless = recipe.isLossless(for: converter.ordered)
+            let report = try verification.check(
+                source: BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName),
+                convertedPath: out.temporaryPath, lossless: lossless)
+            try writer.replaceTrailer(parity: report.json)
+            FileHandle.standardError.write(Data((report.text + "\n").utf8))
+            try verification.writeReport(report)
+            guard report.passed else {
+                if let keep = verification.keepFailed {
+                    try out.keep(at: keep)
+                    Terminal.note("kept the failed conversion at \(keep)")
+                } else {
+                    out.abandon()
+                }
+                Terminal.error("\(output): the conversion failed verification; nothing was written")
+                throw ExitCode(3)
+            }
+        }
         try out.commit()
 
         let written = out.offset
@@ -103,6 +139,13 @@ struct Convert: ParsableCommand {
             }
             return group
         })
+    }
+
+    /// The tensor negated and tripled: a damage no quantizer would cause.
+    static func damaged(_ tensor: Tensor) throws -> Tensor {
+        let values = try tensor.floatValues().map { -3 * $0 }
+        let storage = values.withUnsafeBytes { Storage(copying: $0) }
+        return try Tensor(storage: storage, dtype: .f32, shape: tensor.shape)
     }
 
     static func timestamp() -> String {

@@ -92,7 +92,7 @@ struct InspectReport {
                 [name, tensor.dtype.rawValue, "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]",
                  Formatting.count(tensor.byteCount)]
             }
-        lines.append(Formatting.table(rows, rightAligned: [3]))
+        lines.append(TextTable.render(rows, rightAligned: [3]))
         lines.append("")
         lines.append("total:   \(Formatting.count(checkpoint.tensors.count)) tensors, \(Formatting.count(parameters)) parameters, "
             + "\(Formatting.bytes(bytes))")

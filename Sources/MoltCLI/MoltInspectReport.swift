@@ -67,7 +67,7 @@ struct MoltInspectReport {
                     error.map { String(format: "%.2e", $0.maxAbs) } ?? "",
                 ]
             }
-        lines.append(Formatting.table(rows, rightAligned: [3, 4, 5, 6]))
+        lines.append(TextTable.render(rows, rightAligned: [3, 4, 5, 6]))
         lines.append("")
         let total = header.tensors.reduce(0) { $0 + $1.length }
         lines.append("total:      \(header.tensors.count) tensors, \(Formatting.bytes(total)) of tensor data, "

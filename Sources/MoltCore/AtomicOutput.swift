@@ -79,6 +79,20 @@ public final class AtomicOutput {
         }
     }
 
+    /// Moves the unfinished output to `other` (replacing what is there) instead of `path`: for
+    /// keeping a conversion that failed verification, for study.
+    public func keep(at other: String) throws {
+        try writing { try writer.flush() }
+        isOpen = false
+        close(writer.fd)
+        guard rename(temporaryPath, other) == 0 else {
+            let error = ioError("cannot rename \(temporaryPath) to")
+            discardTemporaryFile()
+            throw MoltError(.io, error.message.replacingOccurrences(of: path, with: other))
+        }
+        AtomicOutput.registry.remove(temporaryPath)
+    }
+
     /// Moves the finished file to `path`. Without `overwrite`, a file that appeared at `path`
     /// since `init` is still not replaced.
     public func commit() throws {

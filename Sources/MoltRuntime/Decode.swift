@@ -24,6 +24,11 @@ public final class DecodeState {
     /// MoE layer index -> chosen expert per recorded position: to see how often quantization
     /// changes the routing.
     public internal(set) var routes: [Int: [Int]] = [:]
+    /// When true, the residual stream after each layer is appended to `residuals`.
+    public var recordsResiduals = false
+    /// Layer index -> residual stream [positions, hidden] after that layer, for recorded
+    /// positions: to find the first layer where a converted model drifts from its source.
+    public internal(set) var residuals: [Int: [Float]] = [:]
     let model: BlackMambaModel
     /// Per Mamba layer, in layer order (`MambaWeights.slot`).
     let mamba: [MambaState]

@@ -20,6 +20,9 @@ extension BlackMambaModel {
                 moe(w, steps: tokens.count, scratch: a)
                 if state.recordsRoutes { state.routes[i, default: []] += a.expert[0..<tokens.count] }
             }
+            if state.recordsResiduals {
+                state.residuals[i, default: []] += UnsafeBufferPointer(start: a.x.base, count: tokens.count * h)
+            }
         }
         state.position += tokens.count
     }

@@ -1,0 +1,43 @@
+/// The token sequences a conversion is verified on.
+public struct VerificationSequence: Sendable {
+    public var name: String
+    public var tokens: [Int]
+    /// True for tokenized text, on which perplexity means something.
+    public var isText: Bool
+
+    public init(name: String, tokens: [Int], isText: Bool) {
+        self.name = name
+        self.tokens = tokens
+        self.isText = isText
+    }
+}
+
+public enum VerificationSet {
+    /// Random-id sequences: `count` sequences of `length` ids drawn uniformly from
+    /// [0, vocabSize) by SplitMix64 seeded with `seed` + the sequence index, so every run and
+    /// every machine verifies on the same tokens. Random ids exercise every embedding row and
+    /// expert without needing a tokenizer.
+    public static func random(vocabSize: Int, count: Int = 4, length: Int = 32, seed: UInt64 = 0x4D4F_4C54) -> [VerificationSequence] {
+        (0..<count).map { index in
+            var state = seed &+ UInt64(index)
+            let tokens = (0..<length).map { _ in Int(splitMix64(&state) % UInt64(vocabSize)) }
+            return VerificationSequence(name: "random-\(index)", tokens: tokens, isText: false)
+        }
+    }
+
+    /// Token ids of text split into sequences of at most `length` tokens.
+    public static func text(_ ids: [Int], name: String, length: Int = 128, limit: Int = 4) -> [VerificationSequence] {
+        stride(from: 0, to: ids.count, by: length).prefix(limit).enumerated().compactMap { index, start in
+            let piece = Array(ids[start..<min(start + length, ids.count)])
+            return piece.count >= 2 ? VerificationSequence(name: "\(name)-\(index)", tokens: piece, isText: true) : nil
+        }
+    }
+
+    static func splitMix64(_ state: inout UInt64) -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
