@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant"]),
         .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant"]),
         // Runs the built `molt` binary: exit codes, output files, JSON.
-        .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime"]),
+        .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime", "MoltFormat"]),
         .testTarget(name: "MoltTokenizerTests", dependencies: ["MoltTokenizer"]),
         .testTarget(name: "MoltKernelsTests", dependencies: ["MoltKernels", "MoltQuant"]),
         .testTarget(name: "MoltParityTests", dependencies: ["MoltParity", "MoltRuntime", "MoltCheckpoint"]),

@@ -70,12 +70,18 @@ public struct ParityReport: Sendable {
 
     mutating func judge() {
         failures = []
-        guard let thresholds else {
-            if !bitIdentical {
-                failures.append(String(format: "a lossless recipe must give bit-identical logits; relative L2 is %.3g", prefill.relativeL2))
-            }
-            return
+        if let thresholds {
+            apply(thresholds)
+        } else if !bitIdentical {
+            failures.append(String(format: "a lossless recipe must give bit-identical logits; relative L2 is %.3g", prefill.relativeL2))
         }
+        if !failures.isEmpty, let jump {
+            failures.append("error rises most at layer \(jump.layer)"
+                + (jump.tensors.isEmpty ? "" : " (" + jump.tensors.map { String(format: "%@ rel rms %.3g", $0.name, $0.relRMS) }.joined(separator: ", ") + ")"))
+        }
+    }
+
+    private mutating func apply(_ thresholds: Thresholds) {
         if prefill.meanKL > thresholds.maxMeanKL || decode.meanKL > thresholds.maxMeanKL {
             failures.append(String(format: "mean KL %.4g (decode %.4g) exceeds %.4g", prefill.meanKL, decode.meanKL, thresholds.maxMeanKL))
         }
@@ -86,10 +92,6 @@ public struct ParityReport: Sendable {
         for entry in routing where entry.agreement < thresholds.minRouting {
             failures.append(String(format: "layer %d routes %.3f of tokens to the same expert, below %.3f",
                                    entry.layer, entry.agreement, thresholds.minRouting))
-        }
-        if !failures.isEmpty, let jump {
-            failures.append("error rises most at layer \(jump.layer)"
-                + (jump.tensors.isEmpty ? "" : " (" + jump.tensors.map { String(format: "%@ rel rms %.3g", $0.name, $0.relRMS) }.joined(separator: ", ") + ")"))
         }
     }
 

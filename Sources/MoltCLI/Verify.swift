@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import MoltCheckpoint
+import MoltCore
+import MoltFormat
+import MoltParity
+import MoltRuntime
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a .molt file: header, every checksum, and parity.",
+        discussion: """
+            Without --against, the model's prefill is checked against its own decode step. With \
+            --against SRC, the source files' SHA-256s recorded at conversion are checked and the \
+            parity check is run again against the source. Exits 0 only when everything holds: 2 \
+            for a damaged file or a different source, 3 for failed parity.
+            """
+    )
+
+    @Argument(help: "The .molt file.")
+    var model: String
+
+    @Option(help: "The source checkpoint it was converted from.")
+    var against: String?
+
+    @Option(help: "The source's config.json, when none sits beside its weights.")
+    var config: String?
+
+    @OptionGroup(title: "Parity")
+    var verification: VerificationOptions
+
+    func run() throws {
+        let file = try MoltFile(path: model)
+        try file.verifyChecksums()
+        Terminal.note("\(model): header and \(file.header.tensors.count + file.header.blobs.count) checksums OK")
+        guard let against else {
+            let model = try BlackMambaModel(config: file.config, tensors: file.runtimeTensors())
+            let check = try SelfConsistency(model: model, sequences: VerificationSet.random(vocabSize: file.config.vocabSize))
+            Terminal.note(String(format: "prefill vs decode over %d positions: relative L2 %.2e (limit %.0e)",
+                                 check.positions, check.relativeL2, SelfConsistency.tolerance))
+            if !check.passed { throw ExitCode(3) }
+            return
+        }
+        let checkpoint = try Checkpoint.open(against, configPath: config, verifyChecksums: true)
+        try checkSources(recorded: file.header.provenance.sources, actual: checkpoint.files)
+        let modelConfig = try checkpoint.requireModel()
+        let source = try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName)
+        let lossless = file.header.tensors.allSatisfy { entry in
+            guard let original = checkpoint.tensors[entry.name] else { return false }
+            return entry.type == .f32 || entry.type.dtype == original.dtype
+        }
+        let report = try verification.check(source: source, convertedPath: model, lossless: lossless)
+        print(report.text)
+        try verification.writeReport(report)
+        if !report.passed { throw ExitCode(3) }
+    }
+
+    /// The source given must be the one converted: same files, same sizes, same SHA-256s.
+    private func checkSources(recorded: [MoltHeader.SourceFile], actual: [String]) throws {
+        let names = actual.map { ($0 as NSString).lastPathComponent }
+        guard names.sorted() == recorded.map(\.name).sorted() else {
+            throw MoltError.badInput("\(against!): holds \(names.joined(separator: ", ")) but \(model) was converted from "
+                + recorded.map(\.name).joined(separator: ", "))
+        }
+        for path in actual {
+            let name = (path as NSString).lastPathComponent
+            let expected = recorded.first { $0.name == name }!
+            let file = try MappedFile(path: path)
+            let digest = file.count == expected.size ? file.sha256() : ""
+            guard digest == expected.sha256 else {
+                throw MoltError.badInput("is not the file \(model) was converted from (SHA-256 \(digest.isEmpty ? "not computed: size differs" : digest), recorded \(expected.sha256))", file: path)
+            }
+        }
+        Terminal.note("source SHA-256s match the \(recorded.count) recorded at conversion")
+    }
+}
