@@ -42,6 +42,9 @@ import time
 
 os.environ.setdefault("RAYON_NUM_THREADS", "2")  # tokenizers' thread pool
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# The machine is shared: spinning OpenMP workers lose badly when a core is taken away
+# (measured 2-6x slower steps under load), so idle workers sleep instead.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -273,6 +276,7 @@ def main():
         log("WARNING: tokenizer not found; using the byte-level fallback (256 bytes + <|endoftext|>)")
         tok = byte_level_tokenizer()
         tok_source = "byte-level fallback built by train_small.py"
+    t_start = time.time()  # the run's clock starts once the tokenizer is there
     vocab = tok.get_vocab_size(with_added_tokens=True)
     eot = tok.token_to_id("<|endoftext|>")
     assert eot == 0, f"<|endoftext|> id is {eot}, expected 0"
@@ -403,7 +407,7 @@ def main():
         gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip))
         opt.step()
         step += 1
-        acc_loss += float(ce); acc_aux += float(aux); acc_n += 1
+        acc_loss += ce.item(); acc_aux += aux.item(); acc_n += 1
         for li, fr, _ in stats:
             frac_acc[li] = frac_acc.get(li, 0) + fr
         if step % args.log_every == 0 or step == 1:
@@ -453,16 +457,20 @@ def main():
     log(f"trained model vs blackmamba_reference (f32 weights, f32, 4x128 held-out tokens): rel L2 {rel_final:.2e}")
     cfg2, sd_loaded, _ = ref.load_checkpoint(args.out)
     rm = ref.BlackMamba(cfg2, sd_loaded).float()
+    # the reference runs many small ops: one thread is faster (and kinder to a shared machine)
+    torch.set_num_threads(1)
     nll_512, ntok, counts, acc = eval_reference(rm, held_ids, args.max_seq, vocab)
-    nll_256, _, _, _ = eval_reference(rm, held_ids, L, vocab)
-    nll32_512 = eval_reference(rm32, held_ids, args.max_seq, vocab)[0]
+    torch.set_num_threads(args.threads)
+    # secondary numbers with the (equivalent, batched) training model
+    nll32_512 = eval_train_model(model, held_ids, args.max_seq)          # float32 weights
+    model.load_state_dict({k: v.float() for k, v in sd16.items()})       # now the bf16 weights
+    nll_256 = eval_train_model(model, held_ids, L)
     held_bytes = len(heldout_text.encode("utf-8"))
     bpb = nll_512 * ntok / math.log(2) / held_bytes
     log(f"held-out (reference, f32 math, bf16 weights, {args.max_seq}-token windows): nll {nll_512:.4f} "
         f"ppl {math.exp(nll_512):.2f}, top-1 acc {acc:.3f}, {bpb:.3f} bits/byte; {L}-token windows: "
-        f"nll {nll_256:.4f} ppl {math.exp(nll_256):.2f}; f32 weights: nll {nll32_512:.4f} "
+        f"nll {nll_256:.4f} ppl {math.exp(nll_256):.2f} (train module); f32 weights: nll {nll32_512:.4f} "
         f"ppl {math.exp(nll32_512):.2f}")
-    model.load_state_dict({k: v.float() for k, v in sd16.items()})
     margins = router_margins(model, held_ids, L)
     usage = {}
     for li in sorted(counts):
@@ -493,7 +501,7 @@ def main():
     lines.append("| file | what |\n|---|---|")
     lines.append(f"| config.json | model config (published field names) |")
     lines.append(f"| model.safetensors | bf16 weights, published key names, {os.path.getsize(st_path):,} bytes |")
-    lines.append(f"| tokenizer.json | copy of the tokenizer used ({tok_source if tok_source != args.tokenizer else 'Fixtures/tokenizer/tokenizer.json'}), vocab {vocab}, `<|endoftext|>` = 0 |")
+    lines.append(f"| tokenizer.json | copy of the tokenizer used ({os.path.relpath(tok_source, ROOT) if tok_source == args.tokenizer else tok_source}), vocab {vocab}, `<|endoftext|>` = 0 |")
     lines.append(f"| heldout.txt | {held_bytes:,} bytes of held-out Python ({len(held_names)} files, up to 16 KB of whole lines each, seeded shuffled order) = {len(held_ids):,} tokens |")
     lines.append(f"| calibration.txt | {len(calib_text.encode('utf-8')):,} bytes from {len(calib_names)} other held-out files (up to 4 KB each), for quantization calibration |")
     lines.append("| train_log.txt | the full training log |\n")
@@ -508,8 +516,10 @@ def main():
                  f"held out ({len(held)} files), the other {len(train)} files are training data "
                  f"({len(data):,} tokens, {train_bytes / len(data):.2f} bytes/token). heldout.txt and "
                  f"calibration.txt come only from held-out files (different files for each). "
-                 f"Note: the tokenizer was trained by another script on standard-library sources; "
-                 f"whether it saw the held-out files is up to that script.")
+                 f"The model never saw a held-out file. The tokenizer (made by another script, "
+                 f"Scripts/make_tokenizer.py, from the top-level stdlib modules) may have: "
+                 f"{sum('/' not in n for n, _ in held)} held-out files are top-level modules "
+                 f"({sum('/' not in n for n in held_names)} of the {len(held_names)} in heldout.txt).")
     lines.append(f"- Model: {json.dumps(config)}; {n_params:,} parameters ({100 * n_expert / n_params:.0f}% "
                  f"in experts); dt_rank {math.ceil(args.hidden / 16)}; embedding rows {rows} (tied output).")
     lines.append(f"- Training: `Scripts/train_model.py` (same math and key names as "
@@ -530,9 +540,10 @@ def main():
                  f"{args.max_seq}-token windows each starting from a zero state, every token after the "
                  f"first of a window scored ({ntok:,} tokens): **loss {nll_512:.4f} nats/token, perplexity "
                  f"{math.exp(nll_512):.2f}**, top-1 accuracy {acc:.3f}, {bpb:.3f} bits per byte.")
-    lines.append(f"- Same with {L}-token windows: loss {nll_256:.4f}, perplexity {math.exp(nll_256):.2f}. "
-                 f"With the float32 weights before the bf16 cast ({args.max_seq}-token windows): loss "
-                 f"{nll32_512:.4f}, perplexity {math.exp(nll32_512):.2f}.\n")
+    lines.append(f"- Measured with the training module (same math, batched; full windows only): "
+                 f"{L}-token windows with the bf16 weights: loss {nll_256:.4f}, perplexity "
+                 f"{math.exp(nll_256):.2f}; {args.max_seq}-token windows with the float32 weights before "
+                 f"the bf16 cast: loss {nll32_512:.4f}, perplexity {math.exp(nll32_512):.2f}.\n")
     lines.append("Loss curve (training cross entropy, mean over each logging interval):\n")
     lines.append("| step | loss |\n|---|---|")
     stride = max(1, len(curve) // 16)

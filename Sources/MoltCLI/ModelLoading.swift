@@ -4,6 +4,7 @@ import MoltCheckpoint
 import MoltCore
 import MoltFormat
 import MoltRuntime
+import MoltTokenizer
 
 /// Options every command that runs a model shares.
 struct ModelOptions: ParsableArguments {
@@ -16,15 +17,47 @@ struct ModelOptions: ParsableArguments {
     /// Binds the weights of a .molt file (quantized tensors dequantized) or of a source
     /// checkpoint, whose zip CRCs are checked on the other core while bf16 weights are widened.
     func load() throws -> BlackMambaModel {
+        try loadWithFile().model
+    }
+
+    /// The model, and the .molt file it came from (for its embedded tokenizer), if it did.
+    func loadWithFile() throws -> (model: BlackMambaModel, molt: MoltFile?) {
         if MoltFile.looksLikeMolt(path: model) {
             guard config == nil else { throw MoltError(.usage, "--config applies to source checkpoints; a .molt file holds its config") }
             let file = try MoltFile(path: model)
-            return try BlackMambaModel(config: file.config, tensors: file.runtimeTensors())
+            return (try BlackMambaModel(config: file.config, tensors: file.runtimeTensors()), file)
         }
         let checkpoint = try Checkpoint.open(model, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
-        return try checkpoint.tensors.verifyingIntegrity {
+        let bound = try checkpoint.tensors.verifyingIntegrity {
             try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName)
+        }
+        return (bound, nil)
+    }
+}
+
+/// Where a command that takes text finds its tokenizer.
+enum TokenizerSource {
+    /// `path` (a tokenizer.json, or a .molt whose embedded one is used), else the one embedded
+    /// in `molt`.
+    static func load(_ path: String?, embeddedIn molt: MoltFile?) throws -> Tokenizer {
+        if let path {
+            guard MoltFile.looksLikeMolt(path: path) else { return try Tokenizer(path: path) }
+            return try embedded(in: MoltFile(path: path), what: path)
+        }
+        guard let molt else {
+            throw MoltError(.usage, "text needs a tokenizer: pass --tokenizer tokenizer.json (or convert with --tokenizer)")
+        }
+        return try embedded(in: molt, what: molt.path)
+    }
+
+    private static func embedded(in file: MoltFile, what: String) throws -> Tokenizer {
+        guard let name = file.header.tokenizer else {
+            throw MoltError(.usage, "\(what) has no embedded tokenizer: pass --tokenizer tokenizer.json")
+        }
+        let blob = try file.blob(name)
+        return try withExtendedLifetime(blob) {
+            try Tokenizer(json: Data(blob.bytes), file: "\(what): \(name)")
         }
     }
 }

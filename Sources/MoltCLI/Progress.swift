@@ -4,13 +4,16 @@ import Foundation
 struct Progress {
     let total: Int
     let label: String
+    /// What `total` counts; bytes print as KiB/MiB.
+    let unit: String
     private var done = 0
     private let start = Date()
     private var lastDraw = Date.distantPast
 
-    init(total: Int, label: String) {
+    init(total: Int, label: String, unit: String = "bytes") {
         self.total = total
         self.label = label
+        self.unit = unit
     }
 
     mutating func advance(by amount: Int, note: String = "") {
@@ -26,9 +29,10 @@ struct Progress {
         let rate = Double(done) / elapsed
         let left = rate > 0 ? Double(total - done) / rate : 0
         let percent = total == 0 ? 100 : Double(done) * 100 / Double(total)
+        let amount = { (n: Int) in self.unit == "bytes" ? Formatting.bytes(n) : "\(n) \(self.unit)" }
         Terminal.progress(String(
-            format: "%@: %5.1f%%  %@  %@ of %@  %@/s  %.0fs left", label, percent, note, Formatting.bytes(done),
-            Formatting.bytes(total), Formatting.bytes(Int(rate)), left))
+            format: "%@: %5.1f%%  %@  %@ of %@  %@/s  %.0fs left", label, percent, note, amount(done), amount(total),
+            amount(Int(rate)), left))
     }
 
     func finish() { Terminal.endProgress() }
