@@ -7,7 +7,9 @@ Writes, under --out (default: <repo>/Fixtures/tokenizer):
                    ByteLevel pre-tokenizer without prefix space, ByteLevel decoder,
                    <|endoftext|> = id 0, <|padding|> = id 1)
   corpus.json      test strings with the ids and decodings the Python `tokenizers` package
-                   produces for that tokenizer, plus id sequences that decode to invalid UTF-8
+                   produces for that tokenizer, plus id sequences that decode to invalid UTF-8,
+                   plus variants of the tokenizer (each a replacement for some top-level members
+                   of tokenizer.json) with the ids they give for the test strings
 
 The training text is every top-level .py file of this Python's standard library, in bytewise
 sorted order (about 4.7 MB for CPython 3.11).  Tokenizer training is deterministic for a given
@@ -167,6 +169,48 @@ def sampled_lines(docs, count, seed=1):
     return [lines[i] for i in sorted(rng.sample(range(len(lines)), count))]
 
 
+def added(id, content, special=False, lstrip=False, rstrip=False, single_word=False, normalized=True):
+    return {"id": id, "content": content, "single_word": single_word, "lstrip": lstrip,
+            "rstrip": rstrip, "normalized": normalized, "special": special}
+
+
+def variants(base):
+    """Top-level members to replace in tokenizer.json, exercising options the base file leaves off."""
+    pre = dict(base["pre_tokenizer"])
+    model = dict(base["model"])
+    extra_added = base["added_tokens"] + [
+        added(4096, "<mask>", special=True, lstrip=True, rstrip=True, normalized=False),
+        added(4097, "[W]", single_word=True, normalized=False),
+        added(4098, "e\u0301t\u00e9"),
+        added(4099, "    "),
+        added(4100, "\U0001f600", special=True, normalized=False),
+        added(4101, "\u00a0", rstrip=True),
+    ]
+    return {
+        "prefix_space": {"pre_tokenizer": {**pre, "add_prefix_space": True}},
+        "no_regex": {"pre_tokenizer": {**pre, "use_regex": False}},
+        "no_normalizer": {"normalizer": None},
+        "ignore_merges": {"model": {**model, "ignore_merges": True}},
+        "added_options": {"added_tokens": extra_added},
+    }
+
+
+def variant_strings():
+    return test_strings()[:50] + [
+        "a <mask> b",
+        "a<mask>b",
+        "x  <mask>\t\n y",
+        "<mask><mask> <mask>",
+        "[W] x[W] [W]y ([W]) _[W] \u00e9[W] [W]\u0301",
+        "[W][W]",
+        "ete\u0301 e\u0301t\u00e9 \u00e9t\u00e9s",
+        "def f():\n        return 1\n",
+        "          ten spaces",
+        "smile\U0001f600\U0001f600!",
+        "no\u00a0 \u00a0break",
+    ]
+
+
 def record(tok, strings, id_sequences):
     cases = []
     for s in strings:
@@ -211,6 +255,12 @@ def main():
         "training_chars": sum(len(d) for d in docs),
         **record(tok, strings, invalid_utf8_id_sequences(tok)),
     }
+
+    base = json.loads(open(tok_path, encoding="utf-8").read())
+    corpus["variants"] = []
+    for name, patch in variants(base).items():
+        vtok = Tokenizer.from_str(json.dumps({**base, **patch}))
+        corpus["variants"].append({"name": name, "replace": patch, **record(vtok, variant_strings(), [])})
     with open(os.path.join(args.out, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump(corpus, f, ensure_ascii=True, indent=0)
         f.write("\n")
