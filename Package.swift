@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "MoltCLI",
             dependencies: [
-                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity",
+                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity", "MoltTokenizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -29,7 +29,8 @@ struct Progress {
         let rate = Double(done) / elapsed
         let left = rate > 0 ? Double(total - done) / rate : 0
         let percent = total == 0 ? 100 : Double(done) * 100 / Double(total)
-        let amount = { (n: Int) in self.unit == "bytes" ? Formatting.bytes(n) : "\(n) \(self.unit)" }
+        let unit = self.unit
+        let amount = { (n: Int) in unit == "bytes" ? Formatting.bytes(n) : "\(n) \(unit)" }
         Terminal.progress(String(
             format: "%@: %5.1f%%  %@  %@ of %@  %@/s  %.0fs left", label, percent, note, amount(done), amount(total),
             amount(Int(rate)), left))

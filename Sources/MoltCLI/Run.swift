@@ -76,7 +76,7 @@ enum ResourceUsage {
     /// The most memory this process has held resident so far.
     static var peakResidentBytes: Int {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return usage.ru_maxrss * 1024
     }
 }
