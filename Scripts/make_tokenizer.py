@@ -17,8 +17,10 @@ text and `tokenizers` version; the versions used are written into corpus.json.
 --write-training-text PATH writes the same documents joined by <|endoftext|> so a model can be
 trained on exactly the text the tokenizer saw.
 
-With --check-neox PATH, also encodes the corpus strings with a real GPT-NeoX-20B
-tokenizer.json and writes the results next to the fixtures as neox_corpus.json (not committed).
+With --check-neox PATH, also encodes the corpus strings, more random ones and whole files of
+the standard library with a real GPT-NeoX-20B tokenizer.json, and writes the results to
+neox_corpus.json beside PATH (not committed; MOLT_NEOX_DIR=that directory makes the Swift tests
+check against it).
 
 Requires: pip install tokenizers
 """
@@ -163,6 +165,22 @@ def bytes_to_unicode():
     return {b: chr(c) for b, c in zip(bs, cs)}
 
 
+def stress_strings(count, seed):
+    """Random mixtures of the characters and runs the pre-tokenizer and the added tokens treat
+    specially: whitespace of every kind and length, contractions, marks, emoji, CJK, digits."""
+    pieces = [
+        " ", "  ", "    ", " " * 9, " " * 30, "\t", "\n", "\r\n", "\n\n\n", "\u00a0", "\u2028", "\u3000", "\u200b",
+        "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'", "''",
+        "a", "Z", "word", "\u00e9", "e\u0301", "\u0301", "\u0915\u093f", "\u05e9", "\u0416",
+        "0", "42", "\u0663", "\u00bd", "\u2167", "\U0001d7d8",
+        "!", "?!", "...", "(", ")", "_", "-", "#", "\\", "\"", "\u00ad", "\x00", "\x7f", "\u0085",
+        "\u65e5\u672c", "\ud55c", "\U0001f600", "\U0001f44d\U0001f3fd", "\u200d", "\ufe0f", "\U0001f1ef\U0001f1f5",
+        "<|endoftext|>", "<|padding|>", "<|endoftext", "|>",
+    ]
+    rng = random.Random(seed)
+    return ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40))) for _ in range(count)]
+
+
 def sampled_lines(docs, count, seed=1):
     lines = [line for doc in docs for line in doc.split("\n") if line.strip()]
     rng = random.Random(seed)
@@ -246,7 +264,7 @@ def main():
     tok.save(tok_path, pretty=False)
     tok = Tokenizer.from_file(tok_path)
 
-    strings = test_strings() + sampled_lines(docs, 300)
+    strings = test_strings() + stress_strings(60, seed=3) + sampled_lines(docs, 300)
     corpus = {
         "generator": "Scripts/make_tokenizer.py",
         "tokenizers_version": tokenizers.__version__,
@@ -267,9 +285,14 @@ def main():
 
     if args.check_neox:
         neox = Tokenizer.from_file(args.check_neox)
-        result = record(neox, strings, [])
-        with open(os.path.join(args.out, "neox_corpus.json"), "w", encoding="utf-8") as f:
-            json.dump(result, f, ensure_ascii=True)
+        stdlib = sysconfig.get_paths()["stdlib"]
+        others = sorted(
+            os.path.join(d, n) for d, _, names in os.walk(stdlib) for n in names
+            if n.endswith((".py", ".txt", ".rst")) and d != stdlib and "site-packages" not in d)
+        files = [open(p, "rb").read().decode("utf-8", "replace") for p in random.Random(5).sample(others, 200)]
+        more = strings + stress_strings(2000, seed=11) + sampled_lines(docs, 3000, seed=2) + files
+        with open(os.path.join(os.path.dirname(os.path.abspath(args.check_neox)), "neox_corpus.json"), "w", encoding="utf-8") as f:
+            json.dump(record(neox, more, []), f, ensure_ascii=True)
     print(f"wrote {tok_path} and corpus.json ({len(strings)} strings)")
 
 

@@ -34,8 +34,6 @@ struct AddedTokenMatcher: Sendable {
         byFirstByte = table.map { $0.sorted { patterns[$0].bytes.count > patterns[$1].bytes.count } }
     }
 
-    var isEmpty: Bool { patterns.isEmpty }
-
     /// Splits `text` (valid UTF-8) into added tokens and the non-empty text between them.
     func split(_ text: UnsafeBufferPointer<UInt8>, _ body: (Piece) -> Void) {
         let n = text.count

@@ -33,20 +33,18 @@ enum ByteAlphabet {
     /// character mapped back through the table, or, when any character is not in the table
     /// (added tokens such as a run of spaces), the token's own UTF-8.
     static func bytes(of token: String) -> [UInt8] {
+        spelledBytes(token) ?? Array(token.utf8)
+    }
+
+    /// The bytes `token` spells when it is written wholly in the alphabet.
+    static func spelledBytes(_ token: String) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(token.utf8.count)
         for scalar in token.unicodeScalars {
             let v = Int(scalar.value)
-            guard v < byteOfCharacter.count, byteOfCharacter[v] >= 0 else { return Array(token.utf8) }
+            guard v < byteOfCharacter.count, byteOfCharacter[v] >= 0 else { return nil }
             out.append(UInt8(byteOfCharacter[v]))
         }
         return out
-    }
-
-    /// A byte string spelled in the alphabet, as vocabulary entries are written.
-    static func spelling(of bytes: some Sequence<UInt8>) -> String {
-        var s = String.UnicodeScalarView()
-        for b in bytes { s.append(characterOfByte[Int(b)]) }
-        return String(s)
     }
 }

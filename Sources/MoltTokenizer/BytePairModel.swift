@@ -3,7 +3,7 @@
 /// merge. This is Hugging Face's order exactly; a priority queue keeps it O(n log n) so that
 /// one enormous word (a megabyte of letters is a single pre-token) cannot stall encoding.
 struct BytePairModel: Sendable {
-    /// The id of the token spelling each single byte.
+    /// The id of the token spelling each single byte; -1 for bytes UTF-8 never uses.
     let byteIDs: [Int32]
     let merges: MergeTable
     /// With `ignore_merges`, a word that is itself a vocabulary token is taken whole; keyed by

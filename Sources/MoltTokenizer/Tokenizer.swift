@@ -1,11 +1,12 @@
 import Foundation
 import MoltCore
-import Synchronization
 
 /// A byte-level BPE tokenizer read from a Hugging Face tokenizer.json of GPT-NeoX-20B's kind.
 /// Encoding matches the `tokenizers` package's `encode(text).ids`; decoding matches its
-/// `decode(ids, skip_special_tokens=False)` (see Formats/tokenizer.md). Thread-safe.
-public final class Tokenizer: Sendable {
+/// `decode(ids, skip_special_tokens=False)` (see Formats/tokenizer.md). Thread-safe: the only
+/// mutable state, the word cache, is used under `cacheLock` (NSLock rather than Mutex, which
+/// would need macOS 15).
+public final class Tokenizer: @unchecked Sendable {
     /// Number of ids: every id below this has a token.
     public let vocabularySize: Int
     /// The id of `<|endoftext|>`, when the vocabulary has it.
@@ -23,7 +24,8 @@ public final class Tokenizer: Sendable {
     private let normalizesNFC: Bool
     private let addPrefixSpace: Bool
     private let useRegex: Bool
-    private let cache = Mutex(WordCache())
+    private let cacheLock = NSLock()
+    private var cache = WordCache()
 
     /// Reads a tokenizer.json held in memory; `file` names it in errors.
     public init(json: Data, file: String) throws {
@@ -48,11 +50,10 @@ public final class Tokenizer: Sendable {
 
         var wholeWords: [[UInt8]: Int32]?
         if spec.ignoreMerges {
-            // Only model tokens take part in BPE; added tokens are matched before it.
-            let addedIDs = Set(spec.added.map(\.id))
+            // A word is looked up by its spelling, so only tokens written in the alphabet count.
             var words: [[UInt8]: Int32] = [:]
-            for (id, token) in spec.tokens.enumerated() where !addedIDs.contains(id) {
-                words[ByteAlphabet.bytes(of: token)] = Int32(id)
+            for (token, id) in spec.modelVocab {
+                if let bytes = ByteAlphabet.spelledBytes(String(decoding: token, as: UTF8.self)) { words[bytes] = id }
             }
             wholeWords = words
         }
@@ -112,15 +113,15 @@ public final class Tokenizer: Sendable {
     public func encode(_ text: String) -> [Int] {
         var out: [Int32] = []
         var text = text
-        cache.withLock { cache in
-            text.withUTF8 { raw in
-                rawAddedTokens.split(raw) { piece in
-                    switch piece {
-                    case .token(let id):
-                        out.append(id)
-                    case .text(let range):
-                        encodeUnnormalized(UnsafeBufferPointer(rebasing: raw[range]), into: &out, cache: &cache)
-                    }
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        text.withUTF8 { raw in
+            rawAddedTokens.split(raw) { piece in
+                switch piece {
+                case .token(let id):
+                    out.append(id)
+                case .text(let range):
+                    encodeUnnormalized(UnsafeBufferPointer(rebasing: raw[range]), into: &out, cache: &cache)
                 }
             }
         }

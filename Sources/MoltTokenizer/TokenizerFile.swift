@@ -18,6 +18,8 @@ struct TokenizerFile {
     /// Every token by id; ids are dense from 0.
     var tokens: [String]
     var added: [AddedTokenSpec]
+    /// model.vocab, keyed by the tokens' UTF-8.
+    var modelVocab: [[UInt8]: Int32]
     /// (left, right, merged) ids in rank order.
     var merges: [(left: Int32, right: Int32, merged: Int32)]
     /// The id of the model token spelling each byte.
@@ -95,18 +97,24 @@ struct TokenizerFile {
 
         let tokens = try denseTokens(tokenOfID, file: file)
 
+        // Bytes that never occur in UTF-8 (C0, C1, F5-FF) may lack a token, as in GPT-NeoX-20B:
+        // encoded text is always UTF-8. Every other byte needs one, or some text could not be
+        // encoded at all.
         var byteIDs: [Int32] = []
         for byte in 0..<256 {
             let spelling = String(ByteAlphabet.characterOfByte[byte])
-            guard let id = vocab[Array(spelling.utf8)] else {
+            if let id = vocab[Array(spelling.utf8)] {
+                byteIDs.append(id)
+            } else if byte == 0xC0 || byte == 0xC1 || byte >= 0xF5 {
+                byteIDs.append(-1)
+            } else {
                 throw vocabNode.unsupported("no token for byte \(byte) (\(quoted(spelling))): not a byte-level vocabulary")
             }
-            byteIDs.append(id)
         }
 
         let merges = try parseMerges(model.required("merges"), vocab: vocab)
         return TokenizerFile(
-            tokens: tokens, added: added, merges: merges, byteIDs: byteIDs, normalizesNFC: normalizesNFC,
+            tokens: tokens, added: added, modelVocab: vocab, merges: merges, byteIDs: byteIDs, normalizesNFC: normalizesNFC,
             addPrefixSpace: addPrefixSpace, useRegex: useRegex, ignoreMerges: ignoreMerges)
     }
 

@@ -79,3 +79,44 @@ func encodesLikeThePythonPackageWithOption(_ name: String) throws {
     #expect(tokenizer.encode("hello world") == Fixtures.tokenizer?.encode("hello world"))
     #expect(throws: MoltError.self) { try Tokenizer(path: "/nonexistent/tokenizer.json") }
 }
+
+/// GPT-NeoX-20B has no tokens for the bytes UTF-8 never uses; such a vocabulary is accepted.
+@Test func acceptsVocabulariesWithoutBytesUTF8NeverUses() throws {
+    var object = try Fixtures.tokenizerObject()
+    var model = try #require(object["model"] as? [String: Any])
+    var vocab = try #require(model["vocab"] as? [String: Any])
+    let merges = try #require(model["merges"] as? [[String]])
+    // "À" (byte C0) gives its id to a new token, so ids stay dense.
+    vocab["<|new|>"] = vocab["À"]
+    vocab["À"] = nil
+    model["vocab"] = vocab
+    model["merges"] = merges.filter { !$0.contains { $0.contains("À") } }
+    object["model"] = model
+    let tokenizer = try Tokenizer(json: JSONSerialization.data(withJSONObject: object), file: "no-c0.json")
+    #expect(tokenizer.decode(tokenizer.encode("Àà 日本")) == "Àà 日本")
+}
+
+/// A megabyte of letters is one word; BPE over it must stay fast (a quadratic merge loop
+/// would take hours).
+@Test(.timeLimit(.minutes(1))) func encodesOneHugeWord() throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    let word = String(repeating: "abcdefghij", count: 100_000)
+    let ids = tokenizer.encode(word)
+    #expect(ids.count < word.utf8.count)
+    #expect(tokenizer.decode(ids) == word)
+}
+
+@Test func encodesFromManyThreadsAtOnce() async throws {
+    let tokenizer = try #require(Fixtures.tokenizer)
+    let corpus = try #require(Fixtures.corpus)
+    let cases = corpus.encode
+    let failures = await withTaskGroup(of: Int.self) { group in
+        for shard in 0..<4 {
+            group.addTask {
+                cases.enumerated().filter { $0.offset % 4 == shard }.filter { tokenizer.encode($0.element.text) != $0.element.ids }.count
+            }
+        }
+        return await group.reduce(0, +)
+    }
+    #expect(failures == 0)
+}
