@@ -32,6 +32,18 @@ public indirect enum JSON: Equatable, Sendable {
         return fields.first { $0.0 == key }?.1
     }
 
+    /// "an object", "a string", ...: for errors that say what was found instead.
+    public var kindName: String {
+        switch self {
+        case .object: "an object"
+        case .array: "an array"
+        case .string: "a string"
+        case .int, .double: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
+        }
+    }
+
     /// The value as a non-negative integer.
     public var nonNegativeInt: Int? {
         guard case .int(let value) = self, value >= 0 else { return nil }

@@ -78,7 +78,7 @@ struct StrictJSON {
             let keyOffset = position
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let key = try string()
-            guard keys.insert(key).inserted else { throw fail("key '\(key)' appears twice in the JSON header", keyOffset) }
+            guard keys.insert(key).inserted else { throw fail("key '\(key)' appears twice", keyOffset) }
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             members.append((key, try value(depth: depth + 1)))

@@ -3,7 +3,7 @@ import MoltCore
 /// A JSON value together with where it sits in the file, so every complaint about it can name
 /// the file and the JSON path (`model.merges[12]`).
 struct JSONNode {
-    let value: JSONValue
+    let value: JSON
     let path: String
     let file: String
 
@@ -23,7 +23,7 @@ struct JSONNode {
 
     func members() throws -> [(key: String, node: JSONNode)] {
         guard case .object(let members) = value else { throw wrongType("an object") }
-        return members.map { ($0.key, child(key: $0.key, $0.value)) }
+        return members.map { key, value in (key, child(key: key, value)) }
     }
 
     func elements() throws -> [JSONNode] {
@@ -34,7 +34,7 @@ struct JSONNode {
     /// The member `key` of this object, or nil when it is absent.
     func optional(_ key: String) throws -> JSONNode? {
         guard case .object(let members) = value else { throw wrongType("an object") }
-        return members.first { $0.key == key }.map { child(key: key, $0.value) }
+        return members.first { $0.0 == key }.map { child(key: key, $0.1) }
     }
 
     /// The member `key`, treating an explicit null like an absent member.
@@ -63,14 +63,19 @@ struct JSONNode {
 
     /// A whole number written without fraction or exponent, as token ids are.
     func int() throws -> Int {
-        guard case .number(let text) = value else { throw wrongType("an integer") }
-        guard let n = Int(text) else { throw badInput("\(text) is not an integer that fits 64 bits") }
-        return n
+        switch value {
+        case .int(let n): return n
+        case .double(let d): throw badInput("\(d) is not an integer that fits 64 bits")
+        default: throw wrongType("an integer")
+        }
     }
 
     func number() throws -> Double {
-        guard case .number(let text) = value, let d = Double(text) else { throw wrongType("a number") }
-        return d
+        switch value {
+        case .int(let n): return Double(n)
+        case .double(let d): return d
+        default: throw wrongType("a number")
+        }
     }
 
     /// An optional boolean member, `fallback` when absent or null.
@@ -83,9 +88,23 @@ struct JSONNode {
         try required("type").string()
     }
 
-    private func child(key: String, _ value: JSONValue) -> JSONNode {
+    private func child(key: String, _ value: JSON) -> JSONNode {
         let isIdentifier = !key.isEmpty && key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
         let step = isIdentifier ? (path.isEmpty ? key : ".\(key)") : "[\(quoted(key))]"
         return JSONNode(value: value, path: path + step, file: file)
     }
+}
+
+/// A token or key shown in an error message: quoted, with control characters escaped and
+/// long text shortened.
+func quoted(_ text: String) -> String {
+    var out = "\""
+    for (i, scalar) in text.unicodeScalars.enumerated() {
+        if i == 40 {
+            out += "…"
+            break
+        }
+        out += scalar.properties.generalCategory == .control || scalar == "\"" ? scalar.escaped(asASCII: true) : String(scalar)
+    }
+    return out + "\""
 }

@@ -33,7 +33,13 @@ struct TokenizerFile {
     static let maxID = 1 << 24 - 1
 
     static func parse(_ data: [UInt8], file: String) throws -> TokenizerFile {
-        let root = JSONNode(value: try JSONParser.parse(data, file: file), path: "", file: file)
+        guard String(validating: data, as: UTF8.self) != nil else {
+            throw MoltError.badInput("not valid UTF-8 text", file: file)
+        }
+        let json = try data.withUnsafeBytes { bytes in
+            try JSON.parse(strict: bytes) { message, offset in MoltError.badInput(message, file: file, offset: offset) }
+        }
+        let root = JSONNode(value: json, path: "", file: file)
         _ = try root.members()
         for key in ["truncation", "padding"] {
             if let node = try root.optionalNonNull(key) {
