@@ -1,0 +1,106 @@
+/* AVX-512 row kernels with f32 activations (the int8 ones are in matvec_vnni.c). Tails use
+ * masked loads, which read nothing past the row. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include "internal.h"
+
+MOLT_TARGET_AVX512 static inline __mmask16 first(int64_t n) { return (__mmask16)((1u << n) - 1); }
+
+MOLT_TARGET_AVX512 static inline __m512 load_f32(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+MOLT_TARGET_AVX512 static inline __m512 load_f16(const uint16_t *p, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+MOLT_TARGET_AVX512 static inline __m512 load_bf16(const uint16_t *p, __mmask16 m) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+#define ALL 0xFFFF
+#define DOT_ROWS(NAME, ELEMENT, LOAD)                                                                          \
+    MOLT_TARGET_AVX512 static void NAME(const molt_matrix *w, const molt_activation *a, float *y,              \
+                                        int64_t begin, int64_t end) {                                          \
+        int64_t n = w->columns;                                                                                \
+        const float *x = a->x;                                                                                 \
+        for (int64_t r = begin; r < end; r++) {                                                                \
+            const ELEMENT *row = (const ELEMENT *)((const uint8_t *)w->data + r * w->row_stride);             \
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                                        \
+            int64_t i = 0;                                                                                     \
+            for (; i + 64 <= n; i += 64) {                                                                     \
+                s0 = _mm512_fmadd_ps(LOAD(row + i, ALL), _mm512_loadu_ps(x + i), s0);                          \
+                s1 = _mm512_fmadd_ps(LOAD(row + i + 16, ALL), _mm512_loadu_ps(x + i + 16), s1);                \
+                s2 = _mm512_fmadd_ps(LOAD(row + i + 32, ALL), _mm512_loadu_ps(x + i + 32), s2);                \
+                s3 = _mm512_fmadd_ps(LOAD(row + i + 48, ALL), _mm512_loadu_ps(x + i + 48), s3);                \
+            }                                                                                                  \
+            for (; i < n; i += 16) {                                                                           \
+                __mmask16 m = n - i >= 16 ? ALL : first(n - i);                                                \
+                s0 = _mm512_fmadd_ps(LOAD(row + i, m), _mm512_maskz_loadu_ps(m, x + i), s0);                   \
+            }                                                                                                  \
+            y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));          \
+        }                                                                                                      \
+    }
+
+DOT_ROWS(rows_f32, float, load_f32)
+DOT_ROWS(rows_f16, uint16_t, load_f16)
+DOT_ROWS(rows_bf16, uint16_t, load_bf16)
+
+MOLT_TARGET_AVX512 static inline float half_to_float(const uint8_t *p) { return _cvtsh_ss(molt_load_u16(p)); }
+
+/* q4's minimum term, 16 groups at a time. Shared with the VNNI kernels (same arithmetic). */
+MOLT_TARGET_AVX512 float molt_minimum_term_avx512(const uint8_t *minimums, const float *sums, int64_t groups) {
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; g += 16) {
+        __mmask16 m = groups - g >= 16 ? ALL : first(groups - g);
+        s = _mm512_fmadd_ps(load_f16((const uint16_t *)(minimums + 2 * g), m), _mm512_maskz_loadu_ps(m, sums + g), s);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
+MOLT_TARGET_AVX512 static void rows_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
+                                       int64_t end) {
+    int64_t g = w->group_size;
+    for (int64_t r = begin; r < end; r++) {
+        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
+        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t group = 0; group < w->groups; group++) {
+            const uint8_t *q = row + group * g;
+            const float *x = a->x + group * g;
+            __m512 sum = _mm512_setzero_ps();
+            for (int64_t i = 0; i < g; i += 16) {
+                __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + i)));
+                sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(x + i), sum);
+            }
+            acc[group & 1] = _mm512_fmadd_ps(sum, _mm512_set1_ps(half_to_float(scales + 2 * group)), acc[group & 1]);
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
+    }
+}
+
+MOLT_TARGET_AVX512 static void rows_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
+                                       int64_t end) {
+    int64_t g = w->group_size, half = g / 2;
+    const __m512i low4 = _mm512_set1_epi32(15);
+    for (int64_t r = begin; r < end; r++) {
+        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
+        const uint8_t *scales = row + w->groups * half, *minimums = scales + 2 * w->groups;
+        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t group = 0; group < w->groups; group++) {
+            const uint8_t *packed = row + group * half;
+            const float *x = a->x + group * g;
+            __m512 low = _mm512_setzero_ps(), high = low;
+            for (int64_t j = 0; j < half; j += 16) {
+                __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(packed + j)));
+                low = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, low4)), _mm512_loadu_ps(x + j), low);
+                high = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)), _mm512_loadu_ps(x + half + j), high);
+            }
+            acc[group & 1] = _mm512_fmadd_ps(_mm512_add_ps(low, high), _mm512_set1_ps(half_to_float(scales + 2 * group)),
+                                             acc[group & 1]);
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) +
+               molt_minimum_term_avx512(minimums, a->group_sums, w->groups);
+    }
+}
+
+const molt_rows_fn molt_rows_avx512[5] = {rows_f32, rows_f16, rows_bf16, rows_q8, rows_q4};
+#else
+#include "internal.h"
+const molt_rows_fn molt_rows_avx512[5];
+#endif
