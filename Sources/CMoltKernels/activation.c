@@ -80,16 +80,21 @@ void molt_activation_prepare(const molt_matrix *w, const float *x, int int8, int
             for (int i = 0; i < 8; i++) lanes[8 * b + i] = scales[b];
         return;
     }
-    /* q4: reorder into nibble order, in a copy since `natural` is the source. The block
-     * count bounds the chunks that hold data: chunk p holds packed bytes 32p..<32p+32. */
+    /* q4: reorder into nibble order, in a copy since `natural` is the source: packed byte b
+     * (chunk b / 32, position b % 32) holds values j and j + G/2 of group b / (G/2). */
     int8_t *ordered = (int8_t *)(lanes + p.lanes) + p.quantized;
-    int64_t bytes = p.padded / 2;
-    for (int64_t chunk = 0; chunk < p.quantized / 64; chunk++) {
-        for (int64_t i = 0; i < 64; i++) {
-            int in_data = 32 * chunk + (i & 31) < bytes;
-            int64_t e = in_data ? molt_q4_element(g, chunk, i) : 0;
-            ordered[64 * chunk + i] = in_data ? natural[e] : 0;
-            if (i % 4 == 0) lanes[16 * chunk + i / 4] = in_data ? scales[e / MOLT_BLOCK] : 0;
+    memset(ordered, 0, (size_t)p.quantized);
+    int64_t half = g / 2;
+    for (int64_t group = 0; group < w->groups; group++) {
+        for (int64_t j = 0; j < half; j++) {
+            int64_t b = group * half + j, chunk = b / 32, position = b % 32;
+            int64_t low = group * g + j, high = low + half;
+            ordered[64 * chunk + position] = natural[low];
+            ordered[64 * chunk + 32 + position] = natural[high];
+            if (position % 4 == 0) {
+                lanes[16 * chunk + position / 4] = scales[low / MOLT_BLOCK];
+                lanes[16 * chunk + 8 + position / 4] = scales[high / MOLT_BLOCK];
+            }
         }
     }
     a->xq = ordered;

@@ -20,13 +20,15 @@ typedef struct {
     /* q4: the f32 sum of x over each group, for the minimum's term. */
     const float *group_sums;
     /* int8: x quantized per block. q8: natural order. q4: natural order for the scalar
-     * kernel, nibble order for the SIMD ones (molt_q4_element). Zero-padded. */
+     * kernel; for the SIMD ones, nibble order: the row's packed bytes in chunks of 32, chunk p
+     * holding at 64p + i the value in the low nibble of packed byte 32p + i, and at
+     * 64p + 32 + i the one in its high nibble. Zero-padded. */
     const int8_t *xq;
     /* int8: the f32 scale of each block, natural order. */
     const float *block_scales;
-    /* int8 SIMD: the scale of each int32 lane of an integer dot product: 16 per 64 values
-     * (q8: 8 per block, repeated; q4: lane L of packed chunk p covers the values of
-     * molt_q4_element(p, L)). Zero past the data. */
+    /* int8 SIMD: the scale of each int32 lane (4 values) of an integer dot product over 64
+     * values in the order above: 16 per 64 values (q8: 8 per block, repeated). Zero past the
+     * data. */
     const float *lane_scales;
 } molt_activation;
 
@@ -42,13 +44,6 @@ extern const molt_rows_fn molt_rows_int8_scalar[2], molt_rows_int8_avx2[2], molt
 /* q4's minimum term, sum over groups of min * (sum of x over the group), in AVX-512. */
 float molt_minimum_term_avx512(const uint8_t *minimums, const float *sums, int64_t groups);
 #endif
-
-/* q4 nibble order: value i (0..<64) of packed chunk p (row bytes 32p..<32p+32; values 0..<32
- * are the low nibbles, 32..<64 the high ones) is row element molt_q4_element(G, p, i). */
-static inline int64_t molt_q4_element(int64_t group_size, int64_t chunk, int64_t i) {
-    int64_t byte = 32 * chunk + (i & 31), half = group_size / 2;
-    return (byte / half) * group_size + byte % half + (i >> 5) * half;
-}
 
 /* The SIMD int8 kernels walk a row in halves of chunks: 32 values of q8, or 16 packed bytes
  * of q4 (32 values). Either way G / 32 halves make a group. */
@@ -69,6 +64,18 @@ static inline int64_t molt_group_walk_next(molt_group_walk *walk) {
     }
     return group;
 }
+
+/* Steps 0..<COUNT alternate between two accumulators acc0 and acc1 of TYPE, unrolled by hand
+ * (an accumulator picked by index would live in memory) so that consecutive steps' fused
+ * adds do not wait on each other. STEP(i, acc) returns the updated accumulator. */
+#define MOLT_ALTERNATE(TYPE, ZERO, COUNT, STEP) \
+    TYPE acc0 = ZERO, acc1 = ZERO;              \
+    int64_t step = 0;                           \
+    for (; step + 1 < (COUNT); step += 2) {     \
+        acc0 = STEP(step, acc0);                \
+        acc1 = STEP(step + 1, acc1);            \
+    }                                           \
+    if (step < (COUNT)) acc0 = STEP(step, acc0);
 
 /* Pool internals the kernels use. */
 typedef void (*molt_task_fn)(void *context, int64_t task, int worker);

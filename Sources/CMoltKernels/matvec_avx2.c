@@ -73,54 +73,60 @@ MOLT_TARGET_AVX2 static float minimum_term(const uint8_t *minimums, const float 
 }
 
 /* Per group: a vector of q * x sums, folded into the accumulator with the group's scale. */
+MOLT_TARGET_AVX2 static inline __m256 q8_group(const uint8_t *row, const uint8_t *scales, const float *x, int64_t g,
+                                                int64_t group, __m256 acc) {
+    const uint8_t *q = row + group * g;
+    x += group * g;
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t i = 0; i < g; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(q + i));
+        sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), _mm256_loadu_ps(x + i), sum);
+        sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(v, v))), _mm256_loadu_ps(x + i + 8), sum);
+    }
+    return _mm256_fmadd_ps(sum, _mm256_set1_ps(half_to_float(scales + 2 * group)), acc);
+}
+
 MOLT_TARGET_AVX2 static void rows_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                      int64_t end) {
     int64_t g = w->group_size;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int64_t group = 0; group < w->groups; group++) {
-            const uint8_t *q = row + group * g;
-            const float *x = a->x + group * g;
-            __m256 sum = _mm256_setzero_ps();
-            for (int64_t i = 0; i < g; i += 16) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(q + i));
-                sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), _mm256_loadu_ps(x + i), sum);
-                sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(v, v))),
-                                      _mm256_loadu_ps(x + i + 8), sum);
-            }
-            acc[group & 1] = _mm256_fmadd_ps(sum, _mm256_set1_ps(half_to_float(scales + 2 * group)), acc[group & 1]);
-        }
-        y[r] = hsum(_mm256_add_ps(acc[0], acc[1]));
+#define STEP(GROUP, ACC) q8_group(row, scales, a->x, g, GROUP, ACC)
+        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups, STEP)
+#undef STEP
+        y[r] = hsum(_mm256_add_ps(acc0, acc1));
     }
+}
+
+MOLT_TARGET_AVX2 static inline __m256 q4_group(const uint8_t *row, const uint8_t *scales, const float *x, int64_t g,
+                                                int64_t group, __m256 acc) {
+    int64_t half = g / 2;
+    const uint8_t *packed = row + group * half;
+    const __m128i low4 = _mm_set1_epi8(15);
+    x += group * g;
+    __m256 low = _mm256_setzero_ps(), high = low;
+    for (int64_t j = 0; j < half; j += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(packed + j));
+        __m128i lo = _mm_and_si128(v, low4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+        low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), _mm256_loadu_ps(x + j), low);
+        low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lo, lo))), _mm256_loadu_ps(x + j + 8), low);
+        high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), _mm256_loadu_ps(x + half + j), high);
+        high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(hi, hi))),
+                               _mm256_loadu_ps(x + half + j + 8), high);
+    }
+    return _mm256_fmadd_ps(_mm256_add_ps(low, high), _mm256_set1_ps(half_to_float(scales + 2 * group)), acc);
 }
 
 MOLT_TARGET_AVX2 static void rows_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                      int64_t end) {
-    int64_t g = w->group_size, half = g / 2;
-    const __m128i low4 = _mm_set1_epi8(15);
+    int64_t g = w->group_size;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
-        const uint8_t *scales = row + w->groups * half, *minimums = scales + 2 * w->groups;
-        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int64_t group = 0; group < w->groups; group++) {
-            const uint8_t *packed = row + group * half;
-            const float *x = a->x + group * g;
-            __m256 low = _mm256_setzero_ps(), high = low;
-            for (int64_t j = 0; j < half; j += 16) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(packed + j));
-                __m128i lo = _mm_and_si128(v, low4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
-                low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), _mm256_loadu_ps(x + j), low);
-                low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lo, lo))),
-                                      _mm256_loadu_ps(x + j + 8), low);
-                high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), _mm256_loadu_ps(x + half + j), high);
-                high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(hi, hi))),
-                                       _mm256_loadu_ps(x + half + j + 8), high);
-            }
-            acc[group & 1] = _mm256_fmadd_ps(_mm256_add_ps(low, high), _mm256_set1_ps(half_to_float(scales + 2 * group)),
-                                             acc[group & 1]);
-        }
-        y[r] = hsum(_mm256_add_ps(acc[0], acc[1])) + minimum_term(minimums, a->group_sums, w->groups);
+        const uint8_t *scales = row + w->groups * g / 2, *minimums = scales + 2 * w->groups;
+#define STEP(GROUP, ACC) q4_group(row, scales, a->x, g, GROUP, ACC)
+        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups, STEP)
+#undef STEP
+        y[r] = hsum(_mm256_add_ps(acc0, acc1)) + minimum_term(minimums, a->group_sums, w->groups);
     }
 }
 
@@ -131,23 +137,25 @@ MOLT_TARGET_AVX2 static inline __m256i dot_bytes(__m256i unsigned_bytes, __m256i
     return _mm256_madd_epi16(_mm256_maddubs_epi16(unsigned_bytes, signed_bytes), _mm256_set1_epi16(1));
 }
 
+MOLT_TARGET_AVX2 static inline __m256 int8_q8_block(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
+                                                     int64_t per_group, int64_t b, __m256 acc) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(row + MOLT_BLOCK * b));
+    __m256i xv = _mm256_loadu_si256((const __m256i *)(a->xq + MOLT_BLOCK * b));
+    __m256i dot = dot_bytes(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xv, v));
+    __m256 d = _mm256_mul_ps(_mm256_set1_ps(half_to_float(scales + 2 * (b / per_group))),
+                             _mm256_loadu_ps(a->lane_scales + 8 * b));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, acc);
+}
+
 MOLT_TARGET_AVX2 static void rows_int8_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                           int64_t end) {
     int64_t g = w->group_size, per_group = g / MOLT_BLOCK;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int64_t group = 0; group < w->groups; group++) {
-            __m256 scale = _mm256_set1_ps(half_to_float(scales + 2 * group));
-            for (int64_t b = group * per_group; b < (group + 1) * per_group; b++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(row + MOLT_BLOCK * b));
-                __m256i xv = _mm256_loadu_si256((const __m256i *)(a->xq + MOLT_BLOCK * b));
-                __m256i dot = dot_bytes(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xv, v));
-                __m256 d = _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + 8 * b));
-                acc[b & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, acc[b & 1]);
-            }
-        }
-        y[r] = hsum(_mm256_add_ps(acc[0], acc[1]));
+#define STEP(B, ACC) int8_q8_block(row, scales, a, per_group, B, ACC)
+        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups * per_group, STEP)
+#undef STEP
+        y[r] = hsum(_mm256_add_ps(acc0, acc1));
     }
 }
 

@@ -54,47 +54,53 @@ MOLT_TARGET_AVX512 float molt_minimum_term_avx512(const uint8_t *minimums, const
     return _mm512_reduce_add_ps(s);
 }
 
+/* Per group: a vector of q * x sums, folded into the accumulator with the group's scale. */
+MOLT_TARGET_AVX512 static inline __m512 q8_group(const uint8_t *row, const uint8_t *scales, const float *x, int64_t g,
+                                                  int64_t group, __m512 acc) {
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t i = 0; i < g; i += 16) {
+        __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(row + group * g + i)));
+        sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(x + group * g + i), sum);
+    }
+    return _mm512_fmadd_ps(sum, _mm512_set1_ps(half_to_float(scales + 2 * group)), acc);
+}
+
 MOLT_TARGET_AVX512 static void rows_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                        int64_t end) {
     int64_t g = w->group_size;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (int64_t group = 0; group < w->groups; group++) {
-            const uint8_t *q = row + group * g;
-            const float *x = a->x + group * g;
-            __m512 sum = _mm512_setzero_ps();
-            for (int64_t i = 0; i < g; i += 16) {
-                __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + i)));
-                sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(x + i), sum);
-            }
-            acc[group & 1] = _mm512_fmadd_ps(sum, _mm512_set1_ps(half_to_float(scales + 2 * group)), acc[group & 1]);
-        }
-        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1]));
+#define STEP(GROUP, ACC) q8_group(row, scales, a->x, g, GROUP, ACC)
+        MOLT_ALTERNATE(__m512, _mm512_setzero_ps(), w->groups, STEP)
+#undef STEP
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     }
+}
+
+MOLT_TARGET_AVX512 static inline __m512 q4_group(const uint8_t *row, const uint8_t *scales, const float *x, int64_t g,
+                                                  int64_t group, __m512 acc) {
+    int64_t half = g / 2;
+    const uint8_t *packed = row + group * half;
+    x += group * g;
+    __m512 low = _mm512_setzero_ps(), high = low;
+    for (int64_t j = 0; j < half; j += 16) {
+        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(packed + j)));
+        low = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15))), _mm512_loadu_ps(x + j), low);
+        high = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)), _mm512_loadu_ps(x + half + j), high);
+    }
+    return _mm512_fmadd_ps(_mm512_add_ps(low, high), _mm512_set1_ps(half_to_float(scales + 2 * group)), acc);
 }
 
 MOLT_TARGET_AVX512 static void rows_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                        int64_t end) {
-    int64_t g = w->group_size, half = g / 2;
-    const __m512i low4 = _mm512_set1_epi32(15);
+    int64_t g = w->group_size;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
-        const uint8_t *scales = row + w->groups * half, *minimums = scales + 2 * w->groups;
-        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (int64_t group = 0; group < w->groups; group++) {
-            const uint8_t *packed = row + group * half;
-            const float *x = a->x + group * g;
-            __m512 low = _mm512_setzero_ps(), high = low;
-            for (int64_t j = 0; j < half; j += 16) {
-                __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(packed + j)));
-                low = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, low4)), _mm512_loadu_ps(x + j), low);
-                high = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)), _mm512_loadu_ps(x + half + j), high);
-            }
-            acc[group & 1] = _mm512_fmadd_ps(_mm512_add_ps(low, high), _mm512_set1_ps(half_to_float(scales + 2 * group)),
-                                             acc[group & 1]);
-        }
-        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) +
+        const uint8_t *scales = row + w->groups * g / 2, *minimums = scales + 2 * w->groups;
+#define STEP(GROUP, ACC) q4_group(row, scales, a->x, g, GROUP, ACC)
+        MOLT_ALTERNATE(__m512, _mm512_setzero_ps(), w->groups, STEP)
+#undef STEP
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) +
                molt_minimum_term_avx512(minimums, a->group_sums, w->groups);
     }
 }

@@ -14,17 +14,26 @@ typedef struct {
     size_t size;
 } scratch_slot;
 
+/* A run is published as one atomic word: its generation, its task count and the next task
+ * to claim. Threads claim tasks by compare-and-swap on the word, so a thread that wakes up
+ * late can never claim a task of another run, and the caller waits only for tasks that were
+ * actually claimed, never for a worker that is slow to wake or was preempted while idle. */
+#define TASK_BITS 20
+#define TASK_LIMIT ((1 << TASK_BITS) - 1)
+#define MASK ((uint64_t)TASK_LIMIT)
+
 struct molt_pool {
     int threads;
     pthread_t *handles;
     pthread_mutex_t run_lock; /* one run at a time */
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake;
-    _Atomic uint64_t generation; /* bumped to start a run */
-    _Atomic int64_t next_task;
-    _Atomic int pending; /* workers still in the current run */
+    _Atomic uint64_t work; /* generation << 2 * TASK_BITS | tasks << TASK_BITS | next task */
+    _Atomic int64_t done;  /* tasks of the current run finished */
     _Atomic int stopping;
-    int64_t tasks;
+    uint64_t generation;   /* the caller's count of runs */
+    /* The current run's task; read only by a thread holding one of its claimed tasks, which
+     * the caller waits for before it writes the next run's. */
     molt_task_fn fn;
     void *context;
     scratch_slot *scratch; /* threads + 1 slots */
@@ -49,13 +58,21 @@ static uint64_t now_nanoseconds(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Tasks are claimed one at a time, so a thread slowed by other load takes fewer of them;
- * which thread computes a row never changes its value. */
-static void take_tasks(molt_pool *pool, int worker) {
+static inline uint64_t generation_of(uint64_t work) { return work >> (2 * TASK_BITS); }
+
+/* Claims and runs tasks of `generation` until none are left. Which thread computes a task
+ * never changes its result. */
+static void take_tasks(molt_pool *pool, uint64_t generation, int worker) {
+    uint64_t work = atomic_load_explicit(&pool->work, memory_order_acquire);
     for (;;) {
-        int64_t task = atomic_fetch_add_explicit(&pool->next_task, 1, memory_order_relaxed);
-        if (task >= pool->tasks) return;
-        pool->fn(pool->context, task, worker);
+        uint64_t next = work & MASK, tasks = (work >> TASK_BITS) & MASK;
+        if (generation_of(work) != generation || next >= tasks) return;
+        if (!atomic_compare_exchange_weak_explicit(&pool->work, &work, work + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        pool->fn(pool->context, (int64_t)next, worker);
+        atomic_fetch_add_explicit(&pool->done, 1, memory_order_release);
+        work = atomic_load_explicit(&pool->work, memory_order_acquire);
     }
 }
 
@@ -65,26 +82,25 @@ static void *worker_main(void *argument) {
     molt_pool *pool = start.pool;
     uint64_t seen = 0;
     for (;;) {
-        uint64_t generation = atomic_load_explicit(&pool->generation, memory_order_acquire);
+        uint64_t generation = generation_of(atomic_load_explicit(&pool->work, memory_order_acquire));
         if (generation == seen) {
             uint64_t deadline = now_nanoseconds() + SPIN_NANOSECONDS;
             for (unsigned spins = 1; generation == seen; spins++) {
                 cpu_relax();
-                generation = atomic_load_explicit(&pool->generation, memory_order_acquire);
+                generation = generation_of(atomic_load_explicit(&pool->work, memory_order_acquire));
                 if (spins % 256 == 0 && now_nanoseconds() > deadline) break;
             }
         }
         if (generation == seen) {
             pthread_mutex_lock(&pool->sleep_lock);
-            while ((generation = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
+            while ((generation = generation_of(atomic_load_explicit(&pool->work, memory_order_acquire))) == seen &&
                    !atomic_load(&pool->stopping))
                 pthread_cond_wait(&pool->wake, &pool->sleep_lock);
             pthread_mutex_unlock(&pool->sleep_lock);
         }
         if (atomic_load(&pool->stopping)) return NULL;
         seen = generation;
-        take_tasks(pool, start.worker);
-        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
+        take_tasks(pool, generation, start.worker);
     }
 }
 
@@ -138,22 +154,24 @@ void molt_pool_lock(molt_pool *pool) { pthread_mutex_lock(&pool->run_lock); }
 void molt_pool_unlock(molt_pool *pool) { pthread_mutex_unlock(&pool->run_lock); }
 
 void molt_pool_run(molt_pool *pool, int64_t tasks, molt_task_fn fn, void *context) {
-    int helpers = pool->threads - 1;
-    if (helpers == 0 || tasks <= 1) {
+    /* More tasks than the word holds never happens at this project's sizes (a matmul makes
+     * one task per 32 rows); such a run is still correct, on the calling thread alone. */
+    if (pool->threads == 1 || tasks <= 1 || tasks > TASK_LIMIT) {
         for (int64_t task = 0; task < tasks; task++) fn(context, task, 0);
         return;
     }
-    pool->tasks = tasks;
     pool->fn = fn;
     pool->context = context;
-    atomic_store_explicit(&pool->next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool->pending, helpers, memory_order_relaxed);
+    atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
+    pool->generation = (pool->generation + 1) & ((1u << (64 - 2 * TASK_BITS)) - 1);
+    if (pool->generation == 0) pool->generation = 1; /* 0 is the workers' initial "seen" */
     pthread_mutex_lock(&pool->sleep_lock);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+    atomic_store_explicit(&pool->work, pool->generation << (2 * TASK_BITS) | (uint64_t)tasks << TASK_BITS,
+                          memory_order_release);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->sleep_lock);
-    take_tasks(pool, 0);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) != 0) cpu_relax();
+    take_tasks(pool, pool->generation, 0);
+    while (atomic_load_explicit(&pool->done, memory_order_acquire) < tasks) cpu_relax();
 }
 
 void *molt_pool_scratch(molt_pool *pool, int slot, size_t bytes) {
