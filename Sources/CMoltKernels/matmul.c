@@ -1,13 +1,11 @@
 /* Y = X W^T by panels of W: X is first packed into blocks of `mr` rows, k-major ([K][mr]),
  * so that a tile reads it from one pointer; then each task dequantizes `nr` rows of W to f32,
  * transposed into a panel [K][nr], and sweeps all of X over it in register tiles, K in blocks
- * of KC so that the tile's slices of X and W stay in L1. Every Y element is the sequential fused multiply-add over k of its
+ * (kernel->kc) so that the tile's slices of X and W stay in L1. Every Y element is the sequential fused multiply-add over k of its
  * row of X and its dequantized row of W; blocking only stores and reloads the running sum, so
  * no path, tile shape, thread count or T changes a bit of the result. */
 #include <math.h>
 #include "matmul.h"
-
-#define KC 256
 
 typedef struct {
     const molt_gemm_kernel *kernel;
@@ -39,8 +37,8 @@ static void matmul_task(void *context, int64_t task, int worker) {
         if (j < n) kernel->dequantize(w, n0 + j, row);
         for (int64_t c = 0; c < k; c++) panel[c * nr + j] = j < n ? row[c] : 0;
     }
-    for (int64_t k0 = 0; k0 < k; k0 += KC) {
-        int64_t kc = k - k0 < KC ? k - k0 : KC;
+    for (int64_t k0 = 0; k0 < k; k0 += kernel->kc) {
+        int64_t kc = k - k0 < kernel->kc ? k - k0 : kernel->kc;
         for (int64_t t0 = 0; t0 < job->t; t0 += kernel->mr) {
             int64_t m = job->t - t0 < kernel->mr ? job->t - t0 : kernel->mr;
             kernel->tile(m, job->x + t0 * k + k0 * kernel->mr, panel + k0 * nr, kc, job->y + t0 * w->rows + n0,
@@ -125,4 +123,4 @@ static void tile_scalar(int64_t m, const float *x, const float *panel, int64_t k
     }
 }
 
-const molt_gemm_kernel molt_gemm_scalar = {SCALAR_MR, SCALAR_NR, molt_dequantize_row_scalar, tile_scalar};
+const molt_gemm_kernel molt_gemm_scalar = {SCALAR_MR, SCALAR_NR, 256, molt_dequantize_row_scalar, tile_scalar};

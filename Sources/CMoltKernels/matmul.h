@@ -4,8 +4,9 @@
 
 /* One instruction set's pieces of the blocked matmul (matmul.c). */
 typedef struct {
-    /* Rows of X and of W (columns of Y) in one register tile. */
-    int64_t mr, nr;
+    /* Rows of X and of W (columns of Y) in one register tile; columns per K block, so that a
+     * block of the panel (kc * nr floats) and of X (kc * mr) fit in L1 together. */
+    int64_t mr, nr, kc;
     /* Row `row` of W as f32 into `out` (groups * G floats for q8/q4), bit-equal to MoltQuant's
      * Reconstruction. */
     void (*dequantize)(const molt_matrix *w, int64_t row, float *out);
