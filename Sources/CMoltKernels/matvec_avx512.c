@@ -58,6 +58,7 @@ MOLT_TARGET_AVX512 float molt_minimum_term_avx512(const uint8_t *minimums, const
 MOLT_TARGET_AVX512 static inline __m512 q8_group(const uint8_t *row, const uint8_t *scales, const float *x, int64_t g,
                                                   int64_t group, __m512 acc) {
     __m512 sum = _mm512_setzero_ps();
+    _mm_prefetch((const char *)(row + group * g + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
     for (int64_t i = 0; i < g; i += 16) {
         __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(row + group * g + i)));
         sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_loadu_ps(x + group * g + i), sum);
@@ -96,6 +97,7 @@ MOLT_TARGET_AVX512 static inline __m512 q4_group(const uint8_t *row, const uint8
  * converting; scales are converted 16 groups at a time and spread by a permute. */
 MOLT_TARGET_AVX512 static inline __m512 q4_group32(const uint8_t *packed, const float *x, __m512 values, __m512 scale,
                                                     __m512 acc) {
+    _mm_prefetch((const char *)(packed + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
     __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)packed));
     __m512 sum = _mm512_mul_ps(_mm512_permutexvar_ps(v, values), _mm512_loadu_ps(x));
     sum = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), values), _mm512_loadu_ps(x + 16), sum);

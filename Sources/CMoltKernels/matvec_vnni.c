@@ -47,6 +47,7 @@ MOLT_TARGET_VNNI static inline __m512 scales_window(const uint8_t *scales, int64
 MOLT_TARGET_VNNI static inline __m512 q8_chunk_scaled(const uint8_t *row, const molt_activation *a, int64_t bytes,
                                                        int64_t p, __m512 scale, __m512 acc) {
     const __m512i zero = _mm512_setzero_si512();
+    _mm_prefetch((const char *)(row + 64 * p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
     __m512i v = 64 * p + 64 <= bytes ? _mm512_loadu_si512(row + 64 * p) : _mm512_maskz_loadu_epi8(0xFFFFFFFFu, row + 64 * p);
     __m512i xv = _mm512_loadu_si512(a->xq + 64 * p);
     __m512i signed_x = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(v), zero, xv);
@@ -56,6 +57,7 @@ MOLT_TARGET_VNNI static inline __m512 q8_chunk_scaled(const uint8_t *row, const 
 
 MOLT_TARGET_VNNI static inline __m512 q4_chunk_scaled(const uint8_t *row, const molt_activation *a, int64_t bytes,
                                                        int64_t p, __m512 scale, __m512 acc) {
+    _mm_prefetch((const char *)(row + 32 * p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
     __m256i v = 32 * p + 32 <= bytes ? _mm256_loadu_si256((const __m256i *)(row + 32 * p))
                                      : _mm256_maskz_loadu_epi8(0xFFFFu, row + 32 * p);
     __m512i q = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1),
