@@ -1,4 +1,77 @@
 #ifndef MOLT_KERNELS_H
 #define MOLT_KERNELS_H
-int molt_kernels_placeholder(void);
+
+/* Matrix-vector and matrix-matrix products over weights stored as Formats/molt.md lays them
+ * out (f32, f16, bf16, and the row-interleaved q8/q4 groups), read in place. Formats/kernels.md
+ * describes the arithmetic, the paths and the measured speed. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    MOLT_WEIGHT_F32 = 0,
+    MOLT_WEIGHT_F16 = 1,
+    MOLT_WEIGHT_BF16 = 2,
+    MOLT_WEIGHT_Q8 = 3,
+    MOLT_WEIGHT_Q4 = 4,
+} molt_weight_type;
+
+/* Instruction-set levels. Every level needs the one below it on the CPU. */
+typedef enum {
+    MOLT_PATH_SCALAR = 0,
+    MOLT_PATH_AVX2 = 1,        /* AVX2, FMA, F16C */
+    MOLT_PATH_AVX512 = 2,      /* AVX-512 F, BW, DQ, VL */
+    MOLT_PATH_AVX512_VNNI = 3, /* AVX-512 VNNI */
+} molt_path;
+
+/* How matvec treats the activation vector for q8/q4 weights. INT8 quantizes it per block of
+ * 32 to int8 with an f32 scale and uses integer dot products; other weight types ignore it. */
+typedef enum {
+    MOLT_ACTIVATIONS_F32 = 0,
+    MOLT_ACTIVATIONS_INT8 = 1,
+} molt_activations;
+
+/* A [rows, columns] weight matrix; y = W x multiplies along `columns`. */
+typedef struct {
+    const void *data;
+    int64_t rows;
+    int64_t columns;
+    int64_t row_stride; /* bytes from one row to the next */
+    int64_t groups;     /* q8/q4: groups per row, ceil(columns / group_size); else 0 */
+    int32_t type;       /* molt_weight_type */
+    int32_t group_size; /* q8/q4: G, a multiple of 32 from 32 to 4096; else 0 */
+} molt_matrix;
+
+/* Fills `m` for `data`, which must hold rows * row_stride bytes. Returns 0, or -1 when the
+ * shape or group size is invalid or the sizes overflow. */
+int molt_matrix_init(molt_matrix *m, molt_weight_type type, const void *data, int64_t rows, int64_t columns,
+                     int32_t group_size);
+
+/* The highest path this CPU (and OS) supports, and whether it supports `path`. */
+molt_path molt_best_path(void);
+int molt_path_supported(molt_path path);
+
+/* A persistent pool of worker threads; the calling thread is worker 0, so a pool of 1 has no
+ * threads. Runs are serialized: a pool runs one kernel at a time, and a kernel must not be
+ * started from inside a pool task. */
+typedef struct molt_pool molt_pool;
+molt_pool *molt_pool_create(int threads);
+void molt_pool_destroy(molt_pool *pool);
+int molt_pool_threads(const molt_pool *pool);
+
+/* y[rows] = W x, x holding `columns` floats. Each y[r] is computed by one thread in an order
+ * that depends only on the path and activations, never on the thread count. Returns 0, -1 if
+ * the path is not supported here, -2 if memory ran out. */
+int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, float *y, molt_path path,
+                molt_activations activations);
+
+/* Y[t, rows] = X[t, columns] W^T, row-major. Every Y element is the sequential fused
+ * multiply-add over the columns in order of X's row and W's dequantized row: the result is
+ * the same on every path and thread count. Returns as molt_matvec. */
+int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y, molt_path path);
+
+/* Read bandwidth in bytes per second: the best of `repeats` passes summing a `bytes` buffer
+ * (allocated and faulted in first) with `threads` threads. Negative if memory ran out. */
+double molt_read_bandwidth(int threads, size_t bytes, int repeats);
+
 #endif

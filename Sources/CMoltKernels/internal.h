@@ -1,0 +1,129 @@
+#ifndef MOLT_KERNELS_INTERNAL_H
+#define MOLT_KERNELS_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+#include "molt_kernels.h"
+
+#define MOLT_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define MOLT_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define MOLT_TARGET_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+/* Activation quantization block: 32 values share one f32 scale. G is a multiple of 32, so a
+ * block never straddles two weight groups. */
+#define MOLT_BLOCK 32
+
+/* How far ahead of its loads a quantized row kernel prefetches. The hardware prefetcher alone
+ * left q4 decode at 10 GB/s from DRAM where the same kernel runs at 16 GB/s from L2; 2 KB
+ * ahead brought it to 14 GB/s on Zen 4. Prefetches never fault, so running past the end of
+ * the matrix is harmless. */
+#define MOLT_PREFETCH_BYTES 2048
+
+/* The activation vector as the row kernels read it, prepared once per matvec. */
+typedef struct {
+    /* f32 activations. q8/q4: zero-padded to groups * G, as Formats/molt.md requires. */
+    const float *x;
+    /* q4: the f32 sum of x over each group, for the minimum's term. */
+    const float *group_sums;
+    /* int8: x quantized per block. q8: natural order. q4: natural order for the scalar
+     * kernel; for the SIMD ones, nibble order: the row's packed bytes in chunks of 32, chunk p
+     * holding at 64p + i the value in the low nibble of packed byte 32p + i, and at
+     * 64p + 32 + i the one in its high nibble. Zero-padded. */
+    const int8_t *xq;
+    /* int8: the f32 scale of each block, natural order. */
+    const float *block_scales;
+    /* int8 SIMD: the scale of each int32 lane (4 values) of an integer dot product over 64
+     * values in the order above: 16 per 64 values (q8: 8 per block, repeated). Zero past the
+     * data. */
+    const float *lane_scales;
+} molt_activation;
+
+/* Computes y[begin..<end] of one matvec. */
+typedef void (*molt_rows_fn)(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin, int64_t end);
+
+/* Row kernels indexed by molt_weight_type (f32 activations), or by type - MOLT_WEIGHT_Q8
+ * (int8 activations). */
+extern const molt_rows_fn molt_rows_scalar[5], molt_rows_avx2[5], molt_rows_avx512[5];
+extern const molt_rows_fn molt_rows_int8_scalar[2], molt_rows_int8_avx2[2], molt_rows_int8_vnni[2];
+
+#if defined(__x86_64__) || defined(__i386__)
+/* q4's minimum term, sum over groups of min * (sum of x over the group), in AVX-512. */
+float molt_minimum_term_avx512(const uint8_t *minimums, const float *sums, int64_t groups);
+#endif
+
+/* The SIMD int8 kernels walk a row in halves of chunks: 32 values of q8, or 16 packed bytes
+ * of q4 (32 values). Either way G / 32 halves make a group. */
+typedef struct {
+    int64_t group, left, per_group;
+} molt_group_walk;
+
+static inline molt_group_walk molt_group_walk_start(int64_t group_size) {
+    return (molt_group_walk){0, group_size / 32, group_size / 32};
+}
+
+/* The group of the next half. */
+static inline int64_t molt_group_walk_next(molt_group_walk *walk) {
+    int64_t group = walk->group;
+    if (--walk->left == 0) {
+        walk->group++;
+        walk->left = walk->per_group;
+    }
+    return group;
+}
+
+/* Steps 0..<COUNT alternate between two accumulators acc0 and acc1 of TYPE, unrolled by hand
+ * (an accumulator picked by index would live in memory) so that consecutive steps' fused
+ * adds do not wait on each other. STEP(i, acc) returns the updated accumulator. */
+#define MOLT_ALTERNATE(TYPE, ZERO, COUNT, STEP) \
+    TYPE acc0 = ZERO, acc1 = ZERO;              \
+    int64_t step = 0;                           \
+    for (; step + 1 < (COUNT); step += 2) {     \
+        acc0 = STEP(step, acc0);                \
+        acc1 = STEP(step + 1, acc1);            \
+    }                                           \
+    if (step < (COUNT)) acc0 = STEP(step, acc0);
+
+/* Pool internals the kernels use. */
+typedef void (*molt_task_fn)(void *context, int64_t task, int worker);
+void molt_pool_lock(molt_pool *pool);
+void molt_pool_unlock(molt_pool *pool);
+/* Runs fn(context, task, worker) for every task in 0..<tasks; returns when all are done. */
+void molt_pool_run(molt_pool *pool, int64_t tasks, molt_task_fn fn, void *context);
+/* A 64-byte-aligned buffer of at least `bytes` that only `slot` uses, kept between runs:
+ * slots 0..<threads belong to the workers, slot `threads` to the caller holding the lock.
+ * NULL if memory ran out. */
+void *molt_pool_scratch(molt_pool *pool, int slot, size_t bytes);
+
+/* Exact f16 -> f32 without F16C, for the portable path. */
+static inline float molt_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
+    if (exponent == 0x1F) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else {
+        float magnitude = (float)mantissa * 0x1p-24f; /* subnormal or zero: exact */
+        memcpy(&bits, &magnitude, 4);
+        bits |= sign;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float molt_bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint16_t molt_load_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static inline int molt_is_quantized(int32_t type) { return type == MOLT_WEIGHT_Q8 || type == MOLT_WEIGHT_Q4; }
+
+#endif

@@ -1,0 +1,126 @@
+/* Y = X W^T by panels of W: X is first packed into blocks of `mr` rows, k-major ([K][mr]),
+ * so that a tile reads it from one pointer; then each task dequantizes `nr` rows of W to f32,
+ * transposed into a panel [K][nr], and sweeps all of X over it in register tiles, K in blocks
+ * (kernel->kc) so that the tile's slices of X and W stay in L1. Every Y element is the sequential fused multiply-add over k of its
+ * row of X and its dequantized row of W; blocking only stores and reloads the running sum, so
+ * no path, tile shape, thread count or T changes a bit of the result. */
+#include <math.h>
+#include "matmul.h"
+
+typedef struct {
+    const molt_gemm_kernel *kernel;
+    const molt_matrix *w;
+    const float *x; /* packed */
+    int64_t t;
+    float *y;
+    molt_pool *pool;
+    int failed;
+} matmul_job;
+
+static int64_t padded_columns(const molt_matrix *w) {
+    return molt_is_quantized(w->type) ? w->groups * w->group_size : w->columns;
+}
+
+static void matmul_task(void *context, int64_t task, int worker) {
+    matmul_job *job = context;
+    const molt_gemm_kernel *kernel = job->kernel;
+    const molt_matrix *w = job->w;
+    int64_t k = w->columns, nr = kernel->nr, n0 = task * nr;
+    int64_t n = w->rows - n0 < nr ? w->rows - n0 : nr;
+    float *panel = molt_pool_scratch(job->pool, worker, (size_t)(k * nr + padded_columns(w)) * 4);
+    if (!panel) {
+        job->failed = 1;
+        return;
+    }
+    float *row = panel + k * nr;
+    for (int64_t j = 0; j < nr; j++) {
+        if (j < n) kernel->dequantize(w, n0 + j, row);
+        for (int64_t c = 0; c < k; c++) panel[c * nr + j] = j < n ? row[c] : 0;
+    }
+    for (int64_t k0 = 0; k0 < k; k0 += kernel->kc) {
+        int64_t kc = k - k0 < kernel->kc ? k - k0 : kernel->kc;
+        for (int64_t t0 = 0; t0 < job->t; t0 += kernel->mr) {
+            int64_t m = job->t - t0 < kernel->mr ? job->t - t0 : kernel->mr;
+            kernel->tile(m, job->x + t0 * k + k0 * kernel->mr, panel + k0 * nr, kc, job->y + t0 * w->rows + n0,
+                         w->rows, n, k0 == 0);
+        }
+    }
+}
+
+int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y, molt_path path) {
+    if (!molt_path_supported(path)) return -1;
+    if (t <= 0 || w->rows == 0) return 0;
+    if (w->columns == 0) {
+        memset(y, 0, (size_t)(t * w->rows) * 4);
+        return 0;
+    }
+    const molt_gemm_kernel *kernel = path == MOLT_PATH_SCALAR ? &molt_gemm_scalar
+                                     : path == MOLT_PATH_AVX2 ? &molt_gemm_avx2
+                                                              : &molt_gemm_avx512;
+    int64_t k = w->columns, mr = kernel->mr, blocks = (t + mr - 1) / mr;
+    molt_pool_lock(pool);
+    float *packed = molt_pool_scratch(pool, molt_pool_threads(pool), (size_t)(blocks * mr * k) * 4);
+    if (!packed) {
+        molt_pool_unlock(pool);
+        return -2;
+    }
+    for (int64_t b = 0; b < blocks; b++)
+        for (int64_t c = 0; c < k; c++)
+            for (int64_t i = 0; i < mr; i++)
+                packed[(b * k + c) * mr + i] = b * mr + i < t ? x[(b * mr + i) * k + c] : 0;
+    matmul_job job = {.kernel = kernel, .w = w, .x = packed, .t = t, .y = y, .pool = pool};
+    molt_pool_run(pool, (w->rows + kernel->nr - 1) / kernel->nr, matmul_task, &job);
+    molt_pool_unlock(pool);
+    return job.failed ? -2 : 0;
+}
+
+void molt_dequantize_row_scalar(const molt_matrix *w, int64_t r, float *out) {
+    const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
+    int64_t g = w->group_size, half = g / 2;
+    switch (w->type) {
+    case MOLT_WEIGHT_F32:
+        memcpy(out, row, (size_t)w->columns * 4);
+        break;
+    case MOLT_WEIGHT_F16:
+        for (int64_t i = 0; i < w->columns; i++) out[i] = molt_f16_to_f32(molt_load_u16(row + 2 * i));
+        break;
+    case MOLT_WEIGHT_BF16:
+        for (int64_t i = 0; i < w->columns; i++) out[i] = molt_bf16_to_f32(molt_load_u16(row + 2 * i));
+        break;
+    case MOLT_WEIGHT_Q8:
+        for (int64_t group = 0; group < w->groups; group++) {
+            float scale = molt_f16_to_f32(molt_load_u16(row + w->groups * g + 2 * group));
+            for (int64_t i = 0; i < g; i++) out[group * g + i] = scale * (float)(int8_t)row[group * g + i];
+        }
+        break;
+    case MOLT_WEIGHT_Q4:
+        for (int64_t group = 0; group < w->groups; group++) {
+            const uint8_t *packed = row + group * half;
+            float scale = molt_f16_to_f32(molt_load_u16(row + w->groups * half + 2 * group));
+            float minimum = molt_f16_to_f32(molt_load_u16(row + w->groups * half + 2 * (w->groups + group)));
+            /* scale * q is exact (f16 scale, 4-bit q), so this rounds once, as a fused op would */
+            for (int64_t j = 0; j < half; j++) {
+                out[group * g + j] = scale * (float)(packed[j] & 15) + minimum;
+                out[group * g + half + j] = scale * (float)(packed[j] >> 4) + minimum;
+            }
+        }
+        break;
+    }
+}
+
+/* fmaf is one instruction where the hardware has it (and correctly rounded in software where
+ * it does not), which keeps this path bit-equal to the SIMD ones. */
+#define SCALAR_MR 4
+#define SCALAR_NR 16
+static void tile_scalar(int64_t m, const float *x, const float *panel, int64_t kc, float *y, int64_t ldy, int64_t n,
+                        int first) {
+    for (int64_t i = 0; i < m; i++) {
+        float c[SCALAR_NR];
+        for (int64_t j = 0; j < SCALAR_NR; j++) c[j] = first || j >= n ? 0 : y[i * ldy + j];
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t j = 0; j < SCALAR_NR; j++) c[j] = fmaf(x[k * SCALAR_MR + i], panel[k * SCALAR_NR + j], c[j]);
+        for (int64_t j = 0; j < n; j++) y[i * ldy + j] = c[j];
+    }
+}
+
+const molt_gemm_kernel molt_gemm_scalar = {SCALAR_MR, SCALAR_NR, 256, molt_dequantize_row_scalar, tile_scalar};

@@ -1,0 +1,23 @@
+#ifndef MOLT_MATMUL_H
+#define MOLT_MATMUL_H
+#include "internal.h"
+
+/* One instruction set's pieces of the blocked matmul (matmul.c). */
+typedef struct {
+    /* Rows of X and of W (columns of Y) in one register tile; columns per K block, so that a
+     * block of the panel (kc * nr floats) and of X (kc * mr) fit in L1 together. */
+    int64_t mr, nr, kc;
+    /* Row `row` of W as f32 into `out` (groups * G floats for q8/q4), bit-equal to MoltQuant's
+     * Reconstruction. */
+    void (*dequantize)(const molt_matrix *w, int64_t row, float *out);
+    /* Y[m, n] (+)= a packed block of X [kc][mr] times a packed panel of W [kc][nr]: each Y
+     * element continues its sequential fused multiply-add over k; `first` starts it from zero
+     * instead of Y. m <= mr, n <= nr: only m rows and n columns of Y are touched. */
+    void (*tile)(int64_t m, const float *x, const float *panel, int64_t kc, float *y, int64_t ldy, int64_t n,
+                 int first);
+} molt_gemm_kernel;
+
+extern const molt_gemm_kernel molt_gemm_scalar, molt_gemm_avx2, molt_gemm_avx512;
+
+void molt_dequantize_row_scalar(const molt_matrix *w, int64_t row, float *out);
+#endif

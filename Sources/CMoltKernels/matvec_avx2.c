@@ -1,0 +1,198 @@
+/* AVX2 + FMA + F16C row kernels, f32 and int8 activations. Also the int8 kernels of the
+ * AVX-512 path on CPUs without VNNI. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include "internal.h"
+
+MOLT_TARGET_AVX2 static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+MOLT_TARGET_AVX2 static inline float half_to_float(const uint8_t *p) {
+    return _cvtsh_ss(molt_load_u16(p));
+}
+
+MOLT_TARGET_AVX2 static inline __m256 load_f32(const float *p) { return _mm256_loadu_ps(p); }
+MOLT_TARGET_AVX2 static inline __m256 load_f16(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+MOLT_TARGET_AVX2 static inline __m256 load_bf16(const uint16_t *p) {
+    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+/* Four accumulators over 32 columns, then 8 at a time; the last < 8 columns go through a
+ * zero-padded copy so that they take the same vector path. */
+#define DOT_ROWS(NAME, ELEMENT, LOAD)                                                                          \
+    MOLT_TARGET_AVX2 static void NAME(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin, \
+                                      int64_t end) {                                                           \
+        int64_t n = w->columns;                                                                                \
+        for (int64_t r = begin; r < end; r++) {                                                                \
+            const ELEMENT *row = (const ELEMENT *)((const uint8_t *)w->data + r * w->row_stride);             \
+            const float *x = a->x;                                                                             \
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                                        \
+            int64_t i = 0;                                                                                     \
+            for (; i + 32 <= n; i += 32) {                                                                     \
+                s0 = _mm256_fmadd_ps(LOAD(row + i), _mm256_loadu_ps(x + i), s0);                               \
+                s1 = _mm256_fmadd_ps(LOAD(row + i + 8), _mm256_loadu_ps(x + i + 8), s1);                       \
+                s2 = _mm256_fmadd_ps(LOAD(row + i + 16), _mm256_loadu_ps(x + i + 16), s2);                     \
+                s3 = _mm256_fmadd_ps(LOAD(row + i + 24), _mm256_loadu_ps(x + i + 24), s3);                     \
+            }                                                                                                  \
+            for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(LOAD(row + i), _mm256_loadu_ps(x + i), s0);        \
+            if (i < n) {                                                                                       \
+                ELEMENT wt[8] = {0};                                                                           \
+                float xt[8] = {0};                                                                             \
+                memcpy(wt, row + i, (size_t)(n - i) * sizeof(ELEMENT));                                        \
+                memcpy(xt, x + i, (size_t)(n - i) * 4);                                                        \
+                s1 = _mm256_fmadd_ps(LOAD(wt), _mm256_loadu_ps(xt), s1);                                       \
+            }                                                                                                  \
+            y[r] = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));                          \
+        }                                                                                                      \
+    }
+
+DOT_ROWS(rows_f32, float, load_f32)
+DOT_ROWS(rows_f16, uint16_t, load_f16)
+DOT_ROWS(rows_bf16, uint16_t, load_bf16)
+
+/* q4's minimum term, sum over groups of min * (sum of x over the group), 8 groups at a time. */
+MOLT_TARGET_AVX2 static float minimum_term(const uint8_t *minimums, const float *sums, int64_t groups) {
+    __m256 s = _mm256_setzero_ps();
+    int64_t g = 0;
+    for (; g + 8 <= groups; g += 8)
+        s = _mm256_fmadd_ps(load_f16((const uint16_t *)(minimums + 2 * g)), _mm256_loadu_ps(sums + g), s);
+    if (g < groups) {
+        uint16_t mt[8] = {0};
+        float st[8] = {0};
+        memcpy(mt, minimums + 2 * g, (size_t)(groups - g) * 2);
+        memcpy(st, sums + g, (size_t)(groups - g) * 4);
+        s = _mm256_fmadd_ps(load_f16(mt), _mm256_loadu_ps(st), s);
+    }
+    return hsum(s);
+}
+
+/* Per group: a vector of q * x sums, folded into the accumulator with the group's scale. */
+MOLT_TARGET_AVX2 static inline __m256 q8_group(const uint8_t *row, const uint8_t *scales, const float *x, int64_t g,
+                                                int64_t group, __m256 acc) {
+    const uint8_t *q = row + group * g;
+    x += group * g;
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t i = 0; i < g; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(q + i));
+        sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), _mm256_loadu_ps(x + i), sum);
+        sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(v, v))), _mm256_loadu_ps(x + i + 8), sum);
+    }
+    return _mm256_fmadd_ps(sum, _mm256_set1_ps(half_to_float(scales + 2 * group)), acc);
+}
+
+MOLT_TARGET_AVX2 static void rows_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
+                                     int64_t end) {
+    int64_t g = w->group_size;
+    for (int64_t r = begin; r < end; r++) {
+        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
+#define STEP(GROUP, ACC) q8_group(row, scales, a->x, g, GROUP, ACC)
+        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups, STEP)
+#undef STEP
+        y[r] = hsum(_mm256_add_ps(acc0, acc1));
+    }
+}
+
+MOLT_TARGET_AVX2 static inline __m256 q4_group(const uint8_t *row, const uint8_t *scales, const float *x, int64_t g,
+                                                int64_t group, __m256 acc) {
+    int64_t half = g / 2;
+    const uint8_t *packed = row + group * half;
+    const __m128i low4 = _mm_set1_epi8(15);
+    x += group * g;
+    __m256 low = _mm256_setzero_ps(), high = low;
+    for (int64_t j = 0; j < half; j += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(packed + j));
+        __m128i lo = _mm_and_si128(v, low4), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+        low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), _mm256_loadu_ps(x + j), low);
+        low = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(lo, lo))), _mm256_loadu_ps(x + j + 8), low);
+        high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), _mm256_loadu_ps(x + half + j), high);
+        high = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(hi, hi))),
+                               _mm256_loadu_ps(x + half + j + 8), high);
+    }
+    return _mm256_fmadd_ps(_mm256_add_ps(low, high), _mm256_set1_ps(half_to_float(scales + 2 * group)), acc);
+}
+
+MOLT_TARGET_AVX2 static void rows_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
+                                     int64_t end) {
+    int64_t g = w->group_size;
+    for (int64_t r = begin; r < end; r++) {
+        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
+        const uint8_t *scales = row + w->groups * g / 2, *minimums = scales + 2 * w->groups;
+#define STEP(GROUP, ACC) q4_group(row, scales, a->x, g, GROUP, ACC)
+        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups, STEP)
+#undef STEP
+        y[r] = hsum(_mm256_add_ps(acc0, acc1)) + minimum_term(minimums, a->group_sums, w->groups);
+    }
+}
+
+/* int8 activations. maddubs multiplies unsigned by signed bytes and adds pairs into int16
+ * without saturating here: q8 goes through the sign trick (|w| * sign(w) x, at most
+ * 2 * 128 * 127 < 2^15) and q4 values are at most 15. */
+MOLT_TARGET_AVX2 static inline __m256i dot_bytes(__m256i unsigned_bytes, __m256i signed_bytes) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(unsigned_bytes, signed_bytes), _mm256_set1_epi16(1));
+}
+
+MOLT_TARGET_AVX2 static inline __m256 int8_q8_block(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
+                                                     int64_t per_group, int64_t b, __m256 acc) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(row + MOLT_BLOCK * b));
+    __m256i xv = _mm256_loadu_si256((const __m256i *)(a->xq + MOLT_BLOCK * b));
+    __m256i dot = dot_bytes(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xv, v));
+    __m256 d = _mm256_mul_ps(_mm256_set1_ps(half_to_float(scales + 2 * (b / per_group))),
+                             _mm256_loadu_ps(a->lane_scales + 8 * b));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, acc);
+}
+
+MOLT_TARGET_AVX2 static void rows_int8_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
+                                          int64_t end) {
+    int64_t g = w->group_size, per_group = g / MOLT_BLOCK;
+    for (int64_t r = begin; r < end; r++) {
+        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
+#define STEP(B, ACC) int8_q8_block(row, scales, a, per_group, B, ACC)
+        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups * per_group, STEP)
+#undef STEP
+        y[r] = hsum(_mm256_add_ps(acc0, acc1));
+    }
+}
+
+/* q4 walks the row's packed bytes 32 at a time; the activations are in the same nibble
+ * order. Lanes 4-7 of each half come from the chunk's second 16 bytes, which may belong to the
+ * next group. */
+MOLT_TARGET_AVX2 static void rows_int8_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
+                                          int64_t end) {
+    int64_t g = w->group_size, bytes = w->groups * g / 2;
+    const __m256i low4 = _mm256_set1_epi8(15);
+    for (int64_t r = begin; r < end; r++) {
+        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
+        const uint8_t *scales = row + bytes, *minimums = scales + 2 * w->groups;
+        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+        molt_group_walk walk = molt_group_walk_start(g);
+        for (int64_t p = 0; 32 * p < bytes; p++) {
+            __m256i v = 32 * p + 32 <= bytes
+                            ? _mm256_loadu_si256((const __m256i *)(row + 32 * p))
+                            : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(row + 32 * p)));
+            int64_t first = molt_group_walk_next(&walk), second = molt_group_walk_next(&walk);
+            __m256 scale = _mm256_set1_ps(half_to_float(scales + 2 * first));
+            if (second != first && second < w->groups)
+                scale = _mm256_blend_ps(scale, _mm256_set1_ps(half_to_float(scales + 2 * second)), 0xF0);
+            __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+            __m256i dlo = dot_bytes(lo, _mm256_loadu_si256((const __m256i *)(a->xq + 64 * p)));
+            __m256i dhi = dot_bytes(hi, _mm256_loadu_si256((const __m256i *)(a->xq + 64 * p + 32)));
+            acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dlo), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + 16 * p)), acc[0]);
+            acc[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dhi), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + 16 * p + 8)), acc[1]);
+        }
+        y[r] = hsum(_mm256_add_ps(acc[0], acc[1])) + minimum_term(minimums, a->group_sums, w->groups);
+    }
+}
+
+const molt_rows_fn molt_rows_avx2[5] = {rows_f32, rows_f16, rows_bf16, rows_q8, rows_q4};
+const molt_rows_fn molt_rows_int8_avx2[2] = {rows_int8_q8, rows_int8_q4};
+#else
+#include "internal.h"
+const molt_rows_fn molt_rows_avx2[5];
+const molt_rows_fn molt_rows_int8_avx2[2];
+#endif

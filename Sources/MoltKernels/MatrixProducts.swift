@@ -1,0 +1,57 @@
+import CMoltKernels
+
+extension WeightMatrix {
+    /// y[rows] = W x, x holding `columns` floats. Each y[r] is computed by one thread in an
+    /// order fixed by the path and precision: the thread count never changes the result.
+    /// Traps if `path` is not supported on this CPU.
+    public func matvec(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: KernelThreads = .shared,
+        path: KernelPath = .best, activations: ActivationPrecision = .float32
+    ) {
+        withExtendedLifetime(owner) {
+            withUnsafePointer(to: description) { w in
+                check(molt_matvec(threads.pool, w, x, y, path.c, activations.c), path)
+            }
+        }
+    }
+
+    /// Y[t, rows] = X[t, columns] W^T, row-major (a linear layer over t positions). Every
+    /// element is the sequential fused multiply-add over the columns of X's row and W's
+    /// dequantized row: the same on every path, thread count and t.
+    public func matmul(
+        _ x: UnsafePointer<Float>, count t: Int, _ y: UnsafeMutablePointer<Float>, threads: KernelThreads = .shared,
+        path: KernelPath = .best
+    ) {
+        withExtendedLifetime(owner) {
+            withUnsafePointer(to: description) { w in
+                check(molt_matmul(threads.pool, w, x, Int64(t), y, path.c), path)
+            }
+        }
+    }
+
+    public func matvec(
+        _ x: [Float], threads: KernelThreads = .shared, path: KernelPath = .best, activations: ActivationPrecision = .float32
+    ) -> [Float] {
+        precondition(x.count == columns, "matvec of a [\(rows), \(columns)] matrix with \(x.count) values")
+        return [Float](unsafeUninitializedCapacity: rows) { y, initialized in
+            if let out = y.baseAddress { matvec(x, out, threads: threads, path: path, activations: activations) }
+            initialized = rows
+        }
+    }
+
+    public func matmul(_ x: [Float], count t: Int, threads: KernelThreads = .shared, path: KernelPath = .best) -> [Float] {
+        precondition(x.count == t * columns, "matmul of a [\(rows), \(columns)] matrix with \(x.count) values for \(t) rows")
+        return [Float](unsafeUninitializedCapacity: t * rows) { y, initialized in
+            if let out = y.baseAddress { matmul(x, count: t, out, threads: threads, path: path) }
+            initialized = t * rows
+        }
+    }
+
+    private func check(_ status: Int32, _ path: KernelPath) {
+        switch status {
+        case 0: return
+        case -1: preconditionFailure("kernel path \(path) is not supported on this CPU")
+        default: fatalError("out of memory in a \(element.rawValue) [\(rows), \(columns)] kernel")
+        }
+    }
+}

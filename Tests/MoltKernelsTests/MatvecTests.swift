@@ -1,0 +1,93 @@
+import MoltKernels
+import Testing
+
+@Suite struct MatvecTests {
+    /// Every supported path, both activation precisions, every ragged shape: each row within
+    /// the worst-case rounding bound of the Double product of the reconstructed weights (plus,
+    /// for int8 activations on q8/q4, the activation quantization bound), and the vector's
+    /// relative L2 error within what these data show (f32: about 1e-7 to 7e-7; int8: 0.2% to
+    /// 2.3%, these activations having outlier channels) with a margin.
+    @Test(arguments: WeightMatrix.Element.allCases)
+    func matchesReference(element: WeightMatrix.Element) throws {
+        for (index, shape) in shapes.enumerated() {
+            let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize, seed: UInt64(index))
+            var random = Random(state: 100 + UInt64(index))
+            let x = random.activations(shape.columns)
+            let reference = fixture.reference(x)
+            for path in KernelPath.supported {
+                for activations in ActivationPrecision.allCases {
+                    let y = fixture.matrix.matvec(x, path: path, activations: activations)
+                    let int8 = activations == .int8 && (element == .q8 || element == .q4)
+                    var errorEnergy = 0.0, energy = 0.0
+                    for r in 0..<shape.rows {
+                        let quantization = int8 ? fixture.activationBound(x, row: r) : 0
+                        let bound = quantization + fixture.roundoffBound(x, row: r) * (1 + (int8 ? 1 : 0))
+                        let error = abs(Double(y[r]) - reference[r])
+                        #expect(
+                            error <= bound,
+                            "\(element) \(shape) \(path) \(activations) row \(r): \(y[r]) vs \(reference[r]), error \(error) > \(bound)")
+                        if error > bound { return }
+                        errorEnergy += error * error
+                        energy += reference[r] * reference[r]
+                    }
+                    let relative = energy > 0 ? (errorEnergy / energy).squareRoot() : 0
+                    #expect(relative <= (int8 ? 0.04 : 2e-6), "\(element) \(shape) \(path) \(activations): relative L2 error \(relative)")
+                }
+            }
+        }
+    }
+
+    /// Each row is computed whole by one thread, so 1, 2 or 3 threads give the same bits.
+    @Test(arguments: WeightMatrix.Element.allCases)
+    func threadCountDoesNotChangeResult(element: WeightMatrix.Element) throws {
+        let fixture = try Fixture(element, rows: 301, columns: 290, groupSize: 32, seed: 7)
+        var random = Random(state: 8)
+        let x = random.activations(290)
+        let pools = [1, 2, 3].map { KernelThreads(count: $0) }
+        for path in KernelPath.supported {
+            for activations in ActivationPrecision.allCases {
+                let results = pools.map { fixture.matrix.matvec(x, threads: $0, path: path, activations: activations) }
+                #expect(results[0].map(\.bitPattern) == results[1].map(\.bitPattern), "\(element) \(path) \(activations)")
+                #expect(results[0].map(\.bitPattern) == results[2].map(\.bitPattern), "\(element) \(path) \(activations)")
+            }
+        }
+    }
+
+    /// The int8 kernels all multiply the same quantized activations; only the order of the
+    /// f32 sums of the exact integer dot products differs.
+    @Test(arguments: [WeightMatrix.Element.q8, .q4])
+    func int8PathsAgree(element: WeightMatrix.Element) throws {
+        let fixture = try Fixture(element, rows: 64, columns: 1152, groupSize: 32, seed: 11)
+        var random = Random(state: 12)
+        let x = random.activations(1152)
+        let scalar = fixture.matrix.matvec(x, path: .scalar, activations: .int8)
+        for path in KernelPath.supported where path != .scalar {
+            let y = fixture.matrix.matvec(x, path: path, activations: .int8)
+            for r in 0..<64 {
+                let bound = 2 * fixture.roundoffBound(x, row: r)
+                #expect(abs(Double(y[r]) - Double(scalar[r])) <= bound, "\(element) \(path) row \(r): \(y[r]) vs \(scalar[r])")
+            }
+        }
+    }
+
+    @Test func emptyAndZeroShapes() throws {
+        let empty = try Fixture(.q4, rows: 0, columns: 64, groupSize: 32, seed: 1)
+        #expect(empty.matrix.matvec([Float](repeating: 1, count: 64)).isEmpty)
+        let noColumns = try Fixture(.f32, rows: 3, columns: 0, groupSize: 32, seed: 1)
+        #expect(noColumns.matrix.matvec([]) == [0, 0, 0])
+    }
+
+    @Test func rejectsWrongByteCounts() {
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: 1024, alignment: 64)
+        defer { bytes.deallocate() }
+        #expect(throws: (any Error).self) {
+            try WeightMatrix(element: .q4, rows: 2, columns: 64, groupSize: 32, pointer: bytes, byteCount: 1024)
+        }
+        #expect(throws: (any Error).self) {
+            try WeightMatrix(element: .q8, rows: 1, columns: 64, groupSize: 48, pointer: bytes, byteCount: 100)
+        }
+        #expect(throws: (any Error).self) {
+            try WeightMatrix(element: .f32, rows: 1, columns: 4, pointer: bytes + 2, byteCount: 16)
+        }
+    }
+}
