@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "MoltCLI",
             dependencies: [
-                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity", "MoltTokenizer",
+                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity", "MoltTokenizer", "MoltKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
