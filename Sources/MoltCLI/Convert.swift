@@ -5,6 +5,7 @@ import MoltCore
 import MoltFormat
 import MoltQuant
 import MoltRuntime
+import MoltTokenizer
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,10 +65,12 @@ struct Convert: ParsableCommand {
         let recipe = try Recipe(
             experts: experts, mamba: mamba, embedding: embedding, others: others, groupSize: groupSize, method: method,
             compressed: try compressedGroups())
+        // The tokenizer is checked before any work, then embedded as the bytes given.
         let tokenizerData = try tokenizer.map { path in
             guard let data = FileManager.default.contents(atPath: path) else { throw MoltError(.io, "\(path): cannot read") }
             return data
         }
+        let parsedTokenizer = try tokenizerData.map { try Tokenizer(json: $0, file: tokenizer!) }
         let checkpoint = try Checkpoint.open(source, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
         for warning in checkpoint.warnings { Terminal.warning(warning) }
@@ -107,7 +110,8 @@ struct Convert: ParsableCommand {
             let lossless = recipe.isLossless(for: converter.ordered)
             let report = try verification.check(
                 source: BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName),
-                convertedPath: out.temporaryPath, lossless: lossless)
+                convertedPath: out.temporaryPath, lossless: lossless,
+                tokenizer: parsedTokenizer)
             try writer.replaceTrailer(parity: report.json)
             FileHandle.standardError.write(Data((report.text + "\n").utf8))
             try verification.writeReport(report)

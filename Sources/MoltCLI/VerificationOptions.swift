@@ -4,6 +4,7 @@ import MoltCore
 import MoltFormat
 import MoltParity
 import MoltRuntime
+import MoltTokenizer
 
 /// How a conversion is verified against its source (`molt convert`, `molt verify --against`).
 struct VerificationOptions: ParsableArguments {
@@ -19,6 +20,9 @@ struct VerificationOptions: ParsableArguments {
     @Option(help: "Smallest share of tokens each MoE layer must route to the same expert.")
     var minRouting: Double = Thresholds().minRouting
 
+    @Option(help: "A text file to verify on as well (needs a tokenizer); perplexity of both models is reported on it.")
+    var calibration: String?
+
     @Option(help: "Write the parity report as JSON to this file.")
     var report: String?
 
@@ -29,15 +33,32 @@ struct VerificationOptions: ParsableArguments {
 
     /// Runs the source and the .molt at `convertedPath` side by side. A lossless recipe must
     /// give bit-identical logits; others must meet the thresholds.
-    func check(source: BlackMambaModel, convertedPath: String, lossless: Bool) throws -> ParityReport {
+    func check(source: BlackMambaModel, convertedPath: String, lossless: Bool, tokenizer: Tokenizer?) throws -> ParityReport {
         let file = try MoltFile(path: convertedPath)
         let converted = try BlackMambaModel(config: file.config, tensors: file.runtimeTensors())
         var errors: [String: Double] = [:]
         for entry in file.header.tensors { if let e = entry.quantError { errors[entry.name] = e.relRMS } }
         let check = ParityCheck(
-            sequences: VerificationSet.random(vocabSize: source.config.vocabSize),
+            sequences: try sequences(vocabSize: source.config.vocabSize, tokenizer: tokenizer),
             thresholds: lossless ? nil : thresholds, tensorErrors: errors)
         return try check.run(source: source, converted: converted)
+    }
+
+    /// The seeded random sequences, plus built-in and calibration text when there is a tokenizer.
+    func sequences(vocabSize: Int, tokenizer: Tokenizer?) throws -> [VerificationSequence] {
+        var sequences = VerificationSet.random(vocabSize: vocabSize)
+        guard let tokenizer else {
+            if calibration != nil { throw MoltError(.usage, "--calibration needs a tokenizer: pass --tokenizer") }
+            return sequences
+        }
+        sequences += VerificationSet.text(tokenizer.encode(VerificationSet.builtInText), name: "text", length: 64, limit: 2)
+        if let calibration {
+            guard let data = FileManager.default.contents(atPath: calibration) else { throw MoltError(.io, "\(calibration): cannot read") }
+            sequences += VerificationSet.text(tokenizer.encode(String(decoding: data, as: UTF8.self)), name: "calibration")
+        }
+        let outside = sequences.flatMap(\.tokens).first { $0 >= vocabSize }
+        if let outside { throw MoltError.badInput("the tokenizer gives id \(outside), outside the model's vocabulary of \(vocabSize)") }
+        return sequences
     }
 
     func writeReport(_ parity: ParityReport) throws {

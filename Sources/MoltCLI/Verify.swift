@@ -49,7 +49,8 @@ struct Verify: ParsableCommand {
             guard let original = checkpoint.tensors[entry.name] else { return false }
             return entry.type == .f32 || entry.type.dtype == original.dtype
         }
-        let report = try verification.check(source: source, convertedPath: model, lossless: lossless)
+        let tokenizer = file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file)
+        let report = try verification.check(source: source, convertedPath: model, lossless: lossless, tokenizer: tokenizer)
         print(report.text)
         try verification.writeReport(report)
         if !report.passed { throw ExitCode(3) }

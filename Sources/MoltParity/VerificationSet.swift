@@ -41,3 +41,22 @@ public enum VerificationSet {
         return z ^ (z >> 31)
     }
 }
+
+extension VerificationSet {
+    /// Text every conversion with a tokenizer is also verified on: English prose and Python
+    /// code, the two kinds of text the fixture models and BlackMamba's training data share.
+    public static let builtInText = """
+        The mixture-of-experts layer sends each token to one expert, chosen by a router. \
+        Quantization changes the weights a little, and a small change in the router's scores \
+        can send a token to another expert, which changes its output entirely. That is why \
+        the routing agreement is measured separately from the logits.
+
+        def moving_average(values, window):
+            total = sum(values[:window])
+            averages = [total / window]
+            for i in range(window, len(values)):
+                total += values[i] - values[i - window]
+                averages.append(total / window)
+            return averages
+        """
+}
