@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CMoltKernels"),
         .target(name: "MoltKernels", dependencies: ["MoltCore", "MoltQuant", "CMoltKernels"]),
         // The reference forward pass: prefill and decode over f32 weights.
-        .target(name: "MoltRuntime", dependencies: ["MoltCore", "COpenBLAS"]),
+        .target(name: "MoltRuntime", dependencies: ["MoltCore", "MoltKernels", "COpenBLAS"]),
         // Side-by-side runs of a source and a converted model, and the verdict on a conversion.
         .target(name: "MoltParity", dependencies: ["MoltCore", "MoltRuntime"]),
         // The `molt` command-line tool.

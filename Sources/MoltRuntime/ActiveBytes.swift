@@ -20,7 +20,3 @@ extension BlackMambaModel {
         return bytes
     }
 }
-
-extension Matrix {
-    var byteCount: Int { rows * cols * MemoryLayout<Float>.size }
-}

@@ -1,4 +1,5 @@
 import COpenBLAS
+import MoltKernels
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -54,10 +55,43 @@ func matmul(
     _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: Matrix,
     into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
 ) {
+    if let packed = w.packed { return packedProduct(a, rows: m, lda: lda, packed, into: c, ldc: ldc, accumulate: accumulate) }
     if m == 1 { return matvec(w, a, into: c, accumulate: accumulate) }
     cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(w.rows), Int32(w.cols),
         1, a, Int32(lda), w.base, Int32(w.cols), accumulate ? 1 : 0, c, Int32(ldc))
+}
+
+/// The same product over packed weights: the kernels read dense rows in and write dense rows
+/// out, so strided inputs are gathered and strided or accumulated outputs go through scratch.
+private func packedProduct(
+    _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: WeightMatrix,
+    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    let k = w.columns, n = w.rows
+    let gather = lda != k, direct = ldc == n && !accumulate
+    if !gather && direct {
+        return m == 1 ? w.matvec(a, c) : w.matmul(a, count: m, c)
+    }
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: (gather ? m * k : 0) + (direct ? 0 : m * n)) { scratch in
+        guard let base = scratch.baseAddress else { return }
+        var x = a
+        if gather {
+            for r in 0..<m { (base + r * k).update(from: a + r * lda, count: k) }
+            x = UnsafePointer(base)
+        }
+        let y = direct ? c : base + (gather ? m * k : 0)
+        if m == 1 { w.matvec(x, y) } else { w.matmul(x, count: m, y) }
+        guard !direct else { return }
+        for r in 0..<m {
+            let out = c + r * ldc, result = y + r * n
+            if accumulate {
+                for j in 0..<n { out[j] += result[j] }
+            } else {
+                out.update(from: result, count: n)
+            }
+        }
+    }
 }
 
 /// y[w.rows] = w · x, or y += that when `accumulate`.

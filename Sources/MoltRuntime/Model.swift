@@ -1,5 +1,6 @@
 import COpenBLAS
 import MoltCore
+import MoltKernels
 
 /// A BlackMamba model bound to its weights. It never changes after `init`, so several
 /// `DecodeState`s (sequences) can use it, from different threads too.
@@ -17,8 +18,10 @@ public final class BlackMambaModel: @unchecked Sendable {
 
     /// Binds `tensors` (a state dict) after checking that every tensor `config` implies is
     /// present with its shape, and no other; all mismatches are listed in one error.
-    public init(config: BlackMambaConfig, tensors: [String: Tensor]) throws {
-        let shapes = tensors.mapValues(\.shape)
+    /// Weights in `packed` (q8/q4 read in place from a .molt) run through the quantized
+    /// kernels; they may be projection weights only, never the embedding or a vector.
+    public init(config: BlackMambaConfig, tensors: [String: Tensor], packed: [String: WeightMatrix] = [:]) throws {
+        let shapes = tensors.mapValues(\.shape).merging(packed.mapValues { [$0.rows, $0.columns] }) { a, _ in a }
         let config = config.resolved(shapes: shapes)
         let problems = config.shapeProblems(shapes)
         guard problems.isEmpty else {
@@ -26,7 +29,7 @@ public final class BlackMambaModel: @unchecked Sendable {
                 "the tensors do not match the config (\(problems.count) problems):\n  "
                     + problems.joined(separator: "\n  "))
         }
-        var binder = WeightBinder(tensors: tensors)
+        var binder = WeightBinder(tensors: tensors, packed: packed)
         weights = try ModelWeights(config: config, binder: &binder)
         retained = binder.retained
         owned = binder.owned

@@ -4,14 +4,37 @@ import Glibc
 import Darwin
 #endif
 import MoltCore
+import MoltKernels
 
-/// A row-major f32 matrix [rows, cols] in PyTorch's [out, in] layout (a vector when rows == 1).
+/// A row-major matrix [rows, cols] in PyTorch's [out, in] layout (a vector when rows == 1):
+/// f32 values the runtime reads directly, or packed weights (q8, q4) only the kernels read,
+/// which the binder gives to projections alone.
 struct Matrix {
-    let base: UnsafePointer<Float>
+    private let values: UnsafePointer<Float>?
+    let packed: WeightMatrix?
     let rows: Int
     let cols: Int
 
+    init(base: UnsafePointer<Float>, rows: Int, cols: Int) {
+        values = base
+        packed = nil
+        self.rows = rows
+        self.cols = cols
+    }
+
+    init(packed: WeightMatrix) {
+        values = nil
+        self.packed = packed
+        rows = packed.rows
+        cols = packed.columns
+    }
+
+    /// The f32 values; the binder never packs a matrix whose values are read directly.
+    var base: UnsafePointer<Float> { values! }
+
     func row(_ r: Int) -> UnsafePointer<Float> { base + r * cols }
+
+    var byteCount: Int { packed?.byteCount ?? rows * cols * MemoryLayout<Float>.size }
 }
 
 struct MambaWeights {
@@ -81,11 +104,19 @@ struct ModelWeights {
 /// once into memory this binder owns.
 struct WeightBinder {
     let tensors: [String: Tensor]
+    let packed: [String: WeightMatrix]
     private(set) var retained: [Tensor] = []
     private(set) var owned: [FloatBuffer] = []
 
-    init(tensors: [String: Tensor]) {
+    init(tensors: [String: Tensor], packed: [String: WeightMatrix]) {
         self.tensors = tensors
+        self.packed = packed
+    }
+
+    /// A weight only multiplied by activations: packed when the caller gave it packed.
+    mutating func projection(_ name: String) throws -> Matrix {
+        if let weights = packed[name] { return Matrix(packed: weights) }
+        return try matrix(name)
     }
 
     /// The tensor as a matrix of its first dimension by the product of the others.
@@ -149,16 +180,16 @@ extension ModelWeights {
                 let name = { (suffix: String) in TensorNames.mamba(i, suffix) }
                 mixer = .mamba(MambaWeights(
                     slot: slots,
-                    inProj: try binder.matrix(name("in_proj.weight")),
+                    inProj: try binder.projection(name("in_proj.weight")),
                     inBias: try binder.optionalVector(name("in_proj.bias"), present: bias),
                     convWeight: try binder.matrix(name("conv1d.weight")),
                     convBias: try binder.vector(name("conv1d.bias")),
-                    xProj: try binder.matrix(name("x_proj.weight")),
-                    dtProj: try binder.matrix(name("dt_proj.weight")),
+                    xProj: try binder.projection(name("x_proj.weight")),
+                    dtProj: try binder.projection(name("dt_proj.weight")),
                     dtBias: try binder.vector(name("dt_proj.bias")),
                     a: try binder.derived(name("A_log")) { -expf($0) },
                     d: try binder.vector(name("D")),
-                    outProj: try binder.matrix(name("out_proj.weight")),
+                    outProj: try binder.projection(name("out_proj.weight")),
                     outBias: try binder.optionalVector(name("out_proj.bias"), present: bias)))
                 slots += 1
             case .moe(let count):
@@ -166,13 +197,13 @@ extension ModelWeights {
                 for e in 0..<count {
                     let name = { (suffix: String) in TensorNames.expert(i, e, suffix) }
                     experts.append(ExpertWeights(
-                        fc1: try binder.matrix(name("linear_fc1.weight")),
+                        fc1: try binder.projection(name("linear_fc1.weight")),
                         fc1Bias: try binder.optionalVector(name("linear_fc1.bias"), present: bias),
-                        fc2: try binder.matrix(name("linear_fc2.weight")),
+                        fc2: try binder.projection(name("linear_fc2.weight")),
                         fc2Bias: try binder.optionalVector(name("linear_fc2.bias"), present: bias)))
                 }
                 mixer = .moe(MoEWeights(
-                    router: try binder.matrix(TensorNames.router(i, "weight")),
+                    router: try binder.projection(TensorNames.router(i, "weight")),
                     routerBias: try binder.vector(TensorNames.router(i, "bias")),
                     experts: experts))
             }
