@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CMoltKernels"),
         .target(name: "MoltKernels", dependencies: ["MoltCore", "MoltQuant", "CMoltKernels"]),
         // The reference forward pass: prefill and decode over f32 weights.
-        .target(name: "MoltRuntime", dependencies: ["MoltCore", "MoltKernels", "COpenBLAS"]),
+        .target(name: "MoltRuntime", dependencies: ["MoltCore", "MoltFormat", "MoltKernels", "COpenBLAS"]),
         // Side-by-side runs of a source and a converted model, and the verdict on a conversion.
         .target(name: "MoltParity", dependencies: ["MoltCore", "MoltRuntime"]),
         // The `molt` command-line tool.
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime", "MoltFormat"]),
         .testTarget(name: "MoltTokenizerTests", dependencies: ["MoltTokenizer"]),
         .testTarget(name: "MoltKernelsTests", dependencies: ["MoltKernels", "MoltQuant"]),
-        .testTarget(name: "MoltParityTests", dependencies: ["MoltParity", "MoltRuntime", "MoltCheckpoint"]),
+        .testTarget(name: "MoltParityTests", dependencies: ["MoltParity", "MoltRuntime", "MoltCheckpoint", "MoltFormat", "MoltKernels"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]

@@ -3,7 +3,6 @@ import ArgumentParser
 import MoltCheckpoint
 import MoltCore
 import MoltFormat
-import MoltKernels
 import MoltRuntime
 import MoltTokenizer
 
@@ -21,27 +20,12 @@ struct ModelOptions: ParsableArguments {
         try loadWithFile().model
     }
 
-    /// Binds a .molt file as users run it: q8/q4 projections read in place by the quantized
-    /// kernels, so an expert's pages are touched only when a token is routed to it; the rest
-    /// (and the embedding, whose rows are also looked up) as f32.
-    static func bind(_ file: MoltFile) throws -> BlackMambaModel {
-        var tensors: [String: Tensor] = [:], packed: [String: WeightMatrix] = [:]
-        for entry in file.header.tensors {
-            if entry.type.isQuantized && entry.name != TensorNames.embedding {
-                packed[entry.name] = try WeightMatrix(file.quantized(entry.name))
-            } else {
-                tensors[entry.name] = try file.runtimeTensor(entry.name)
-            }
-        }
-        return try BlackMambaModel(config: file.config, tensors: tensors, packed: packed)
-    }
-
     /// The model, and the .molt file it came from (for its embedded tokenizer), if it did.
     func loadWithFile() throws -> (model: BlackMambaModel, molt: MoltFile?) {
         if MoltFile.looksLikeMolt(path: model) {
             guard config == nil else { throw MoltError(.usage, "--config applies to source checkpoints; a .molt file holds its config") }
             let file = try MoltFile(path: model)
-            return (try Self.bind(file), file)
+            return (try BlackMambaModel(molt: file), file)
         }
         let checkpoint = try Checkpoint.open(model, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()

@@ -35,7 +35,7 @@ struct VerificationOptions: ParsableArguments {
     /// give bit-identical logits; others must meet the thresholds.
     func check(source: BlackMambaModel, convertedPath: String, lossless: Bool, tokenizer: Tokenizer?) throws -> ParityReport {
         let file = try MoltFile(path: convertedPath)
-        let converted = try ModelOptions.bind(file)
+        let converted = try BlackMambaModel(molt: file)
         var errors: [String: Double] = [:]
         for entry in file.header.tensors { if let e = entry.quantError { errors[entry.name] = e.relRMS } }
         let check = ParityCheck(

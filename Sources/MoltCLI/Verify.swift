@@ -34,7 +34,7 @@ struct Verify: ParsableCommand {
         try file.verifyChecksums()
         Terminal.note("\(model): header and \(file.header.tensors.count + file.header.blobs.count) checksums OK")
         guard let against else {
-            let model = try ModelOptions.bind(file)
+            let model = try BlackMambaModel(molt: file)
             let check = try SelfConsistency(model: model, sequences: VerificationSet.random(vocabSize: file.config.vocabSize))
             Terminal.note(String(format: "prefill vs decode over %d positions: relative L2 %.2e (limit %.0e)",
                                  check.positions, check.relativeL2, SelfConsistency.tolerance))
