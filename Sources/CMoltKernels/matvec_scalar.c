@@ -97,7 +97,7 @@ static void rows_int8_q4(const molt_matrix *w, const molt_activation *a, float *
             for (int64_t start = 0; start < g; start += MOLT_BLOCK) {
                 int32_t dot = 0;
                 for (int64_t e = start; e < start + MOLT_BLOCK; e++)
-                    dot += ((packed[e % half] >> (4 * (e / half))) & 15) * a->xq[group * g + e];
+                    dot += (e < half ? packed[e] & 15 : packed[e - half] >> 4) * a->xq[group * g + e];
                 sum += (float)dot * (scale * a->block_scales[(group * g + start) / MOLT_BLOCK]);
             }
             offset += molt_f16_to_f32(molt_load_u16(minimums + 2 * group)) * a->group_sums[group];
