@@ -20,7 +20,8 @@ static void matvec_task(void *context, int64_t task, int worker) {
     job->rows(job->w, &job->activation, job->y, begin, end < job->w->rows ? end : job->w->rows);
 }
 
-/* AVX-512 without VNNI takes AVX2's int8 kernels; VNNI with f32 activations, AVX-512's. */
+/* AVX-512 without VNNI takes AVX2's int8 kernels; VNNI with f32 activations, AVX-512's; both
+ * take AVX2's f16 and bf16 kernels (faster on Zen 4, see matvec_avx512.c). */
 static molt_rows_fn select_rows(int32_t type, molt_path path, int int8) {
     if (int8) {
         int q = type - MOLT_WEIGHT_Q8;
@@ -35,7 +36,8 @@ static molt_rows_fn select_rows(int32_t type, molt_path path, int int8) {
     case MOLT_PATH_SCALAR: return molt_rows_scalar[type];
     case MOLT_PATH_AVX2: return molt_rows_avx2[type];
     case MOLT_PATH_AVX512:
-    case MOLT_PATH_AVX512_VNNI: return molt_rows_avx512[type];
+    case MOLT_PATH_AVX512_VNNI:
+        return type == MOLT_WEIGHT_F16 || type == MOLT_WEIGHT_BF16 ? molt_rows_avx2[type] : molt_rows_avx512[type];
     }
     return NULL;
 }

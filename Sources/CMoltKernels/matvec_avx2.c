@@ -137,24 +137,29 @@ MOLT_TARGET_AVX2 static inline __m256i dot_bytes(__m256i unsigned_bytes, __m256i
     return _mm256_madd_epi16(_mm256_maddubs_epi16(unsigned_bytes, signed_bytes), _mm256_set1_epi16(1));
 }
 
-MOLT_TARGET_AVX2 static inline __m256 int8_q8_block(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
-                                                     int64_t per_group, int64_t b, __m256 acc) {
+MOLT_TARGET_AVX2 static inline __m256 int8_q8_block(const uint8_t *row, __m256 scale, const molt_activation *a,
+                                                     int64_t b, __m256 acc) {
     __m256i v = _mm256_loadu_si256((const __m256i *)(row + MOLT_BLOCK * b));
     __m256i xv = _mm256_loadu_si256((const __m256i *)(a->xq + MOLT_BLOCK * b));
     __m256i dot = dot_bytes(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xv, v));
-    __m256 d = _mm256_mul_ps(_mm256_set1_ps(half_to_float(scales + 2 * (b / per_group))),
-                             _mm256_loadu_ps(a->lane_scales + 8 * b));
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, acc);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + 8 * b)), acc);
 }
 
+/* Blocks alternate between the accumulators, whatever group they are in. */
 MOLT_TARGET_AVX2 static void rows_int8_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                           int64_t end) {
     int64_t g = w->group_size, per_group = g / MOLT_BLOCK;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-#define STEP(B, ACC) int8_q8_block(row, scales, a, per_group, B, ACC)
-        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups * per_group, STEP)
-#undef STEP
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+        int odd = 0;
+        for (int64_t group = 0; group < w->groups; group++) {
+            __m256 scale = _mm256_set1_ps(half_to_float(scales + 2 * group));
+            for (int64_t b = group * per_group; b < (group + 1) * per_group; b++, odd ^= 1) {
+                if (odd) acc1 = int8_q8_block(row, scale, a, b, acc1);
+                else acc0 = int8_q8_block(row, scale, a, b, acc0);
+            }
+        }
         y[r] = hsum(_mm256_add_ps(acc0, acc1));
     }
 }

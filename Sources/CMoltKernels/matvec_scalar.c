@@ -95,9 +95,12 @@ static void rows_int8_q4(const molt_matrix *w, const molt_activation *a, float *
             const uint8_t *packed = row + group * half;
             float scale = molt_f16_to_f32(molt_load_u16(scales + 2 * group));
             for (int64_t start = 0; start < g; start += MOLT_BLOCK) {
+                /* The block's first `low` values are low nibbles, the rest high ones. */
+                const int8_t *xq = a->xq + group * g + start;
+                int64_t low = start >= half ? 0 : half - start < MOLT_BLOCK ? half - start : MOLT_BLOCK;
                 int32_t dot = 0;
-                for (int64_t e = start; e < start + MOLT_BLOCK; e++)
-                    dot += ((packed[e % half] >> (4 * (e / half))) & 15) * a->xq[group * g + e];
+                for (int64_t j = 0; j < low; j++) dot += (packed[start + j] & 15) * xq[j];
+                for (int64_t j = low; j < MOLT_BLOCK; j++) dot += (packed[start + j - half] >> 4) * xq[j];
                 sum += (float)dot * (scale * a->block_scales[(group * g + start) / MOLT_BLOCK]);
             }
             offset += molt_f16_to_f32(molt_load_u16(minimums + 2 * group)) * a->group_sums[group];
