@@ -11,20 +11,10 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import tempfile
 import time
 
-
-def run(cmd):
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    err = proc.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
-    return elapsed, usage.ru_maxrss * 1024
+from benchlib import run
 
 
 def main():

@@ -9,22 +9,11 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import tempfile
 import time
 
-
-def run(cmd):
-    """Runs cmd; returns (seconds, peak RSS in bytes of this child)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return elapsed, usage.ru_maxrss * 1024
+from benchlib import run
 
 
 def main():

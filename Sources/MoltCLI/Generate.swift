@@ -20,24 +20,15 @@ struct Generate: ParsableCommand {
     @Option(name: .short, help: "How many tokens to generate.")
     var n = 16
 
-    @Option(help: "Sampling temperature; 0 (the default) is greedy.")
-    var temperature: Float = 0
-
-    @Option(help: "Sample only among the k most likely tokens (0: no limit).")
-    var topK = 0
-
-    @Option(help: "Sample only among the most likely tokens whose probabilities add up to p.")
-    var topP: Float = 1
-
-    @Option(help: "Seed of the sampler's random numbers.")
-    var seed: UInt64 = 0
+    @OptionGroup(title: "Sampling")
+    var sampling: SamplingOptions
 
     @Flag(help: "Print {\"tokens\": [...]} instead of comma-separated ids.")
     var json = false
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be 0 or more") }
-        if temperature == 0 && (topK != 0 || topP != 1) {
+        if (sampling.temperature ?? 0) == 0 && (sampling.topK != nil || sampling.topP != nil) {
             throw ValidationError("--top-k and --top-p shape sampling: give a --temperature above 0 as well")
         }
     }
@@ -45,7 +36,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         let network = try model.load()
         try network.validate(tokens: tokens.ids)
-        var sampler = try Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        var sampler = try sampling.sampler(temperature: 0, topK: 0, topP: 1)
         let generated = try network.generate(prompt: tokens.ids, maxNewTokens: n, sampler: &sampler)
         if json {
             print(JSON.object([("tokens", JSON(generated))]).serialized())

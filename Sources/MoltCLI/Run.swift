@@ -23,17 +23,8 @@ struct Run: ParsableCommand {
     @Option(name: .short, help: "Most tokens to generate.")
     var n = 128
 
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0.8
-
-    @Option(help: "Sample only among the k most likely tokens (0: no limit).")
-    var topK = 40
-
-    @Option(help: "Sample only among the most likely tokens whose probabilities add up to p.")
-    var topP: Float = 0.95
-
-    @Option(help: "Seed of the sampler's random numbers.")
-    var seed: UInt64 = 0
+    @OptionGroup(title: "Sampling")
+    var sampling: SamplingOptions
 
     @Option(help: "Stop when the generated text contains this string.")
     var stop: String?
@@ -47,7 +38,7 @@ struct Run: ParsableCommand {
         let ids = tokenizer.encode(try Input.text(prompt))
         guard !ids.isEmpty else { throw MoltError.badInput("the prompt encodes to no tokens") }
         try network.validate(tokens: ids)
-        var sampler = try Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        var sampler = try sampling.sampler(temperature: 0.8, topK: 40, topP: 0.95)
         var decoder = tokenizer.streamingDecoder(skipSpecialTokens: true)
         var produced = ""
         let start = Date()
