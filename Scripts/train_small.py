@@ -378,7 +378,7 @@ def main():
     acc_loss = acc_aux = 0.0
     acc_n = 0
     frac_acc = {}
-    stop_reason = "steps"
+    stop_reason = "planned step count reached"
     last_loss = float("nan")
     while True:
         elapsed = time.time() - t_train - eval_time
