@@ -33,15 +33,19 @@ def main():
     run(["cat", weights])
     inspect = [run([args.molt, "inspect", args.checkpoint, "--json"]) for _ in range(5)]
     cp_times, export_times, export_rss = [], [], []
-    for _ in range(args.rounds):
+    for round_index in range(args.rounds):
         for p in (copy_path, export_path):
             if os.path.exists(p):
                 os.remove(p)
-        t, _ = run(["cp", weights, copy_path])
-        cp_times.append(t)
-        t, rss = run([args.molt, "export", args.checkpoint, "-o", export_path, "--force"])
-        export_times.append(t)
-        export_rss.append(rss)
+        # Alternate which goes first, so neither always inherits the other's cache state.
+        order = ["cp", "export"] if round_index % 2 == 0 else ["export", "cp"]
+        for name in order:
+            if name == "cp":
+                cp_times.append(run(["cp", weights, copy_path])[0])
+            else:
+                t, rss = run([args.molt, "export", args.checkpoint, "-o", export_path, "--force"])
+                export_times.append(t)
+                export_rss.append(rss)
     for p in (copy_path, export_path):
         if os.path.exists(p):
             os.remove(p)

@@ -5,7 +5,12 @@ import time
 
 
 def run(cmd):
-    """Runs cmd; returns (seconds, peak RSS in bytes of this child). Exits on failure."""
+    """Runs cmd; returns (seconds, peak RSS in bytes of this child). Exits on failure.
+
+    Dirty pages from earlier commands are written back first (sync), so one command's
+    output is never paid for by the next one's timing.
+    """
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)

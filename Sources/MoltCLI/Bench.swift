@@ -37,8 +37,8 @@ struct Bench: ParsableCommand {
         let loadStart = Date()
         let network = try model.load()
         let loadSeconds = Date().timeIntervalSince(loadStart)
-        var seed: UInt64 = 0x42
-        let tokens = (0..<prompt).map { _ in Int(Self.next(&seed) % UInt64(network.config.vocabSize)) }
+        var random = SplitMix64(seed: 0x42)
+        let tokens = random.tokens(prompt, below: network.config.vocabSize)
 
         let prefillStart = Date()
         let (last, state) = try network.prefill(tokens, logits: .last)
@@ -82,10 +82,5 @@ struct Bench: ParsableCommand {
             print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@", decodeRate / bound * 100,
                          Formatting.bytes(peakRSS)))
         }
-    }
-
-    private static func next(_ state: inout UInt64) -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state >> 33
     }
 }

@@ -1,3 +1,5 @@
+import MoltCore
+
 /// The token sequences a conversion is verified on.
 public struct VerificationSequence: Sendable {
     public var name: String
@@ -19,9 +21,8 @@ public enum VerificationSet {
     /// expert without needing a tokenizer.
     public static func random(vocabSize: Int, count: Int = 4, length: Int = 32, seed: UInt64 = 0x4D4F_4C54) -> [VerificationSequence] {
         (0..<count).map { index in
-            var state = seed &+ UInt64(index)
-            let tokens = (0..<length).map { _ in Int(splitMix64(&state) % UInt64(vocabSize)) }
-            return VerificationSequence(name: "random-\(index)", tokens: tokens, isText: false)
+            var random = SplitMix64(seed: seed &+ UInt64(index))
+            return VerificationSequence(name: "random-\(index)", tokens: random.tokens(length, below: vocabSize), isText: false)
         }
     }
 
@@ -31,14 +32,6 @@ public enum VerificationSet {
             let piece = Array(ids[start..<min(start + length, ids.count)])
             return piece.count >= 2 ? VerificationSequence(name: "\(name)-\(index)", tokens: piece, isText: true) : nil
         }
-    }
-
-    static func splitMix64(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -10,7 +10,7 @@ import Testing
         for (index, shape) in shapes.enumerated() {
             let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize, seed: UInt64(index))
             for t in [1, 5, 13, 30] {
-                var random = Random(state: 200 + UInt64(index))
+                var random = Random(seed: 200 + UInt64(index))
                 let x = random.activations(t * shape.columns)
                 var expected = [Float](repeating: 0, count: t * shape.rows)
                 for i in 0..<t {
@@ -34,7 +34,7 @@ import Testing
     @Test(arguments: [WeightMatrix.Element.q4, .bf16])
     func threadCountDoesNotChangeResult(element: WeightMatrix.Element) throws {
         let fixture = try Fixture(element, rows: 200, columns: 300, groupSize: 32, seed: 3)
-        var random = Random(state: 4)
+        var random = Random(seed: 4)
         let x = random.activations(17 * 300)
         for path in KernelPath.supported {
             let results = [1, 2, 3].map { fixture.matrix.matmul(x, count: 17, threads: KernelThreads(count: $0), path: path) }

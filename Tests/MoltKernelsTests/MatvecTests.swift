@@ -11,7 +11,7 @@ import Testing
     func matchesReference(element: WeightMatrix.Element) throws {
         for (index, shape) in shapes.enumerated() {
             let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize, seed: UInt64(index))
-            var random = Random(state: 100 + UInt64(index))
+            var random = Random(seed: 100 + UInt64(index))
             let x = random.activations(shape.columns)
             let reference = fixture.reference(x)
             for path in KernelPath.supported {
@@ -41,7 +41,7 @@ import Testing
     @Test(arguments: WeightMatrix.Element.allCases)
     func threadCountDoesNotChangeResult(element: WeightMatrix.Element) throws {
         let fixture = try Fixture(element, rows: 301, columns: 290, groupSize: 32, seed: 7)
-        var random = Random(state: 8)
+        var random = Random(seed: 8)
         let x = random.activations(290)
         let pools = [1, 2, 3].map { KernelThreads(count: $0) }
         for path in KernelPath.supported {
@@ -58,7 +58,7 @@ import Testing
     @Test(arguments: [WeightMatrix.Element.q8, .q4])
     func int8PathsAgree(element: WeightMatrix.Element) throws {
         let fixture = try Fixture(element, rows: 64, columns: 1152, groupSize: 32, seed: 11)
-        var random = Random(state: 12)
+        var random = Random(seed: 12)
         let x = random.activations(1152)
         let scalar = fixture.matrix.matvec(x, path: .scalar, activations: .int8)
         for path in KernelPath.supported where path != .scalar {

@@ -3,26 +3,10 @@ import MoltCore
 import MoltKernels
 import MoltQuant
 
-/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
-struct Random {
-    var state: UInt64
+/// The tests' seeded source of data, so failures reproduce.
+typealias Random = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
-
-    mutating func normal() -> Float {
-        let u = max(unit(), 1e-7), v = unit()
-        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-    }
-
+extension SplitMix64 {
     /// Weights: normal, with an offset in some rows (what q4's minimum is for).
     mutating func weights(_ count: Int, columns: Int) -> [Float] {
         (0..<count).map { i in (i / max(columns, 1)) % 5 == 4 ? 0.1 + 0.02 * normal() : 0.02 * normal() }
@@ -46,7 +30,7 @@ struct Fixture {
     let offsets: [Float]
 
     init(_ element: WeightMatrix.Element, rows: Int, columns: Int, groupSize: Int, seed: UInt64) throws {
-        var random = Random(state: seed)
+        var random = Random(seed: seed)
         let source = random.weights(rows * columns, columns: columns)
         self.rows = rows
         self.columns = columns

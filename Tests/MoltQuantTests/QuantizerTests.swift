@@ -185,7 +185,7 @@ func badValuesAreRefused(type: QuantType) throws {
 }
 
 @Test func halfRoundingMatchesFloat16() {
-    var random = Random(state: 11)
+    var random = Random(seed: 11)
     var values: [Float] = [0, -0, 0x1p-25, 0x1.8p-25, 0x1p-24, 0x1.7fcp-15, 0x1p-14, 65504, 65519.99, 65520, -65520, 1e9, -1e-9]
     for _ in 0..<200_000 {
         // Random bit patterns over the f16 range and beyond, both signs.

@@ -1,31 +1,14 @@
 import Foundation
+import MoltCore
 
-/// Deterministic pseudo-random numbers (SplitMix64), so failures reproduce.
-struct Random {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
-
-    mutating func normal() -> Float {
-        let u = max(unit(), 1e-7), v = unit()
-        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
-    }
-}
+/// The tests' seeded source of data, so failures reproduce.
+typealias Random = SplitMix64
 
 enum Distribution: String, CaseIterable {
     case normal, uniform, outliers, offset
 
     func values(_ count: Int, seed: UInt64) -> [Float] {
-        var random = Random(state: seed)
+        var random = Random(seed: seed)
         return (0..<count).map { _ in
             switch self {
             case .normal: 0.02 * random.normal()

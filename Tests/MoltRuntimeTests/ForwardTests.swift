@@ -10,7 +10,7 @@ private func model(_ config: BlackMambaConfig, seed: UInt64 = 1, dtype: DType = 
 func matchesTheScalarReference(_ index: Int) throws {
     let config = testConfigs[index]
     let tensors = randomTensors(config, seed: 7, tiedRouters: index == 0)
-    var random = TestRandom(state: 11)
+    var random = TestRandom(seed: 11)
     let tokens = random.tokens(13, below: config.vocabRows)
     let (logits, _) = try BlackMambaModel(config: config, tensors: tensors).prefill(tokens)
     let expected = try referenceLogits(config, tensors, tokens)
@@ -23,7 +23,7 @@ func matchesTheScalarReference(_ index: Int) throws {
 @Test(arguments: testConfigs.indices)
 func decodeStepByStepMatchesPrefill(_ index: Int) throws {
     let config = testConfigs[index], m = try model(config)
-    var random = TestRandom(state: 3)
+    var random = TestRandom(seed: 3)
     let tokens = random.tokens(20, below: config.vocabRows)
     let (all, _) = try m.prefill(tokens)
     let state = m.makeState()
@@ -36,7 +36,7 @@ func decodeStepByStepMatchesPrefill(_ index: Int) throws {
 
 @Test func prefillStateContinuesTheSequence() throws {
     let config = testConfigs[1], m = try model(config)
-    var random = TestRandom(state: 5)
+    var random = TestRandom(seed: 5)
     let tokens = random.tokens(17, below: config.vocabRows)
     let (all, _) = try m.prefill(tokens)
     let v = m.vocabRows
@@ -57,7 +57,7 @@ func decodeStepByStepMatchesPrefill(_ index: Int) throws {
 
 @Test func longPromptsRunInChunks() throws {
     let config = testConfigs[0], m = try model(config)
-    var random = TestRandom(state: 8)
+    var random = TestRandom(seed: 8)
     let tokens = random.tokens(BlackMambaModel.prefillChunk + 37, below: config.vocabRows)
     let (all, state) = try m.prefill(tokens)
     #expect(state.position == tokens.count)
@@ -70,7 +70,7 @@ func decodeStepByStepMatchesPrefill(_ index: Int) throws {
 
 @Test func runsAreBitIdentical() throws {
     let config = testConfigs[0]
-    var random = TestRandom(state: 9)
+    var random = TestRandom(seed: 9)
     let tokens = random.tokens(40, below: config.vocabRows)
     let first = try model(config).prefill(tokens).logits
     let m = try model(config)
@@ -87,7 +87,7 @@ func decodeStepByStepMatchesPrefill(_ index: Int) throws {
         let fromHalf = try BlackMambaModel(config: config, tensors: half)
         let fromF32 = try BlackMambaModel(config: config, tensors: widened)
         #expect(fromHalf.retained.isEmpty)
-        var random = TestRandom(state: 2)
+        var random = TestRandom(seed: 2)
         let tokens = random.tokens(12, below: config.vocabRows)
         #expect(try fromHalf.prefill(tokens).logits == fromF32.prefill(tokens).logits)
     }

@@ -2,26 +2,8 @@ import Foundation
 import MoltCore
 @testable import MoltRuntime
 
-/// SplitMix64: the tests' own seeded source of weights and token ids.
-struct TestRandom {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func uniform(_ low: Double, _ high: Double) -> Double {
-        low + (high - low) * Double(next() >> 11) * 0x1p-53
-    }
-
-    mutating func tokens(_ count: Int, below limit: Int) -> [Int] {
-        (0..<count).map { _ in Int(next() % UInt64(limit)) }
-    }
-}
+/// The tests' seeded source of weights and token ids.
+typealias TestRandom = SplitMix64
 
 /// A small config; `layers` is spelled as in config.json ("r" or an expert count).
 func testConfig(
@@ -78,7 +60,7 @@ func tensor(_ values: [Double], shape: [Int], dtype: DType = .f32) -> Tensor {
 /// A random state dict for `config`. With `tiedRouters`, experts 0 and 1 of every MoE layer get
 /// the same router row and a bias that makes them win: top-1 must then pick expert 0.
 func randomTensors(_ config: BlackMambaConfig, seed: UInt64, dtype: DType = .f32, tiedRouters: Bool = false) -> [String: Tensor] {
-    var random = TestRandom(state: seed)
+    var random = TestRandom(seed: seed)
     var tensors: [String: Tensor] = [:]
     for (name, shape) in config.expectedTensors {
         var values = randomValues(name, shape, &random)
