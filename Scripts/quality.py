@@ -21,6 +21,7 @@ RECIPES = {
     "q4 experts + q8 mamba (default)": [],
     "q4 experts + q8 mamba, nearest": ["--method", "nearest"],
     "q4 experts + q4 mamba": ["--mamba", "q4"],
+    "q4 experts + q8 mamba + q8 embedding": ["--embedding", "q8"],
 }
 
 

@@ -31,7 +31,7 @@ struct Convert: ParsableCommand {
     var mamba: MoltTensorType = .q8
 
     @Option(help: "Type of the embedding, which is also the output matrix.")
-    var embedding: MoltTensorType = .f16
+    var embedding: MoltTensorType = .q8
 
     @Option(help: "Type of routers, norms, A_log, D, conv and biases: f32, f16 or bf16.")
     var others: MoltTensorType = .f32

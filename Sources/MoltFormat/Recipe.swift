@@ -19,7 +19,7 @@ public struct Recipe: Sendable, Equatable {
     public var compressed: Set<Group>
 
     public init(
-        experts: MoltTensorType = .q4, mamba: MoltTensorType = .q8, embedding: MoltTensorType = .f16,
+        experts: MoltTensorType = .q4, mamba: MoltTensorType = .q8, embedding: MoltTensorType = .q8,
         others: MoltTensorType = .f32, groupSize: Int = 32, method: QuantMethod = .search, compressed: Set<Group> = []
     ) throws {
         guard !others.isQuantized else {

@@ -105,7 +105,7 @@ extension BlackMambaModel {
                 x + r * h, weight: weights.finalNormWeight, bias: weights.finalNormBias,
                 into: a.normed.base + r * h, count: h)
         }
-        matmul(a.normed.base, rows: rows, lda: h, weights.embedding, into: out, ldc: v)
+        matmul(a.normed.base, rows: rows, lda: h, weights.output, into: out, ldc: v)
         addBias(weights.outputBias, to: out, rows: rows, width: v)
     }
 }

@@ -91,8 +91,11 @@ struct LayerWeights {
 }
 
 struct ModelWeights {
-    /// [V, H]: token embeddings and, tied, the output matrix.
+    /// [V, H]: token embeddings, f32 because rows are looked up.
     let embedding: Matrix
+    /// The same tied matrix as the logits read it: packed when the .molt stores it quantized,
+    /// so decode reads a quarter of the bytes; otherwise `embedding` itself.
+    let output: Matrix
     let layers: [LayerWeights]
     let finalNormWeight: UnsafePointer<Float>
     let finalNormBias: UnsafePointer<Float>
@@ -209,8 +212,10 @@ extension ModelWeights {
             }
             layers.append(LayerWeights(norm: try binder.vector(TensorNames.norm(i)), mixer: mixer))
         }
+        let embedding = try binder.matrix(TensorNames.embedding)
         self.init(
-            embedding: try binder.matrix(TensorNames.embedding),
+            embedding: embedding,
+            output: binder.packed[TensorNames.embedding].map(Matrix.init(packed:)) ?? embedding,
             layers: layers,
             finalNormWeight: try binder.vector(TensorNames.finalNormWeight),
             finalNormBias: try binder.vector(TensorNames.finalNormBias),
