@@ -33,7 +33,8 @@ let package = Package(
         // plus AVX2 / AVX-512 VNNI paths chosen at run time.
         .target(name: "CMoltKernels"),
         .target(name: "MoltKernels", dependencies: ["MoltCore", "MoltQuant", "CMoltKernels"]),
-        // The reference forward pass: prefill and decode over f32 weights.
+        // The BlackMamba forward pass: prefill and decode over f32 weights, and q8/q4 weights
+        // read in place through the kernels.
         .target(name: "MoltRuntime", dependencies: ["MoltCore", "MoltFormat", "MoltKernels", "COpenBLAS"]),
         // Side-by-side runs of a source and a converted model, and the verdict on a conversion.
         .target(name: "MoltParity", dependencies: ["MoltCore", "MoltRuntime"]),
