@@ -47,7 +47,7 @@ struct Verify: ParsableCommand {
         let source = try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName)
         let lossless = file.header.tensors.allSatisfy { entry in
             guard let original = checkpoint.tensors[entry.name] else { return false }
-            return entry.type == .f32 || entry.type.dtype == original.dtype
+            return entry.type.holdsExactly(original.dtype)
         }
         let tokenizer = file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file)
         let report = try verification.check(source: source, convertedPath: model, lossless: lossless, tokenizer: tokenizer)

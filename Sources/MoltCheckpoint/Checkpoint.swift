@@ -25,8 +25,7 @@ public struct Checkpoint: Sendable {
         var warnings: [String] = location.warnings
         let format: SourceFormat
         let tensors: TensorTable
-        if let index = location.index {
-            let shards = try ShardIndex.read(index)
+        if let (index, shards) = location.index {
             var table = TensorTable()
             var shardFormat: SourceFormat?
             for shard in shards.files {

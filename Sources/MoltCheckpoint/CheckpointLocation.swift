@@ -4,7 +4,8 @@ import MoltCore
 /// Where a checkpoint's pieces are: the weights (or a shard index) and config.json.
 struct CheckpointLocation {
     var weights: [String]
-    var index: String?
+    /// The shard index and its path, when the weights are sharded.
+    var index: (path: String, shards: ShardIndex)?
     var config: String?
     var warnings: [String] = []
 
@@ -43,8 +44,9 @@ struct CheckpointLocation {
         }
         if config == nil { warnings.append("no config.json found: tensor shapes are not checked (use --config)") }
         if weightsPath.hasSuffix(".index.json") {
+            let shards = try ShardIndex.read(weightsPath)
             return CheckpointLocation(
-                weights: try ShardIndex.read(weightsPath).files, index: weightsPath, config: config, warnings: warnings)
+                weights: shards.files, index: (weightsPath, shards), config: config, warnings: warnings)
         }
         return CheckpointLocation(weights: [weightsPath], index: nil, config: config, warnings: warnings)
     }

@@ -63,14 +63,7 @@ public struct Recipe: Sendable, Equatable {
     /// True when every tensor of `tensors` is stored exactly: nothing quantized, nothing
     /// narrowed (bf16 kept bf16 or widened to f32 is exact; f32 to bf16 is not).
     public func isLossless(for tensors: [(name: String, tensor: Tensor)]) -> Bool {
-        tensors.allSatisfy { name, tensor in
-            switch type(of: name, tensor) {
-            case .q8, .q4: false
-            case .f32: true
-            case .f16: tensor.dtype == .f16
-            case .bf16: tensor.dtype == .bf16
-            }
-        }
+        tensors.allSatisfy { name, tensor in type(of: name, tensor).holdsExactly(tensor.dtype) }
     }
 
     public var json: JSON {
@@ -85,4 +78,10 @@ public struct Recipe: Sendable, Equatable {
 
 extension MoltTensorType {
     public var isQuantized: Bool { quantType != nil }
+
+    /// True when every value of a `source` tensor survives being stored as this type: the
+    /// same type, or f32 (which holds every f16 and bf16 value).
+    public func holdsExactly(_ source: DType) -> Bool {
+        self == .f32 || dtype == source
+    }
 }
