@@ -5,6 +5,7 @@
  * row of X and its dequantized row of W; blocking only stores and reloads the running sum, so
  * no path, tile shape, thread count or T changes a bit of the result. */
 #include <math.h>
+#include <stdlib.h>
 #include "matmul.h"
 
 typedef struct {
@@ -27,16 +28,15 @@ static void matmul_task(void *context, int64_t task, int worker) {
     const molt_matrix *w = job->w;
     int64_t k = w->columns, nr = kernel->nr, n0 = task * nr;
     int64_t n = w->rows - n0 < nr ? w->rows - n0 : nr;
-    float *panel = molt_pool_scratch(job->pool, worker, (size_t)(k * nr + padded_columns(w)) * 4);
+    int64_t ld = padded_columns(w);
+    float *panel = molt_pool_scratch(job->pool, worker, (size_t)(k * nr + n * ld) * 4);
     if (!panel) {
         job->failed = 1;
         return;
     }
-    float *row = panel + k * nr;
-    for (int64_t j = 0; j < nr; j++) {
-        if (j < n) kernel->dequantize(w, n0 + j, row);
-        for (int64_t c = 0; c < k; c++) panel[c * nr + j] = j < n ? row[c] : 0;
-    }
+    float *rows = panel + k * nr;
+    for (int64_t j = 0; j < n; j++) kernel->dequantize(w, n0 + j, rows + j * ld);
+    kernel->transpose(rows, ld, n, k, nr, panel);
     for (int64_t k0 = 0; k0 < k; k0 += kernel->kc) {
         int64_t kc = k - k0 < kernel->kc ? k - k0 : kernel->kc;
         for (int64_t t0 = 0; t0 < job->t; t0 += kernel->mr) {
@@ -47,6 +47,25 @@ static void matmul_task(void *context, int64_t task, int worker) {
     }
 }
 
+static const molt_gemm_kernel *gemm_kernel(molt_path path) {
+    return path == MOLT_PATH_SCALAR ? &molt_gemm_scalar : path == MOLT_PATH_AVX2 ? &molt_gemm_avx2 : &molt_gemm_avx512;
+}
+
+int molt_dequantize_row(const molt_matrix *w, int64_t row, float *out) {
+    const molt_gemm_kernel *kernel = gemm_kernel(molt_best_path());
+    int64_t padded = padded_columns(w);
+    if (padded == w->columns) {
+        kernel->dequantize(w, row, out);
+        return 0;
+    }
+    float *whole = malloc((size_t)padded * 4);
+    if (!whole) return -2;
+    kernel->dequantize(w, row, whole);
+    memcpy(out, whole, (size_t)w->columns * 4);
+    free(whole);
+    return 0;
+}
+
 int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y, molt_path path) {
     if (!molt_path_supported(path)) return -1;
     if (t <= 0 || w->rows == 0) return 0;
@@ -54,9 +73,7 @@ int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t
         memset(y, 0, (size_t)(t * w->rows) * 4);
         return 0;
     }
-    const molt_gemm_kernel *kernel = path == MOLT_PATH_SCALAR ? &molt_gemm_scalar
-                                     : path == MOLT_PATH_AVX2 ? &molt_gemm_avx2
-                                                              : &molt_gemm_avx512;
+    const molt_gemm_kernel *kernel = gemm_kernel(path);
     int64_t k = w->columns, mr = kernel->mr, blocks = (t + mr - 1) / mr;
     molt_pool_lock(pool);
     float *packed = molt_pool_scratch(pool, molt_pool_threads(pool), (size_t)(blocks * mr * k) * 4);
@@ -108,6 +125,11 @@ void molt_dequantize_row_scalar(const molt_matrix *w, int64_t r, float *out) {
     }
 }
 
+void molt_transpose_rows_scalar(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel) {
+    for (int64_t c = 0; c < k; c++)
+        for (int64_t j = 0; j < nr; j++) panel[c * nr + j] = j < n ? rows[j * ld + c] : 0;
+}
+
 /* fmaf is one instruction where the hardware has it (and correctly rounded in software where
  * it does not), which keeps this path bit-equal to the SIMD ones. */
 #define SCALAR_MR 4
@@ -123,4 +145,5 @@ static void tile_scalar(int64_t m, const float *x, const float *panel, int64_t k
     }
 }
 
-const molt_gemm_kernel molt_gemm_scalar = {SCALAR_MR, SCALAR_NR, 256, molt_dequantize_row_scalar, tile_scalar};
+const molt_gemm_kernel molt_gemm_scalar = {SCALAR_MR, SCALAR_NR, 256, molt_dequantize_row_scalar, molt_transpose_rows_scalar,
+                                           tile_scalar};

@@ -10,6 +10,10 @@ typedef struct {
     /* Row `row` of W as f32 into `out` (groups * G floats for q8/q4), bit-equal to MoltQuant's
      * Reconstruction. */
     void (*dequantize)(const molt_matrix *w, int64_t row, float *out);
+    /* The panel [k][nr] from `n` dequantized rows (row j at rows + j * ld); columns past n are
+     * zero. With few rows of X, as experts see in a prefill, building panels costs more than
+     * the tiles that use them, so this is vectorised where it can be. */
+    void (*transpose)(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel);
     /* Y[m, n] (+)= a packed block of X [kc][mr] times a packed panel of W [kc][nr]: each Y
      * element continues its sequential fused multiply-add over k; `first` starts it from zero
      * instead of Y. m <= mr, n <= nr: only m rows and n columns of Y are touched. */
@@ -20,4 +24,5 @@ typedef struct {
 extern const molt_gemm_kernel molt_gemm_scalar, molt_gemm_avx2, molt_gemm_avx512;
 
 void molt_dequantize_row_scalar(const molt_matrix *w, int64_t row, float *out);
+void molt_transpose_rows_scalar(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel);
 #endif

@@ -78,7 +78,7 @@ MOLT_TARGET_AVX2 static void dequantize(const molt_matrix *w, int64_t r, float *
     }
 }
 
-const molt_gemm_kernel molt_gemm_avx2 = {MR, NR, 256, dequantize, tile};
+const molt_gemm_kernel molt_gemm_avx2 = {MR, NR, 256, dequantize, molt_transpose_rows_scalar, tile};
 #else
 #include "matmul.h"
 const molt_gemm_kernel molt_gemm_avx2;

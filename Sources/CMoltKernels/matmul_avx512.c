@@ -88,7 +88,41 @@ MOLT_TARGET_AVX512 static void dequantize(const molt_matrix *w, int64_t r, float
     }
 }
 
-const molt_gemm_kernel molt_gemm_avx512 = {MR, NR, 128, dequantize, tile};
+/* 16 x 16 blocks: 16 row vectors in, 16 column vectors out, through the usual four rounds of
+ * shuffles (pairs of floats, pairs of pairs, then 128-bit lanes twice). Ragged edges load
+ * zeros for missing rows and columns and store only the columns that exist. */
+MOLT_TARGET_AVX512 static void transpose(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel) {
+    for (int64_t j0 = 0; j0 < nr; j0 += 16) {
+        for (int64_t c0 = 0; c0 < k; c0 += 16) {
+            __mmask16 m = first_lanes(k - c0);
+            __m512 r[16], t[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = j0 + i < n ? _mm512_maskz_loadu_ps(m, rows + (j0 + i) * ld + c0) : _mm512_setzero_ps();
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) {
+                r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+                r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+                r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+                r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+            }
+            for (int i = 0; i < 16; i += 8)
+                for (int p = 0; p < 4; p++) {
+                    t[i + p] = _mm512_shuffle_f32x4(r[i + p], r[i + 4 + p], 0x88);
+                    t[i + 4 + p] = _mm512_shuffle_f32x4(r[i + p], r[i + 4 + p], 0xDD);
+                }
+            for (int p = 0; p < 8; p++) {
+                r[p] = _mm512_shuffle_f32x4(t[p], t[8 + p], 0x88);
+                r[8 + p] = _mm512_shuffle_f32x4(t[p], t[8 + p], 0xDD);
+            }
+            for (int c = 0; c < 16 && c0 + c < k; c++) _mm512_storeu_ps(panel + (c0 + c) * nr + j0, r[c]);
+        }
+    }
+}
+
+const molt_gemm_kernel molt_gemm_avx512 = {MR, NR, 128, dequantize, transpose, tile};
 #else
 #include "matmul.h"
 const molt_gemm_kernel molt_gemm_avx512;

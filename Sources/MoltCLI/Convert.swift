@@ -107,10 +107,8 @@ struct Convert: ParsableCommand {
             try writer.replaceTrailer(parity: .object([("verified", .bool(false))]))
         } else {
             try out.flush()
-            let lossless = recipe.isLossless(for: converter.ordered)
             let report = try verification.check(
-                source: BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName),
-                convertedPath: out.temporaryPath, lossless: lossless,
+                sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, convertedPath: out.temporaryPath,
                 tokenizer: parsedTokenizer)
             try writer.replaceTrailer(parity: report.json)
             FileHandle.standardError.write(Data((report.text + "\n").utf8))

@@ -31,13 +31,28 @@ struct VerificationOptions: ParsableArguments {
 
     var thresholds: Thresholds { Thresholds(maxMeanKL: maxKL, minTop1: minTop1, minRouting: minRouting) }
 
-    /// Runs the source and the .molt at `convertedPath` side by side. A lossless recipe must
-    /// give bit-identical logits; others must meet the thresholds.
-    func check(source: BlackMambaModel, convertedPath: String, lossless: Bool, tokenizer: Tokenizer?) throws -> ParityReport {
+    /// Runs the source and the .molt at `convertedPath` side by side. A lossless conversion
+    /// (every tensor stored exactly) must give bit-identical logits; others must meet the
+    /// thresholds.
+    func check(sourceConfig: BlackMambaConfig, sourceTensors: [String: Tensor], convertedPath: String, tokenizer: Tokenizer?) throws -> ParityReport {
         let file = try MoltFile(path: convertedPath)
         let converted = try BlackMambaModel(molt: file)
+        var tensors = sourceTensors
+        var lossless = true
         var errors: [String: Double] = [:]
-        for entry in file.header.tensors { if let e = entry.quantError { errors[entry.name] = e.relRMS } }
+        for entry in file.header.tensors {
+            if let e = entry.quantError { errors[entry.name] = e.relRMS }
+            guard let original = sourceTensors[entry.name] else {
+                lossless = false
+                continue
+            }
+            lossless = lossless && entry.type.holdsExactly(original.dtype)
+            // A half-precision source widened to f32 by the recipe runs through OpenBLAS in the
+            // conversion, so its source runs there too: the same values through the same
+            // arithmetic is what makes bit-identical logits a fair demand.
+            if entry.type == .f32, original.dtype != .f32 { tensors[entry.name] = try original.converted(to: .f32) }
+        }
+        let source = try BlackMambaModel(config: sourceConfig, tensors: tensors)
         let check = ParityCheck(
             sequences: try sequences(vocabSize: source.config.vocabSize, tokenizer: tokenizer),
             thresholds: lossless ? nil : thresholds, tensorErrors: errors)

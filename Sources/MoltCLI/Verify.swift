@@ -44,13 +44,9 @@ struct Verify: ParsableCommand {
         let checkpoint = try Checkpoint.open(against, configPath: config, verifyChecksums: true)
         try checkSources(recorded: file.header.provenance.sources, actual: checkpoint.files)
         let modelConfig = try checkpoint.requireModel()
-        let source = try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName)
-        let lossless = file.header.tensors.allSatisfy { entry in
-            guard let original = checkpoint.tensors[entry.name] else { return false }
-            return entry.type.holdsExactly(original.dtype)
-        }
         let tokenizer = file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file)
-        let report = try verification.check(source: source, convertedPath: model, lossless: lossless, tokenizer: tokenizer)
+        let report = try verification.check(
+            sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, convertedPath: model, tokenizer: tokenizer)
         print(report.text)
         try verification.writeReport(report)
         if !report.passed { throw ExitCode(3) }

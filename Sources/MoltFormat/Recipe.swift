@@ -60,12 +60,6 @@ public struct Recipe: Sendable, Equatable {
         return type.isQuantized && tensor.shape.count != 2 ? others : type
     }
 
-    /// True when every tensor of `tensors` is stored exactly: nothing quantized, nothing
-    /// narrowed (bf16 kept bf16 or widened to f32 is exact; f32 to bf16 is not).
-    public func isLossless(for tensors: [(name: String, tensor: Tensor)]) -> Bool {
-        tensors.allSatisfy { name, tensor in type(of: name, tensor).holdsExactly(tensor.dtype) }
-    }
-
     public var json: JSON {
         .object([
             ("experts", .string(experts.rawValue)), ("mamba", .string(mamba.rawValue)),

@@ -29,6 +29,17 @@ extension WeightMatrix {
         }
     }
 
+    /// Row `r` as `columns` f32 values into `out`, exactly as the products dequantize it: for
+    /// looking up embedding rows in a packed matrix.
+    public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < rows, "row \(r) of a [\(rows), \(columns)] matrix")
+        withExtendedLifetime(owner) {
+            withUnsafePointer(to: description) { w in
+                if molt_dequantize_row(w, Int64(r), out) != 0 { fatalError("out of memory dequantizing a row") }
+            }
+        }
+    }
+
     public func matvec(
         _ x: [Float], threads: KernelThreads = .shared, path: KernelPath = .best, activations: ActivationPrecision = .float32
     ) -> [Float] {

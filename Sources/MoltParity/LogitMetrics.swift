@@ -17,33 +17,49 @@ struct LogitMetrics {
     var scoredTokens = 0
     var bitIdentical = true
 
-    /// Adds `positions` rows of `vocab` logits; `next[i]` is the token that follows row i, if known.
-    mutating func add(source: [Float], converted: [Float], vocab: Int, next: [Int?]) {
+    /// Adds rows of `vocab` logits; `next[i]` is the token that follows row i, if known.
+    mutating func add(source: ArraySlice<Float>, converted: ArraySlice<Float>, vocab: Int, next: [Int?]) {
         let rows = source.count / vocab
-        bitIdentical = bitIdentical && source == converted
-        for r in 0..<rows {
-            let s = source[r * vocab..<(r + 1) * vocab], c = converted[r * vocab..<(r + 1) * vocab]
-            for (a, b) in zip(s, c) {
-                let d = Double(a) - Double(b)
-                sourceEnergy += Double(a) * Double(a)
-                differenceEnergy += d * d
-                maxAbs = max(maxAbs, abs(d))
-            }
-            let logP = logSoftmax(s), logQ = logSoftmax(c)
-            var kl = 0.0
-            for (lp, lq) in zip(logP, logQ) where lp > -80 { kl += exp(lp) * (lp - lq) }
-            klSum += kl
-            klMax = max(klMax, kl)
-            let topS = top(5, logP), topC = top(5, logQ)
-            if topS[0] == topC[0] { top1 += 1 }
-            top5Overlap += Set(topS).intersection(topC).count
-            if r < next.count, let target = next[r] {
-                sourceNLL -= logP[target]
-                convertedNLL -= logQ[target]
-                scoredTokens += 1
+        bitIdentical = bitIdentical && source.elementsEqual(converted)
+        source.withUnsafeBufferPointer { s in
+            converted.withUnsafeBufferPointer { c in
+                for r in 0..<rows {
+                    add(row: UnsafeBufferPointer(rebasing: s[r * vocab..<(r + 1) * vocab]),
+                        UnsafeBufferPointer(rebasing: c[r * vocab..<(r + 1) * vocab]), next: r < next.count ? next[r] : nil)
+                }
             }
         }
         positions += rows
+    }
+
+    /// One position. KL(p || q) = sum p (log p - log q) = sum p (s - c) + log Zc - log Zs for
+    /// logits s, c with partition functions Zs, Zc: one pass and two exponentials per entry.
+    private mutating func add(row s: UnsafeBufferPointer<Float>, _ c: UnsafeBufferPointer<Float>, next: Int?) {
+        let ms = Double(s.max() ?? 0), mc = Double(c.max() ?? 0)
+        var zs = 0.0, zc = 0.0, weighted = 0.0
+        for i in s.indices {
+            let a = Double(s[i]), b = Double(c[i]), d = a - b
+            sourceEnergy += a * a
+            differenceEnergy += d * d
+            maxAbs = max(maxAbs, abs(d))
+            let e = exp(a - ms)
+            zs += e
+            zc += exp(b - mc)
+            weighted += e * d
+        }
+        let logZs = ms + log(zs), logZc = mc + log(zc)
+        // Rounding can leave a tiny negative where the distributions agree.
+        let kl = max(0, weighted / zs + logZc - logZs)
+        klSum += kl
+        klMax = max(klMax, kl)
+        let topS = top5(s), topC = top5(c)
+        if topS[0] == topC[0] { top1 += 1 }
+        top5Overlap += Set(topS).intersection(topC).count
+        if let target = next {
+            sourceNLL -= Double(s[target]) - logZs
+            convertedNLL -= Double(c[target]) - logZc
+            scoredTokens += 1
+        }
     }
 
     mutating func merge(_ other: LogitMetrics) {
@@ -68,15 +84,17 @@ struct LogitMetrics {
     var sourcePerplexity: Double? { scoredTokens > 0 ? exp(sourceNLL / Double(scoredTokens)) : nil }
     var convertedPerplexity: Double? { scoredTokens > 0 ? exp(convertedNLL / Double(scoredTokens)) : nil }
 
-    private func logSoftmax(_ logits: ArraySlice<Float>) -> [Double] {
-        let m = Double(logits.max() ?? 0)
-        let sum = logits.reduce(0.0) { $0 + exp(Double($1) - m) }
-        let log = m + Foundation.log(sum)
-        return logits.map { Double($0) - log }
-    }
-
-    /// Indices of the k largest values, largest first; ties go to the lower index.
-    private func top(_ k: Int, _ values: [Double]) -> [Int] {
-        Array(values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }.prefix(k))
+    /// Indices of the 5 largest values, largest first; ties go to the lower index.
+    private func top5(_ values: UnsafeBufferPointer<Float>) -> [Int] {
+        var best: [Int] = []
+        for i in values.indices where best.count < 5 || values[i] > values[best[4]] {
+            var at = best.count < 5 ? best.count : 4
+            if best.count < 5 { best.append(i) } else { best[4] = i }
+            while at > 0, values[best[at - 1]] < values[i] {
+                best.swapAt(at - 1, at)
+                at -= 1
+            }
+        }
+        return best
     }
 }

@@ -1,18 +1,22 @@
 import MoltCore
 import MoltRuntime
 
-/// Runs a source model and its conversion side by side on the same sequences, through
-/// prefill and through decode steps, and judges the conversion.
+/// Runs a source model and its conversion side by side on the same sequences and judges the
+/// conversion. The converted model runs as users run it: a prefill of each sequence but its
+/// last `decodeSteps` tokens, then a decode step per remaining token, continuing that state.
+/// The source gives its logits for every position from one prefill, since a position's logits
+/// depend only on the tokens up to it; for a lossless conversion, which must match bit for
+/// bit, the source takes the converted model's path exactly.
 public struct ParityCheck {
     public var sequences: [VerificationSequence]
-    /// Positions of each sequence also run one token at a time through the decode step.
+    /// Positions at the end of each sequence run through the decode step.
     public var decodeSteps: Int
     /// nil demands bit-identical logits (a lossless recipe); otherwise these bounds apply.
     public var thresholds: Thresholds?
     /// Relative RMS error of each stored tensor, to name the tensors behind a jump in error.
     public var tensorErrors: [String: Double]
 
-    public init(sequences: [VerificationSequence], decodeSteps: Int = 16, thresholds: Thresholds?, tensorErrors: [String: Double] = [:]) {
+    public init(sequences: [VerificationSequence], decodeSteps: Int = 8, thresholds: Thresholds?, tensorErrors: [String: Double] = [:]) {
         self.sequences = sequences
         self.decodeSteps = decodeSteps
         self.thresholds = thresholds
@@ -24,20 +28,32 @@ public struct ParityCheck {
         guard config == converted.config else {
             throw MoltError.badInput("the converted model's config differs from its source's")
         }
+        let vocab = config.vocabRows
         var report = ParityReport(config: config, thresholds: thresholds)
         var residualError = [Int: (difference: Double, energy: Double)]()
         var routing = [Int: (same: Int, total: Int)]()
-        for sequence in sequences {
-            let (sourceRun, sourceState) = try traced(source, sequence.tokens)
-            let (convertedRun, convertedState) = try traced(converted, sequence.tokens)
-            let next: [Int?] = sequence.isText ? sequence.tokens.dropFirst().map { $0 } + [nil] : []
-            var prefill = LogitMetrics()
-            prefill.add(source: sourceRun, converted: convertedRun, vocab: config.vocabRows, next: next)
+        // At least one position is prefilled, so a decode step always continues a prefill.
+        let splits = sequences.map { max(1, $0.tokens.count - decodeSteps) }
+        let sourceRuns = try traced(source, decodeFrom: thresholds == nil ? splits : sequences.map(\.tokens.count))
+        let convertedRuns = try traced(converted, decodeFrom: splits)
+        for (index, sequence) in sequences.enumerated() {
+            let tokens = sequence.tokens, split = splits[index]
+            let (sourceRun, sourceState) = sourceRuns[index], (convertedRun, convertedState) = convertedRuns[index]
+            let next: [Int?] = sequence.isText ? tokens.dropFirst().map { $0 } + [nil] : []
+            var prefill = LogitMetrics(), decode = LogitMetrics()
+            prefill.add(
+                source: sourceRun[..<(split * vocab)], converted: convertedRun[..<(split * vocab)], vocab: vocab,
+                next: Array(next.prefix(split)))
+            decode.add(
+                source: sourceRun[(split * vocab)...], converted: convertedRun[(split * vocab)...], vocab: vocab,
+                next: Array(next.dropFirst(split)))
 
+            // Over the prefilled positions only, where both models ran the same kernels: there
+            // a layer's error is the conversion's, not the rounding of decode against prefill.
             for (layer, xs) in sourceState.residuals {
-                let xc = convertedState.residuals[layer] ?? []
+                let xc = convertedState.residuals[layer] ?? [], width = split * config.hiddenSize
                 var entry = residualError[layer] ?? (0, 0)
-                for (a, b) in zip(xs, xc) {
+                for (a, b) in zip(xs.prefix(width), xc.prefix(width)) {
                     entry.energy += Double(a) * Double(a)
                     entry.difference += (Double(a) - Double(b)) * (Double(a) - Double(b))
                 }
@@ -50,11 +66,6 @@ public struct ParityCheck {
                 entry.total += chosen.count
                 routing[layer] = entry
             }
-
-            let steps = Array(sequence.tokens.prefix(decodeSteps))
-            var decode = LogitMetrics()
-            decode.add(
-                source: try decoded(source, steps), converted: try decoded(converted, steps), vocab: config.vocabRows, next: [])
             report.add(sequence: sequence, prefill: prefill, decode: decode)
         }
         report.residuals = residualError.keys.sorted().map { layer in
@@ -71,17 +82,19 @@ public struct ParityCheck {
         return report
     }
 
-    private func traced(_ model: BlackMambaModel, _ tokens: [Int]) throws -> ([Float], DecodeState) {
-        let state = model.makeState()
-        state.recordsRoutes = true
-        state.recordsResiduals = true
-        return (try model.prefill(tokens, state: state), state)
-    }
-
-    private func decoded(_ model: BlackMambaModel, _ tokens: [Int]) throws -> [Float] {
-        let state = model.makeState()
-        var logits: [Float] = []
-        for token in tokens { logits += try model.decode(token, state: state) }
-        return logits
+    /// Logits for every position of each sequence, [count, vocabRows]: one batched prefill of
+    /// the positions before its `decodeFrom`, then one decode step each; routes and residuals
+    /// recorded throughout.
+    private func traced(_ model: BlackMambaModel, decodeFrom splits: [Int]) throws -> [([Float], DecodeState)] {
+        let states = sequences.map { _ in model.makeState() }
+        for state in states {
+            state.recordsRoutes = true
+            state.recordsResiduals = true
+        }
+        var logits = try model.prefill(zip(sequences, splits).map { Array($0.tokens[..<$1]) }, states: states)
+        for (index, sequence) in sequences.enumerated() {
+            for token in sequence.tokens[splits[index]...] { logits[index] += try model.decode(token, state: states[index]) }
+        }
+        return Array(zip(logits, states))
     }
 }

@@ -41,6 +41,12 @@ public struct ParityReport: Sendable {
 
     public var passed: Bool { failures.isEmpty }
     public var bitIdentical: Bool { prefill.bitIdentical && decode.bitIdentical }
+    /// Prefill and decode positions together: perplexity is over the whole text.
+    private var all: LogitMetrics {
+        var m = prefill
+        m.merge(decode)
+        return m
+    }
     public var meanKL: Double { prefill.meanKL }
     public var top1: Double { prefill.top1Agreement }
     /// Share of (position, MoE layer) pairs routed to the same expert, over all MoE layers.
@@ -82,7 +88,8 @@ public struct ParityReport: Sendable {
     }
 
     private mutating func apply(_ thresholds: Thresholds) {
-        if prefill.meanKL > thresholds.maxMeanKL || decode.meanKL > thresholds.maxMeanKL {
+        // Written as "not within" so that a NaN (non-finite logits) fails too.
+        if !(prefill.meanKL <= thresholds.maxMeanKL && decode.meanKL <= thresholds.maxMeanKL) {
             failures.append(String(format: "mean KL %.4g (decode %.4g) exceeds %.4g", prefill.meanKL, decode.meanKL, thresholds.maxMeanKL))
         }
         if prefill.top1Agreement < thresholds.minTop1 || decode.top1Agreement < thresholds.minTop1 {
@@ -116,6 +123,9 @@ public struct ParityReport: Sendable {
             ("failures", JSON(failures)),
             ("prefill", metrics(prefill)),
             ("decode", metrics(decode)),
+            ("perplexity", all.sourcePerplexity.flatMap { s in all.convertedPerplexity.map { c in
+                .object([("source", .double(s)), ("converted", .double(c))])
+            } } ?? .null),
             ("routing_agreement", .double(routingAgreement)),
             ("sequences", .array(sequences.map { s in
                 .object([("name", .string(s.name)), ("tokens", .int(s.length)), ("prefill", metrics(s.prefill)), ("decode", metrics(s.decode))])
@@ -147,7 +157,7 @@ public struct ParityReport: Sendable {
         rows.append(row("all (prefill)", prefill))
         rows.append(row("all (decode)", decode))
         var lines = [TextTable.render(rows, rightAligned: Set(1...7)), ""]
-        if let s = prefill.sourcePerplexity, let c = prefill.convertedPerplexity {
+        if let s = all.sourcePerplexity, let c = all.convertedPerplexity {
             lines.append(String(format: "perplexity: source %.3f, converted %.3f (%+.2f%%)", s, c, (c / s - 1) * 100))
         }
         lines.append("residual error after each layer: " + residuals.map { String(format: "%d:%.1e", $0.layer, $0.relativeError) }.joined(separator: " "))

@@ -18,7 +18,7 @@ public struct SelfConsistency: Sendable {
             let state = model.makeState()
             var decoded: [Float] = []
             for token in sequence.tokens { decoded += try model.decode(token, state: state) }
-            metrics.add(source: prefill, converted: decoded, vocab: model.vocabRows, next: [])
+            metrics.add(source: prefill[...], converted: decoded[...], vocab: model.vocabRows, next: [])
         }
         relativeL2 = metrics.relativeL2
         positions = metrics.positions

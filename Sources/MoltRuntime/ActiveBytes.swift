@@ -5,7 +5,7 @@ extension BlackMambaModel {
     public var activeBytesPerToken: Int {
         let w = weights
         let h = config.hiddenSize
-        var bytes = h * 4 + w.output.byteCount + 2 * h * 4
+        var bytes = h * 4 + w.embedding.byteCount + 2 * h * 4
         for layer in w.layers {
             bytes += h * 4
             switch layer.mixer {

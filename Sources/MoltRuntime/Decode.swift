@@ -40,7 +40,7 @@ public final class DecodeState {
         let c = model.config
         self.model = model
         mamba = c.layers.filter { $0 == .mamba }.map { _ in MambaState(config: c) }
-        scratch = Activations(config: c, positions: 1)
+        scratch = Activations(config: c, positions: 1, decodeStep: true)
         logits = FloatBuffer(count: c.vocabRows)
     }
 }
@@ -56,7 +56,7 @@ extension BlackMambaModel {
     func step(_ token: Int, state: DecodeState) throws {
         try check(state)
         try validate(tokens: [token], firstPosition: state.position)
-        forward([token][...], state: state, scratch: state.scratch)
+        forward([Segment(tokens: [token][...], state: state, row: 0)], scratch: state.scratch)
         logits(state.scratch.x.base, rows: 1, scratch: state.scratch, into: state.logits.base)
     }
 }

@@ -1,68 +1,91 @@
 import MoltCore
 
-// The forward pass over a run of consecutive positions of one sequence. Prefill feeds it up to
-// a chunk of the prompt at a time, decode one token; both carry the same `DecodeState`.
+// The forward pass over runs of consecutive positions of one or more sequences, stacked as the
+// rows of one scratch: the matrix products cover every row at once (so an expert's weights are
+// prepared once for all the sequences routed to it), while the convolution and the scan, which
+// carry each sequence's state, go segment by segment. Prefill feeds it chunks of prompts,
+// decode one token.
+
+/// One sequence's run of positions within a forward pass: its tokens, the state they continue,
+/// and the first scratch row they occupy.
+struct Segment {
+    let tokens: ArraySlice<Int>
+    let state: DecodeState
+    let row: Int
+
+    var rows: Range<Int> { row..<row + tokens.count }
+}
+
 extension BlackMambaModel {
-    /// Runs `tokens` (already validated) through every layer, continuing from `state`, and
-    /// leaves the final residual stream in `a.x` [T, H].
-    func forward(_ tokens: ArraySlice<Int>, state: DecodeState, scratch a: Activations) {
-        let h = config.hiddenSize
-        for (row, id) in tokens.enumerated() {
-            (a.x.base + row * h).update(from: weights.embedding.row(id), count: h)
+    /// Runs every segment's tokens (already validated) through every layer, continuing each
+    /// from its state, and leaves the final residual stream in `a.x` [T, H], T the rows in all.
+    func forward(_ segments: [Segment], scratch a: Activations) {
+        let h = config.hiddenSize, t = segments.reduce(0) { $0 + $1.tokens.count }
+        for segment in segments {
+            for (row, id) in zip(segment.rows, segment.tokens) {
+                weights.embedding.copyRow(id, into: a.x.base + row * h)
+            }
         }
         for (i, layer) in weights.layers.enumerated() {
-            for r in 0..<tokens.count {
+            for r in 0..<t {
                 rmsNorm(a.x.base + r * h, weight: layer.norm, into: a.normed.base + r * h, count: h)
             }
             switch layer.mixer {
-            case .mamba(let w): mamba(w, steps: tokens.count, state: state.mamba[w.slot], scratch: a)
+            case .mamba(let w): mamba(w, segments: segments, steps: t, scratch: a)
             case .moe(let w):
-                moe(w, steps: tokens.count, scratch: a)
-                if state.recordsRoutes { state.routes[i, default: []] += a.expert[0..<tokens.count] }
+                moe(w, steps: t, scratch: a)
+                for s in segments where s.state.recordsRoutes { s.state.routes[i, default: []] += a.expert[s.rows] }
             }
-            if state.recordsResiduals {
-                state.residuals[i, default: []] += UnsafeBufferPointer(start: a.x.base, count: tokens.count * h)
+            for s in segments where s.state.recordsResiduals {
+                s.state.residuals[i, default: []] += UnsafeBufferPointer(start: a.x.base + s.row * h, count: s.tokens.count * h)
             }
         }
-        state.position += tokens.count
+        for s in segments { s.state.position += s.tokens.count }
     }
 
-    /// The Mamba mixer over `steps` positions: with [x, z] = in_proj(normed),
+    /// The Mamba mixer over `steps` rows: with [x, z] = in_proj(normed),
     /// residual += out_proj(scan(silu(conv(x))) * silu(z)).
-    private func mamba(_ w: MambaWeights, steps t: Int, state: MambaState, scratch a: Activations) {
+    private func mamba(_ w: MambaWeights, segments: [Segment], steps t: Int, scratch a: Activations) {
         let h = config.hiddenSize, di = w.inner, k1 = w.kernel - 1, dbcWidth = w.xProj.rows
-        matmul(a.normed.base, rows: t, lda: h, w.inProj, into: a.xz.base, ldc: 2 * di)
+        matmul(a.normed.base, rows: t, lda: h, w.inProj, into: a.xz.base, ldc: 2 * di, decodeStep: a.decodeStep)
         addBias(w.inBias, to: a.xz.base, rows: t, width: 2 * di)
 
-        // The conv sees the K-1 inputs the state kept, then this run's; it keeps the last K-1.
-        a.history.base.update(from: state.conv.base, count: k1 * di)
-        for r in 0..<t {
-            (a.history.base + (k1 + r) * di).update(from: a.xz.base + r * 2 * di, count: di)
-        }
-        state.conv.base.update(from: a.history.base + t * di, count: k1 * di)
-        parallelBlocks(t, parts: threads) { rows in
-            causalConvSiLU(
-                history: a.history.base + rows.lowerBound * di, steps: rows.count, weights: w,
-                into: a.u.base + rows.lowerBound * di)
+        // The conv sees the K-1 inputs the state kept, then the segment's; it keeps the last K-1.
+        for s in segments {
+            let state = s.state.mamba[w.slot], n = s.tokens.count
+            a.history.base.update(from: state.conv.base, count: k1 * di)
+            for r in 0..<n {
+                (a.history.base + (k1 + r) * di).update(from: a.xz.base + (s.row + r) * 2 * di, count: di)
+            }
+            state.conv.base.update(from: a.history.base + n * di, count: k1 * di)
+            parallelBlocks(n, parts: threads) { rows in
+                causalConvSiLU(
+                    history: a.history.base + rows.lowerBound * di, steps: rows.count, weights: w,
+                    into: a.u.base + (s.row + rows.lowerBound) * di)
+            }
         }
 
-        matmul(a.u.base, rows: t, lda: di, w.xProj, into: a.dbc.base, ldc: dbcWidth)
+        matmul(a.u.base, rows: t, lda: di, w.xProj, into: a.dbc.base, ldc: dbcWidth, decodeStep: a.decodeStep)
         // delta's low-rank input is the first R columns of each dbc row.
-        matmul(a.dbc.base, rows: t, lda: dbcWidth, w.dtProj, into: a.delta.base, ldc: di)
+        matmul(a.dbc.base, rows: t, lda: dbcWidth, w.dtProj, into: a.delta.base, ldc: di, decodeStep: a.decodeStep)
         parallelBlocks(t, parts: threads) { rows in
             for r in rows { softplusDelta(a.delta.base + r * di, bias: w.dtBias, count: di) }
         }
 
-        parallelBlocks(di, parts: t > 1 ? threads : 1) { channels in
-            selectiveScan(
-                steps: t, u: a.u.base, delta: a.delta.base, bc: a.dbc.base + w.rank, bcStride: dbcWidth,
-                weights: w, state: state.ssm.base, into: a.y.base, channels: channels)
+        for s in segments {
+            let n = s.tokens.count, offset = s.row * di
+            parallelBlocks(di, parts: n > 1 ? threads : 1) { channels in
+                selectiveScan(
+                    steps: n, u: a.u.base + offset, delta: a.delta.base + offset, bc: a.dbc.base + s.row * dbcWidth + w.rank,
+                    bcStride: dbcWidth, weights: w, state: s.state.mamba[w.slot].ssm.base, into: a.y.base + offset,
+                    channels: channels)
+            }
         }
         parallelBlocks(t, parts: threads) { rows in
             for r in rows { gateWithSiLU(a.y.base + r * di, by: a.xz.base + r * 2 * di + di, count: di) }
         }
 
-        matmul(a.y.base, rows: t, lda: di, w.outProj, into: a.x.base, ldc: h, accumulate: true)
+        matmul(a.y.base, rows: t, lda: di, w.outProj, into: a.x.base, ldc: h, accumulate: true, decodeStep: a.decodeStep)
         addBias(w.outBias, to: a.x.base, rows: t, width: h)
     }
 
@@ -70,7 +93,7 @@ extension BlackMambaModel {
     /// grouped by expert so each expert runs one matrix product over all of its positions.
     private func moe(_ w: MoEWeights, steps t: Int, scratch a: Activations) {
         let h = config.hiddenSize, experts = w.experts.count
-        matmul(a.normed.base, rows: t, lda: h, w.router, into: a.router.base, ldc: experts)
+        matmul(a.normed.base, rows: t, lda: h, w.router, into: a.router.base, ldc: experts, decodeStep: a.decodeStep)
         for r in 0..<t {
             (a.expert[r], a.weight[r]) = route(a.router.base + r * experts, bias: w.routerBias, experts: experts)
         }
@@ -83,12 +106,12 @@ extension BlackMambaModel {
             }
             guard count > 0 else { continue }
             let width = expert.fc1.rows, f = expert.ffn
-            matmul(a.gathered.base, rows: count, lda: h, expert.fc1, into: a.hidden.base, ldc: width)
+            matmul(a.gathered.base, rows: count, lda: h, expert.fc1, into: a.hidden.base, ldc: width, decodeStep: a.decodeStep)
             addBias(expert.fc1Bias, to: a.hidden.base, rows: count, width: width)
             parallelBlocks(count, parts: threads) { rows in
                 for j in rows { expertActivation(a.hidden.base + j * width, into: a.gated.base + j * f, expert: expert) }
             }
-            matmul(a.gated.base, rows: count, lda: f, expert.fc2, into: a.expertOut.base, ldc: h)
+            matmul(a.gated.base, rows: count, lda: f, expert.fc2, into: a.expertOut.base, ldc: h, decodeStep: a.decodeStep)
             addBias(expert.fc2Bias, to: a.expertOut.base, rows: count, width: h)
             for j in 0..<count {
                 let x = a.x.base + a.order[j] * h, out = a.expertOut.base + j * h, p = a.weight[a.order[j]]
@@ -105,7 +128,7 @@ extension BlackMambaModel {
                 x + r * h, weight: weights.finalNormWeight, bias: weights.finalNormBias,
                 into: a.normed.base + r * h, count: h)
         }
-        matmul(a.normed.base, rows: rows, lda: h, weights.output, into: out, ldc: v)
+        matmul(a.normed.base, rows: rows, lda: h, weights.embedding, into: out, ldc: v, decodeStep: a.decodeStep)
         addBias(weights.outputBias, to: out, rows: rows, width: v)
     }
 }

@@ -50,13 +50,19 @@ func layerNorm(
 
 /// c[m, w.rows] = a[m, w.cols] · w^T, or c += that when `accumulate`. Rows of `a` are `lda`
 /// floats apart and rows of `c` `ldc` apart, so column blocks of wider buffers can be used.
-/// One row (a decode step) is a matrix-vector product.
+/// A decode step (one row) takes the matrix-vector kernels, which stream the weights once.
+/// Prefill takes the matrix-matrix ones for any number of rows, even one: with Molt's kernels
+/// a row's result then never depends on the other rows, so batching sequences or chunking a
+/// prompt changes no bit.
 func matmul(
     _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: Matrix,
-    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, decodeStep: Bool
 ) {
-    if let packed = w.packed { return packedProduct(a, rows: m, lda: lda, packed, into: c, ldc: ldc, accumulate: accumulate) }
-    if m == 1 { return matvec(w, a, into: c, accumulate: accumulate) }
+    let vector = decodeStep && m == 1
+    if let packed = w.packed {
+        return packedProduct(a, rows: m, lda: lda, packed, into: c, ldc: ldc, accumulate: accumulate, vector: vector)
+    }
+    if vector { return matvec(w, a, into: c, accumulate: accumulate) }
     cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(w.rows), Int32(w.cols),
         1, a, Int32(lda), w.base, Int32(w.cols), accumulate ? 1 : 0, c, Int32(ldc))
@@ -66,12 +72,12 @@ func matmul(
 /// out, so strided inputs are gathered and strided or accumulated outputs go through scratch.
 private func packedProduct(
     _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: WeightMatrix,
-    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, vector: Bool
 ) {
     let k = w.columns, n = w.rows
     let gather = lda != k, direct = ldc == n && !accumulate
     if !gather && direct {
-        return m == 1 ? w.matvec(a, c) : w.matmul(a, count: m, c)
+        return vector ? w.matvec(a, c) : w.matmul(a, count: m, c)
     }
     withUnsafeTemporaryAllocation(of: Float.self, capacity: (gather ? m * k : 0) + (direct ? 0 : m * n)) { scratch in
         guard let base = scratch.baseAddress else { return }
@@ -81,7 +87,7 @@ private func packedProduct(
             x = UnsafePointer(base)
         }
         let y = direct ? c : base + (gather ? m * k : 0)
-        if m == 1 { w.matvec(x, y) } else { w.matmul(x, count: m, y) }
+        if vector { w.matvec(x, y) } else { w.matmul(x, count: m, y) }
         guard !direct else { return }
         for r in 0..<m {
             let out = c + r * ldc, result = y + r * n

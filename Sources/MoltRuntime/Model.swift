@@ -18,9 +18,9 @@ public final class BlackMambaModel: @unchecked Sendable {
 
     /// Binds `tensors` (a state dict) after checking that every tensor `config` implies is
     /// present with its shape, and no other; all mismatches are listed in one error.
-    /// Weights in `packed` (q8/q4 read in place from a .molt) run through the quantized
-    /// kernels; they may be projection weights, or the embedding given in `tensors` as well
-    /// (rows are looked up in the f32 one, logits computed with the packed one).
+    /// Weights in `packed` (q8/q4 read in place from a .molt), and f16/bf16 ones in `tensors`,
+    /// run through Molt's kernels; they may be projection weights or the embedding (whose rows
+    /// are then dequantized as they are looked up).
     public init(config: BlackMambaConfig, tensors: [String: Tensor], packed: [String: WeightMatrix] = [:]) throws {
         let shapes = tensors.mapValues(\.shape).merging(packed.mapValues { [$0.rows, $0.columns] }) { a, _ in a }
         let config = config.resolved(shapes: shapes)

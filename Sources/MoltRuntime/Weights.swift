@@ -7,8 +7,8 @@ import MoltCore
 import MoltKernels
 
 /// A row-major matrix [rows, cols] in PyTorch's [out, in] layout (a vector when rows == 1):
-/// f32 values the runtime reads directly, or packed weights (q8, q4) only the kernels read,
-/// which the binder gives to projections alone.
+/// f32 values the runtime reads directly, or packed weights (f16, bf16, q8, q4) only the
+/// kernels read, which the binder gives to projections and the embedding alone.
 struct Matrix {
     private let values: UnsafePointer<Float>?
     let packed: WeightMatrix?
@@ -33,6 +33,11 @@ struct Matrix {
     var base: UnsafePointer<Float> { values! }
 
     func row(_ r: Int) -> UnsafePointer<Float> { base + r * cols }
+
+    /// Row `r` as f32 values: copied, or dequantized from packed weights.
+    func copyRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        if let packed { packed.dequantizeRow(r, into: out) } else { out.update(from: row(r), count: cols) }
+    }
 
     var byteCount: Int { packed?.byteCount ?? rows * cols * MemoryLayout<Float>.size }
 }
@@ -91,11 +96,9 @@ struct LayerWeights {
 }
 
 struct ModelWeights {
-    /// [V, H]: token embeddings, f32 because rows are looked up.
+    /// [V, H]: the token embeddings, tied to the output matrix. Rows are looked up (dequantized
+    /// when packed) and the logits multiply by all of it, so packed weights serve both.
     let embedding: Matrix
-    /// The same tied matrix as the logits read it: packed when the .molt stores it quantized,
-    /// so decode reads a quarter of the bytes; otherwise `embedding` itself.
-    let output: Matrix
     let layers: [LayerWeights]
     let finalNormWeight: UnsafePointer<Float>
     let finalNormBias: UnsafePointer<Float>
@@ -116,10 +119,21 @@ struct WeightBinder {
         self.packed = packed
     }
 
-    /// A weight only multiplied by activations: packed when the caller gave it packed.
+    /// A weight only multiplied by activations: packed when the caller gave it packed, and
+    /// f16/bf16 read in place through the kernels (which widen exactly, as they load), so a
+    /// half-precision checkpoint costs its own size in memory, not twice that in f32.
     mutating func projection(_ name: String) throws -> Matrix {
-        if let weights = packed[name] { return Matrix(packed: weights) }
+        if let weights = try packedMatrix(name) { return Matrix(packed: weights) }
         return try matrix(name)
+    }
+
+    /// The weight as the kernels read it, or nil for f32 ones (OpenBLAS reads those).
+    func packedMatrix(_ name: String) throws -> WeightMatrix? {
+        if let weights = packed[name] { return weights }
+        guard let tensor = tensors[name], tensor.dtype == .f16 || tensor.dtype == .bf16, tensor.shape.count == 2,
+              tensor.isContiguous, Int(bitPattern: tensor.storage.bytes.baseAddress) % 2 == 0
+        else { return nil }
+        return try WeightMatrix(tensor)
     }
 
     /// The tensor as a matrix of its first dimension by the product of the others.
@@ -212,10 +226,8 @@ extension ModelWeights {
             }
             layers.append(LayerWeights(norm: try binder.vector(TensorNames.norm(i)), mixer: mixer))
         }
-        let embedding = try binder.matrix(TensorNames.embedding)
         self.init(
-            embedding: embedding,
-            output: binder.packed[TensorNames.embedding].map(Matrix.init(packed:)) ?? embedding,
+            embedding: try binder.projection(TensorNames.embedding),
             layers: layers,
             finalNormWeight: try binder.vector(TensorNames.finalNormWeight),
             finalNormBias: try binder.vector(TensorNames.finalNormBias),

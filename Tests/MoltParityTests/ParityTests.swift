@@ -69,7 +69,10 @@ private func converted(_ checkpoint: Checkpoint, _ recipe: Recipe) throws -> Mol
         .run(source: BlackMambaModel(config: config, tensors: checkpoint.tensors.byName),
              converted: BlackMambaModel(config: config, tensors: tensors))
     #expect(!report.passed)
-    #expect(report.residuals.first { $0.relativeError > 0 }?.layer == 2)
+    // Before the damage only rounding differs (OpenBLAS sums f32 products in an order that
+    // depends on the number of rows, and the source prefills rows the converted model decodes).
+    #expect(report.residuals.first { $0.relativeError > 1e-5 }?.layer == 2)
+    #expect(report.residuals.prefix(2).allSatisfy { $0.relativeError < 1e-6 })
     #expect(report.failures.contains { $0.contains("layer 2") })
 }
 

@@ -70,6 +70,11 @@ int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, float *y,
  * the same on every path and thread count. Returns as molt_matvec. */
 int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y, molt_path path);
 
+/* Row `row` of W as `columns` f32 values, as the matmul dequantizes it (bit-equal to MoltQuant's
+ * Reconstruction on every path): for looking up embedding rows in a packed matrix. Returns 0,
+ * -2 if memory ran out. */
+int molt_dequantize_row(const molt_matrix *w, int64_t row, float *out);
+
 /* Read bandwidth in bytes per second: the best of `repeats` passes summing a `bytes` buffer
  * (allocated and faulted in first) with `threads` threads. Negative if memory ran out. */
 double molt_read_bandwidth(int threads, size_t bytes, int repeats);
