@@ -12,13 +12,20 @@ public final class Storage: @unchecked Sendable {
     private var checkFailure: Error?
     private let checkLock = NSLock()
 
+    /// The CRC-32 (zlib's) the source format records for exactly these bytes, if any: a zip
+    /// entry's. A copy of the whole storage has this checksum too, once `verifyIntegrity()` holds.
+    public let recordedCRC32: UInt32?
+
     /// A zero-copy view of `range` in `file`; `check`, if given, runs on `verifyIntegrity()`.
-    public init(file: MappedFile, range: Range<Int>, check: ((UnsafeRawBufferPointer) throws -> Void)? = nil) {
+    public init(
+        file: MappedFile, range: Range<Int>, recordedCRC32: UInt32? = nil, check: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) {
         precondition(range.lowerBound >= 0 && range.upperBound <= file.count)
         bytes = UnsafeRawBufferPointer(rebasing: file.bytes[range])
         owner = file
         allocation = nil
         pendingCheck = check
+        self.recordedCRC32 = recordedCRC32
     }
 
     /// Runs the deferred check, if any, once; later calls repeat its outcome. Safe to call from
@@ -45,6 +52,7 @@ public final class Storage: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(rebasing: memory[0..<byteCount])
         owner = nil
         allocation = memory
+        recordedCRC32 = nil
     }
 
     public convenience init(copying source: UnsafeRawBufferPointer) {

@@ -49,6 +49,7 @@ public final class MoltWriter {
     private var closedExperts = Set<ExpertKey>()
     private var trailer: (header: MoltHeader, offset: Int)?
     private var failed = false
+    private let checksums = SourceChecksums()
 
     /// Writes the preamble; `sink` must be empty.
     public init(sink: OutputSink) throws {
@@ -84,6 +85,15 @@ public final class MoltWriter {
                 entry = MoltTensorEntry(
                     name: name, type: type, shape: tensor.shape, groupSize: groupSize, paddedColumns: layout.paddedColumns,
                     offset: offset, length: stream.length, crc32: stream.crc, quantError: QuantErrorReport(error))
+            } else if let dtype = type.dtype, dtype == tensor.dtype, !compress, let (file, range) = tensor.mappedByteRange {
+                // Stored as read: the kernel copies the bytes (as cp does), so this thread never
+                // reads them. A whole zip entry comes with its CRC-32 (checked against the bytes
+                // by whoever verifies the source); others are summed on a background thread.
+                try sink.copy(from: file, range: range)
+                let recorded = range.count == tensor.storage.count ? tensor.storage.recordedCRC32 : nil
+                if recorded == nil { checksums.add(tensor: tensors.count, file: file, range: range) }
+                entry = MoltTensorEntry(
+                    name: name, type: type, shape: tensor.shape, offset: offset, length: range.count, crc32: recorded ?? 0)
             } else if let dtype = type.dtype {
                 let size = try Checked.multiply([tensor.count, dtype.size], what: "tensor '\(name)'")
                 let stream = try StoredStream(sink: sink, compressor: compress ? ZstdFrameWriter(level: zstdLevel, contentSize: size) : nil)
@@ -130,6 +140,7 @@ public final class MoltWriter {
             }
             try enterRegion(of: nil)
             try pad(to: MoltFormat.tensorAlignment)
+            for (index, crc) in checksums.wait() { tensors[index].crc32 = crc }
             let header = MoltHeader(
                 tool: info.tool, model: ModelHeader(info.model), quantization: info.quantization, provenance: info.provenance,
                 tokenizer: info.tokenizer, blobs: blobs, tensors: tensors, expertRegions: expertRegions, parity: info.parity,
@@ -301,5 +312,27 @@ final class StoredStream {
         try sink.write(bytes)
         crc = CRC32.update(crc, bytes)
         length += bytes.count
+    }
+}
+
+/// crc32s of tensors copied from mapped source files, computed in order on a background thread
+/// while the writer goes on; each range's pages are dropped from memory once summed.
+private final class SourceChecksums: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "molt.writer.checksums")
+    private let lock = NSLock()
+    private var results: [(tensor: Int, crc: UInt32)] = []
+
+    func add(tensor: Int, file: MappedFile, range: Range<Int>) {
+        queue.async { [self] in
+            let crc = CRC32.of(UnsafeRawBufferPointer(rebasing: file.bytes[range]))
+            file.release(range)
+            lock.withLock { results.append((tensor, crc)) }
+        }
+    }
+
+    /// Every checksum asked for so far, by tensor index.
+    func wait() -> [(tensor: Int, crc: UInt32)] {
+        queue.sync {}
+        return lock.withLock { results }
     }
 }

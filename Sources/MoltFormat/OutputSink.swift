@@ -13,6 +13,14 @@ public protocol OutputSink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
     /// Cuts the output back to `offset` bytes; later writes continue from there.
     func truncate(to offset: Int) throws
+    /// Appends `range` of `source`: inside the kernel where the sink can.
+    func copy(from source: MappedFile, range: Range<Int>) throws
+}
+
+extension OutputSink {
+    public func copy(from source: MappedFile, range: Range<Int>) throws {
+        try write(UnsafeRawBufferPointer(rebasing: source.bytes[range]))
+    }
 }
 
 /// A sink over a file descriptor, writing with pwrite at its own offset.

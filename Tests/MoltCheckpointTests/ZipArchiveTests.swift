@@ -273,6 +273,8 @@ private func expectBadInput(_ bytes: [UInt8], _ keyword: String, sourceLocation:
         // Verified archives defer the check until the bytes are needed, and then fail.
         let strict = try open(bytes, verify: true)
         let deferred = try strict.storage(of: strict.entries[0])
+        // The recorded CRC-32 travels with the storage, so a whole copy can carry it.
+        #expect(deferred.recordedCRC32 == 0xBAD && unchecked.recordedCRC32 == nil)
         #expect(throws: MoltError.self) { try deferred.verifyIntegrity() }
         #expect(throws: MoltError.self) { try deferred.verifyIntegrity() }
     }

@@ -159,3 +159,35 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
     #expect(last.header.parity == .string("ok") && last.header.metadata == ["k": .bool(true)])
     try last.verifyChecksums()
 }
+
+@Test func tensorsMappedFromFilesAreCopiedWithTheirChecksums() throws {
+    let dir = try TemporaryDirectory()
+    let source = values(64 * 40, seed: 3)
+    let raw = source.withUnsafeBytes { Array($0) }
+    try writeBytes(raw, dir.file("source.bin"))
+    let file = try MappedFile(path: dir.file("source.bin"))
+    let half = raw.count / 2
+    let whole = try Tensor(storage: Storage(file: file, range: 0..<raw.count), dtype: .f32, shape: [64, 40])
+    // A view of half the storage, and a storage with its format's CRC-32 (as a zip entry has).
+    let part = try Tensor(storage: Storage(file: file, range: 0..<raw.count), dtype: .f32, shape: [32, 40])
+    let recorded = raw[half...].withUnsafeBytes { CRC32.of($0) }
+    let entry = try Tensor(storage: Storage(file: file, range: half..<raw.count, recordedCRC32: recorded), dtype: .f32, shape: [32, 40])
+    let misrecorded = try Tensor(
+        storage: Storage(file: file, range: half..<raw.count, recordedCRC32: recorded ^ 1), dtype: .f32, shape: [32, 40])
+
+    func write(_ tensors: [(String, Tensor)], to name: String) throws -> MoltFile {
+        let writer = try MoltWriter(sink: FileDescriptorSink(creating: dir.file(name)))
+        for (name, tensor) in tensors { try writer.append(name, tensor, as: .f32) }
+        try writer.finish(headerInfo())
+        return try MoltFile(path: dir.file(name))
+    }
+    let good = try write([("whole", whole), ("part", part), ("entry", entry)], to: "good.molt")
+    try good.verifyChecksums()
+    #expect(try good.tensor("whole").floatValues() == source)
+    #expect(try good.tensor("part").floatValues() == Array(source[0..<32 * 40]))
+    #expect(good.entry("entry")?.crc32 == recorded)
+    // The recorded CRC-32 is taken as given: a source whose bytes do not match it yields a file
+    // that fails its own check, so the damage is caught downstream, never hidden.
+    let bad = try write([("entry", misrecorded)], to: "bad.molt")
+    #expect(throws: MoltError.self) { try bad.verifyChecksums() }
+}

@@ -40,7 +40,7 @@ public final class ZipArchive: Sendable {
                 guard verifyChecksums else { return Storage(file: file, range: entry.dataRange) }
                 // Checked when the bytes are first needed, then dropped from memory again.
                 let file = self.file
-                return Storage(file: file, range: entry.dataRange) { bytes in
+                return Storage(file: file, range: entry.dataRange, recordedCRC32: entry.crc32 == 0 ? nil : entry.crc32) { bytes in
                     try Self.checkCRC(of: entry, bytes, file: file.path)
                     file.release(entry.dataRange)
                 }
