@@ -127,6 +127,18 @@ struct WeightBinder {
         return try matrix(name)
     }
 
+    /// A weight always multiplied by Molt's kernels, f32 included: for products as small as a
+    /// router's [E, H], where OpenBLAS's threads, spinning between calls, cost more than the
+    /// product.
+    mutating func kernelProjection(_ name: String) throws -> Matrix {
+        if let weights = try packedMatrix(name) { return Matrix(packed: weights) }
+        let values = try matrix(name)
+        // The binder's retained tensors or owned buffers, which the model keeps, hold the values.
+        return Matrix(packed: try WeightMatrix(
+            element: .f32, rows: values.rows, columns: values.cols, pointer: UnsafeRawPointer(values.base),
+            byteCount: values.byteCount))
+    }
+
     /// The weight as the kernels read it, or nil for f32 ones (OpenBLAS reads those).
     func packedMatrix(_ name: String) throws -> WeightMatrix? {
         if let weights = packed[name] { return weights }
@@ -220,7 +232,7 @@ extension ModelWeights {
                         fc2Bias: try binder.optionalVector(name("linear_fc2.bias"), present: bias)))
                 }
                 mixer = .moe(MoEWeights(
-                    router: try binder.projection(TensorNames.router(i, "weight")),
+                    router: try binder.kernelProjection(TensorNames.router(i, "weight")),
                     routerBias: try binder.vector(TensorNames.router(i, "bias")),
                     experts: experts))
             }
