@@ -5,8 +5,6 @@ import MoltCore
 /// or per decode state, never per token.
 final class Activations {
     let positions: Int
-    /// True for a decode state's scratch: its one row goes through the matrix-vector kernels.
-    let decodeStep: Bool
     /// The residual stream [T, H].
     let x: FloatBuffer
     /// The normed input of the current layer's mixer [T, H]; after the last layer, the final norm.
@@ -28,11 +26,10 @@ final class Activations {
     let gated: FloatBuffer  // [T, F]
     let expertOut: FloatBuffer  // [T, H]
 
-    init(config c: BlackMambaConfig, positions t: Int, decodeStep: Bool = false) {
+    init(config c: BlackMambaConfig, positions t: Int) {
         let h = c.hiddenSize, di = c.innerSize, f = c.ffnHiddenSize
         let maxExperts = c.layers.map { if case .moe(let e) = $0 { e } else { 0 } }.max() ?? 0
         positions = t
-        self.decodeStep = decodeStep
         x = FloatBuffer(count: t * h)
         normed = FloatBuffer(count: t * h)
         xz = FloatBuffer(count: t * 2 * di)

@@ -40,7 +40,7 @@ public final class DecodeState {
         let c = model.config
         self.model = model
         mamba = c.layers.filter { $0 == .mamba }.map { _ in MambaState(config: c) }
-        scratch = Activations(config: c, positions: 1, decodeStep: true)
+        scratch = Activations(config: c, positions: 1)
         logits = FloatBuffer(count: c.vocabRows)
     }
 }

@@ -47,7 +47,7 @@ extension BlackMambaModel {
     /// residual += out_proj(scan(silu(conv(x))) * silu(z)).
     private func mamba(_ w: MambaWeights, segments: [Segment], steps t: Int, scratch a: Activations) {
         let h = config.hiddenSize, di = w.inner, k1 = w.kernel - 1, dbcWidth = w.xProj.rows
-        matmul(a.normed.base, rows: t, lda: h, w.inProj, into: a.xz.base, ldc: 2 * di, decodeStep: a.decodeStep)
+        matmul(a.normed.base, rows: t, lda: h, w.inProj, into: a.xz.base, ldc: 2 * di)
         addBias(w.inBias, to: a.xz.base, rows: t, width: 2 * di)
 
         // The conv sees the K-1 inputs the state kept, then the segment's; it keeps the last K-1.
@@ -65,9 +65,9 @@ extension BlackMambaModel {
             }
         }
 
-        matmul(a.u.base, rows: t, lda: di, w.xProj, into: a.dbc.base, ldc: dbcWidth, decodeStep: a.decodeStep)
+        matmul(a.u.base, rows: t, lda: di, w.xProj, into: a.dbc.base, ldc: dbcWidth)
         // delta's low-rank input is the first R columns of each dbc row.
-        matmul(a.dbc.base, rows: t, lda: dbcWidth, w.dtProj, into: a.delta.base, ldc: di, decodeStep: a.decodeStep)
+        matmul(a.dbc.base, rows: t, lda: dbcWidth, w.dtProj, into: a.delta.base, ldc: di)
         parallelBlocks(t, parts: threads) { rows in
             for r in rows { softplusDelta(a.delta.base + r * di, bias: w.dtBias, count: di) }
         }
@@ -85,7 +85,7 @@ extension BlackMambaModel {
             for r in rows { gateWithSiLU(a.y.base + r * di, by: a.xz.base + r * 2 * di + di, count: di) }
         }
 
-        matmul(a.y.base, rows: t, lda: di, w.outProj, into: a.x.base, ldc: h, accumulate: true, decodeStep: a.decodeStep)
+        matmul(a.y.base, rows: t, lda: di, w.outProj, into: a.x.base, ldc: h, accumulate: true)
         addBias(w.outBias, to: a.x.base, rows: t, width: h)
     }
 
@@ -93,7 +93,7 @@ extension BlackMambaModel {
     /// grouped by expert so each expert runs one matrix product over all of its positions.
     private func moe(_ w: MoEWeights, steps t: Int, scratch a: Activations) {
         let h = config.hiddenSize, experts = w.experts.count
-        matmul(a.normed.base, rows: t, lda: h, w.router, into: a.router.base, ldc: experts, decodeStep: a.decodeStep)
+        matmul(a.normed.base, rows: t, lda: h, w.router, into: a.router.base, ldc: experts)
         for r in 0..<t {
             (a.expert[r], a.weight[r]) = route(a.router.base + r * experts, bias: w.routerBias, experts: experts)
         }
@@ -106,12 +106,12 @@ extension BlackMambaModel {
             }
             guard count > 0 else { continue }
             let width = expert.fc1.rows, f = expert.ffn
-            matmul(a.gathered.base, rows: count, lda: h, expert.fc1, into: a.hidden.base, ldc: width, decodeStep: a.decodeStep)
+            matmul(a.gathered.base, rows: count, lda: h, expert.fc1, into: a.hidden.base, ldc: width)
             addBias(expert.fc1Bias, to: a.hidden.base, rows: count, width: width)
             parallelBlocks(count, parts: threads) { rows in
                 for j in rows { expertActivation(a.hidden.base + j * width, into: a.gated.base + j * f, expert: expert) }
             }
-            matmul(a.gated.base, rows: count, lda: f, expert.fc2, into: a.expertOut.base, ldc: h, decodeStep: a.decodeStep)
+            matmul(a.gated.base, rows: count, lda: f, expert.fc2, into: a.expertOut.base, ldc: h)
             addBias(expert.fc2Bias, to: a.expertOut.base, rows: count, width: h)
             for j in 0..<count {
                 let x = a.x.base + a.order[j] * h, out = a.expertOut.base + j * h, p = a.weight[a.order[j]]
@@ -128,7 +128,7 @@ extension BlackMambaModel {
                 x + r * h, weight: weights.finalNormWeight, bias: weights.finalNormBias,
                 into: a.normed.base + r * h, count: h)
         }
-        matmul(a.normed.base, rows: rows, lda: h, weights.embedding, into: out, ldc: v, decodeStep: a.decodeStep)
+        matmul(a.normed.base, rows: rows, lda: h, weights.embedding, into: out, ldc: v)
         addBias(weights.outputBias, to: out, rows: rows, width: v)
     }
 }

@@ -50,15 +50,14 @@ func layerNorm(
 
 /// c[m, w.rows] = a[m, w.cols] · w^T, or c += that when `accumulate`. Rows of `a` are `lda`
 /// floats apart and rows of `c` `ldc` apart, so column blocks of wider buffers can be used.
-/// A decode step (one row) takes the matrix-vector kernels, which stream the weights once.
-/// Prefill takes the matrix-matrix ones for any number of rows, even one: with Molt's kernels
-/// a row's result then never depends on the other rows, so batching sequences or chunking a
-/// prompt changes no bit.
+/// One row (a decode step, or an expert one prompt position chose) takes the matrix-vector
+/// kernels, which stream the weights once; a matrix-matrix product would first prepare them
+/// for many rows.
 func matmul(
     _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: Matrix,
-    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, decodeStep: Bool
+    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
 ) {
-    let vector = decodeStep && m == 1
+    let vector = m == 1
     if let packed = w.packed {
         return packedProduct(a, rows: m, lda: lda, packed, into: c, ldc: ldc, accumulate: accumulate, vector: vector)
     }

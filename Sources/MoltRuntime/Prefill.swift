@@ -27,9 +27,9 @@ extension BlackMambaModel {
     /// Continues several independent sequences at once, each `batch[i]` from `states[i]`, and
     /// returns each one's logits as above. The positions of all of them go through the matrix
     /// products together, so each expert's weights are prepared once per chunk rather than once
-    /// per sequence; the scan and the convolution run per sequence. Where Molt's kernels do the
-    /// products (f16, bf16, q8, q4 weights) every sequence's logits are bit for bit those it
-    /// gets alone, since no kernel's result depends on the number of rows.
+    /// per sequence; the scan and the convolution run per sequence. Each sequence's logits are
+    /// those it gets alone up to f32 rounding: a product's summation order can depend on how
+    /// many rows it has (one row takes the matrix-vector kernel, and OpenBLAS blocks by size).
     public func prefill(_ batch: [[Int]], states: [DecodeState], logits rows: LogitRows = .all) throws -> [[Float]] {
         guard batch.count == states.count else {
             throw MoltError(.usage, "\(batch.count) sequences given with \(states.count) states")

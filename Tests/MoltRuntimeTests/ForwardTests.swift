@@ -115,13 +115,9 @@ func batchedPrefillGivesEachSequenceItsOwnLogits(_ dtype: DType) throws {
         alone.recordsRoutes = true
         let logits = try m.prefill(tokens, state: alone)
         #expect(states[k].position == tokens.count && states[k].routes == alone.routes, "sequence \(k)")
-        // Molt's kernels give a row the same result whatever else is in the product; OpenBLAS
-        // (f32) may sum in another order for another number of rows.
-        func same(_ a: some Collection<Float>, _ b: some Collection<Float>) -> Bool {
-            dtype == .bf16 ? Array(a) == Array(b) : relativeL2(a, b) <= 1e-6
-        }
-        #expect(same(together[k], logits), "sequence \(k)")
-        #expect(same(lasts[k], row(logits, tokens.count - 1, width: m.vocabRows)), "sequence \(k)")
+        // Rounding only: a product's summation order may depend on its number of rows.
+        #expect(relativeL2(together[k], logits) <= 1e-6, "sequence \(k)")
+        #expect(relativeL2(lasts[k], row(logits, tokens.count - 1, width: m.vocabRows)) <= 1e-6, "sequence \(k)")
     }
     #expect(throws: MoltError.self) { try m.prefill(batch, states: [states[0], states[0], states[1], states[2]]) }
 }
