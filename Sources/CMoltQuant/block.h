@@ -23,10 +23,14 @@ static void locate_tile(const molt_quant_job *job, int64_t tile, int64_t total, 
     int64_t first = 0;
     t->used = total - tile < LANES ? total - tile : LANES;
     t->whole = 1;
+    /* Walk the groups from the tile's first (one division per tile, not per lane). */
+    int64_t row = tile / job->groups, group = tile % job->groups;
     for (int lane = 0; lane < LANES; lane++) {
-        int64_t index = tile + lane < total ? tile + lane : total - 1;
-        int64_t row = index / job->groups, group = index % job->groups, start = group * g;
-        int64_t valid = job->columns - start < g ? job->columns - start : g, element = row * job->columns + start;
+        if (lane > 0 && tile + lane < total && ++group == job->groups) {
+            group = 0;
+            row++;
+        }
+        int64_t start = group * g, valid = job->columns - start < g ? job->columns - start : g, element = row * job->columns + start;
         if (lane == 0) first = element;
         t->offsets[lane] = (int32_t)((element - first) * esize);
         t->counts[lane] = (float)valid;
@@ -96,7 +100,7 @@ molt_quant_status BLOCK_NAME(const molt_quant_job *job, const uint8_t *source, i
                              molt_quant_error *error) {
     const int64_t g = job->group_size, total = rows * job->groups, esize = molt_source_size(job->source);
     const size_t tile_bytes = (size_t)(LANES * g) * sizeof(float);
-    /* The tile's values, q8's candidate integers, and the packed words. */
+    /* The tile's values, q8's candidate integers or q4's centred values, the packed words. */
     uint8_t *scratch = aligned_alloc(64, (2 * tile_bytes + tile_bytes / 4 + 63) / 64 * 64);
     if (!scratch) return MOLT_QUANT_NO_MEMORY;
     float *x = (float *)scratch, *k = (float *)(scratch + tile_bytes);
@@ -124,10 +128,10 @@ molt_quant_status BLOCK_NAME(const molt_quant_job *job, const uint8_t *source, i
             q4_choice choice;
             vf count = vload(t.counts);
             if (t.whole) {
-                status = q4_tile(x, g, count, 0, job->search, &choice);
+                status = q4_tile(x, g, count, 0, job->search, k, &choice);
                 if (status == MOLT_QUANT_OK) pack_q4(x, g, count, 0, &choice, packed);
             } else {
-                status = q4_tile(x, g, count, 1, job->search, &choice);
+                status = q4_tile(x, g, count, 1, job->search, k, &choice);
                 if (status == MOLT_QUANT_OK) pack_q4(x, g, count, 1, &choice, packed);
             }
             if (status != MOLT_QUANT_OK) break;

@@ -33,14 +33,15 @@ __attribute__((always_inline)) static inline vf q4_error(const float *x, int64_t
     return error;
 }
 
-/* The integers for (scale, offset) on values centred on the group minimum. */
-__attribute__((always_inline)) static inline q4_moments q4_gather(const float *x, int64_t g, vf count, int ragged, vf group_low,
-                                                                  vf inverse, vf offset) {
+/* The integers for (scale, offset) on values `centred` on the group minimum. An offset of 0
+ * (`offset` false) is left out: v - 0 is v. */
+__attribute__((always_inline)) static inline q4_moments q4_gather(const float *centred, int64_t g, vf count, int ragged, vf inverse,
+                                                                  int offset, vf by) {
     q4_moments m = {vset(0.0f), vset(0.0f), vset(0.0f)};
     vf low = vset(0.0f), high = vset(15.0f);
     for (int64_t j = 0; j < g; j++) {
-        vf v = vsub(vload(x + LANES * j), group_low);
-        vf k = quantize(vmul(vsub(v, offset), inverse), low, high);
+        vf v = vload(centred + LANES * j);
+        vf k = quantize(vmul(offset ? vsub(v, by) : v, inverse), low, high);
         vf wk = WEIGH(j, k);
         m.k = vadd(m.k, wk);
         m.kk = vadd(m.kk, vmul(wk, k));
@@ -77,17 +78,18 @@ typedef struct {
 } q4_choice;
 
 /* Returns MOLT_QUANT_NOT_FINITE or MOLT_QUANT_TOO_LARGE if any lane is refused. `count` is the
- * number of data values in each lane's group. */
+ * number of data values in each lane's group; `centred` holds LANES * g floats of scratch.
+ * Passes that need the same inputs share a loop (each sum still sees its values in order). */
 __attribute__((always_inline)) static inline molt_quant_status q4_tile(const float *x, int64_t g, vf count, int ragged, int search,
-                                                                       q4_choice *choice) {
-    vf zero = vset(0.0f), finite = zero;
-    for (int64_t j = 0; j < g; j++) finite = vadd(finite, vmul(vload(x + LANES * j), zero));
-    if (!mall(veq(finite, zero))) return MOLT_QUANT_NOT_FINITE;
-    vf low = vload(x), high = low;
+                                                                       float *centred, q4_choice *choice) {
+    vf zero = vset(0.0f), finite = vmul(vload(x), zero), low = vload(x), high = low;
     for (int64_t j = 1; j < g; j++) {
-        low = lmin(low, vload(x + LANES * j));
-        high = lmax(high, vload(x + LANES * j));
+        vf v = vload(x + LANES * j);
+        finite = vadd(finite, vmul(v, zero)); /* NaN once any value is NaN or infinite */
+        low = lmin(low, v);
+        high = lmax(high, v);
     }
+    if (!mall(veq(finite, zero))) return MOLT_QUANT_NOT_FINITE;
     vf minimum = vhalf(low);
     vm constant = veq(high, low);
     vf range = vsel(constant, vset(1.0f), vsub(high, low));
@@ -96,17 +98,20 @@ __attribute__((always_inline)) static inline molt_quant_status q4_tile(const flo
 
     vf best_scale = nearest_scale, best_minimum = minimum;
     if (search) {
-        vf nearest_error = q4_error(x, g, count, ragged, nearest_scale, minimum);
-        vf sum_x = zero, sum_xx = zero;
+        /* Round to nearest's error (as q4_error), and the sums of the centred values. */
+        vf nearest_error = zero, sum_x = zero, sum_xx = zero, nearest_inverse = vdiv(vset(1.0f), nearest_scale);
         for (int64_t j = 0; j < g; j++) {
-            vf v = vsub(vload(x + LANES * j), low);
+            vf x_j = vload(x + LANES * j), v = vsub(x_j, low);
+            vf d = vsub(x_j, vadd(vmul(nearest_scale, quantize(vmul(vsub(x_j, minimum), nearest_inverse), zero, vset(15.0f))), minimum));
+            nearest_error = vadd(nearest_error, vmul(WEIGH(j, d), d));
+            vstore(centred + LANES * j, v);
             vf wx = WEIGH(j, v);
             sum_x = vadd(sum_x, wx);
             sum_xx = vadd(sum_xx, vmul(wx, v));
         }
         vf best_error = nearest_error, best_centred = vsub(minimum, low);
         for (int t = 0; t < 6; t++) {
-            q4_fit f = q4_solve(q4_gather(x, g, count, ragged, low, vdiv(vset(q4_targets[t]), range), zero), count, sum_x, sum_xx, low);
+            q4_fit f = q4_solve(q4_gather(centred, g, count, ragged, vdiv(vset(q4_targets[t]), range), 0, zero), count, sum_x, sum_xx, low);
             vm better = mand(f.ok, vlt(f.error, best_error));
             best_scale = vsel(better, f.scale, best_scale);
             best_minimum = vsel(better, f.minimum, best_minimum);
@@ -117,7 +122,7 @@ __attribute__((always_inline)) static inline molt_quant_status q4_tile(const flo
          * stops improving would get the same candidate again, so stopping when no lane
          * improves gives every lane the result it would get alone. */
         for (int round = 0; round < Q4_REFINEMENT_ROUNDS; round++) {
-            q4_fit f = q4_solve(q4_gather(x, g, count, ragged, low, vdiv(vset(1.0f), best_scale), best_centred), count, sum_x, sum_xx, low);
+            q4_fit f = q4_solve(q4_gather(centred, g, count, ragged, vdiv(vset(1.0f), best_scale), 1, best_centred), count, sum_x, sum_xx, low);
             vm better = mand(f.ok, vlt(f.error, best_error));
             if (!many(better)) break;
             best_scale = vsel(better, f.scale, best_scale);
