@@ -4,13 +4,13 @@
 static molt_quant_path detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))) return MOLT_QUANT_PATH_SCALAR;
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))) return MOLT_QUANT_PATH_PORTABLE;
     if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
           __builtin_cpu_supports("avx512dq")))
         return MOLT_QUANT_PATH_AVX2;
     return MOLT_QUANT_PATH_AVX512;
 #else
-    return MOLT_QUANT_PATH_SCALAR;
+    return MOLT_QUANT_PATH_PORTABLE;
 #endif
 }
 

@@ -13,7 +13,7 @@ static inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
 static inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 static inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 static inline vf vdiv(vf a, vf b) { return _mm256_div_ps(a, b); }
-/* minps(x, y) is x < y ? x : y, so these are lanes_scalar.h's b < a ? b : a, ties and all. */
+/* minps(x, y) is x < y ? x : y, so these are lanes_portable.h's b < a ? b : a, ties and all. */
 static inline vf lmin(vf a, vf b) { return _mm256_min_ps(b, a); }
 static inline vf lmax(vf a, vf b) { return _mm256_max_ps(b, a); }
 static inline vf vabs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
@@ -26,11 +26,11 @@ static inline int many(vm a) { return _mm256_movemask_ps(a) != 0; }
 static inline int mall(vm a) { return _mm256_movemask_ps(a) == 0xFF; }
 static inline vf vsel(vm m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
 static inline vm vfinite(vf a) { return vlt(vabs(a), _mm256_set1_ps(__builtin_inff())); }
-/* Half to even, like the scalar path's addition of 1.5 * 2^23 (which gives +0 where this may
+/* Half to even, like the portable path's addition of 1.5 * 2^23 (which gives +0 where this may
  * give -0: both only ever become integer 0 or are added to a non-negative sum). */
 static inline vf vround(vf v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 /* F16C rounds to nearest even like molt_round_to_half; adding +0 turns its -0 for tiny
- * negatives into the scalar path's +0. Out of range it gives +-inf (only tested for finite). */
+ * negatives into the portable path's +0. Out of range it gives +-inf (only tested for finite). */
 static inline vf vhalf(vf v) {
     return _mm256_add_ps(_mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), _mm256_setzero_ps());
 }

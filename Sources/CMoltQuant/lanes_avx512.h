@@ -13,7 +13,7 @@ static inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
 static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 static inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 static inline vf vdiv(vf a, vf b) { return _mm512_div_ps(a, b); }
-/* vminps(x, y) is x < y ? x : y, so these are lanes_scalar.h's b < a ? b : a, ties and all. */
+/* vminps(x, y) is x < y ? x : y, so these are lanes_portable.h's b < a ? b : a, ties and all. */
 static inline vf lmin(vf a, vf b) { return _mm512_min_ps(b, a); }
 static inline vf lmax(vf a, vf b) { return _mm512_max_ps(b, a); }
 static inline vf vabs(vf a) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7FFFFFFF))); }
@@ -26,7 +26,7 @@ static inline int many(vm a) { return a != 0; }
 static inline int mall(vm a) { return a == 0xFFFF; }
 static inline vf vsel(vm m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
 static inline vm vfinite(vf a) { return vlt(vabs(a), _mm512_set1_ps(__builtin_inff())); }
-/* See lanes_avx2.h for why these match the scalar path. */
+/* See lanes_avx2.h for why these match the portable path. */
 static inline vf vround(vf v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 static inline vf vhalf(vf v) {
     return _mm512_add_ps(_mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), _mm512_setzero_ps());

@@ -7,10 +7,6 @@
  * last columns % 8 values are summed apart, and both go into the f64 total: the order of the
  * Swift quantizer's measurement, kept so that the reported numbers stay the same. */
 
-/* The portable path passes these between its static helpers in pairs of SSE registers; no
- * other code sees that calling convention, so clang's ABI warning does not apply. */
-#pragma clang diagnostic ignored "-Wpsabi"
-
 typedef float f8 __attribute__((vector_size(32)));
 typedef int32_t i8v __attribute__((vector_size(32)));
 typedef uint32_t u8v __attribute__((vector_size(32)));

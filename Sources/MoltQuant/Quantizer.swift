@@ -14,14 +14,15 @@ public enum QuantMethod: String, Sendable, CaseIterable, Codable {
 /// The instruction-set level the quantizer's C kernels run at. Every level gives the same
 /// bytes and error sums; `best` is the fastest this CPU supports, and tests force each in turn.
 public enum QuantPath: Int, Sendable, CaseIterable, CustomStringConvertible {
-    /// Portable C, one group at a time: the path on CPUs without AVX2 (or not x86).
-    case scalar = 0
+    /// Portable C, 8 groups at a time in generic vectors: the path on CPUs without AVX2 (or
+    /// not x86), and the reference the others must match.
+    case portable = 0
     /// AVX2 + F16C, 8 groups at a time.
     case avx2 = 1
     /// AVX-512 F/BW/DQ/VL, 16 groups at a time.
     case avx512 = 2
 
-    public static let best = QuantPath(rawValue: Int(molt_quant_best_path().rawValue)) ?? .scalar
+    public static let best = QuantPath(rawValue: Int(molt_quant_best_path().rawValue)) ?? .portable
 
     public var isSupported: Bool { rawValue <= QuantPath.best.rawValue }
 
@@ -29,7 +30,7 @@ public enum QuantPath: Int, Sendable, CaseIterable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .scalar: "scalar"
+        case .portable: "portable"
         case .avx2: "avx2"
         case .avx512: "avx512"
         }

@@ -4,7 +4,7 @@ import Testing
 @testable import MoltQuant
 
 /// Every instruction-set path must give the same bytes and the same error sums, so that a
-/// conversion gives the same file on every machine. The scalar path is the reference.
+/// conversion gives the same file on every machine. The portable path is the reference.
 
 private let pathShapes: [(rows: Int, columns: Int, group: Int)] = [(24, 256, 32), (17, 100, 32), (9, 40, 32), (5, 200, 64), (40, 1030, 128), (3, 4100, 4096), (70, 1152, 32)]
 
@@ -40,8 +40,8 @@ func everyPathGivesTheSameBytes(dtype: DType, type: QuantType) throws {
         for values in inputs {
             let source = encode(values, as: dtype)
             for method in QuantMethod.allCases {
-                let reference = try run(source, dtype: dtype, layout: layout, method: method, path: .scalar).get()
-                for path in QuantPath.supported where path != .scalar {
+                let reference = try run(source, dtype: dtype, layout: layout, method: method, path: .portable).get()
+                for path in QuantPath.supported where path != .portable {
                     let (bytes, error) = try run(source, dtype: dtype, layout: layout, method: method, path: path).get()
                     #expect(bytes == reference.0, "\(path) \(type) \(method) \(dtype) \(shape)")
                     #expect(error == reference.1, "\(path) \(type) \(method) \(dtype) \(shape)")

@@ -21,7 +21,7 @@ typedef enum {
 
 /* Instruction-set levels; each needs the one below it on the CPU. */
 typedef enum {
-    MOLT_QUANT_PATH_SCALAR = 0, /* portable C, one group at a time */
+    MOLT_QUANT_PATH_PORTABLE = 0, /* portable C, 8 groups at a time in generic vectors */
     MOLT_QUANT_PATH_AVX2 = 1,   /* AVX2 + F16C, 8 groups at a time */
     MOLT_QUANT_PATH_AVX512 = 2, /* AVX-512 F/BW/DQ/VL, 16 groups at a time */
 } molt_quant_path;
