@@ -10,17 +10,17 @@
  * (which quantizes to 0 and adds to no sum) and with their first value for q4 (which keeps
  * the extremes; the search weighs it 0). */
 typedef struct {
-    int64_t used;                 /* lanes holding groups of the block */
-    int whole;                    /* every group has G data values */
-    int32_t offsets[LANES];       /* byte offset of each lane's group from lane 0's */
+    int64_t used;                     /* lanes holding groups of the block */
+    int whole;                        /* every group has G data values */
+    int64_t first;                    /* the block's element where lane 0's group starts */
+    int32_t offsets[LANES];           /* byte offset of each lane's group from lane 0's */
     _Alignas(64) float counts[LANES]; /* data values per lane */
-    uint8_t *rows[LANES];         /* the stored row of each lane's group */
-    int64_t groups[LANES];        /* the group's index within its row */
+    uint8_t *rows[LANES];             /* the stored row of each lane's group */
+    int64_t groups[LANES];            /* the group's index within its row */
 } tile_lanes;
 
 static void locate_tile(const molt_quant_job *job, int64_t tile, int64_t total, uint8_t *destination, tile_lanes *t) {
     const int64_t g = job->group_size, esize = molt_source_size(job->source);
-    int64_t first = 0;
     t->used = total - tile < LANES ? total - tile : LANES;
     t->whole = 1;
     /* Walk the groups from the tile's first (one division per tile, not per lane). */
@@ -31,8 +31,8 @@ static void locate_tile(const molt_quant_job *job, int64_t tile, int64_t total, 
             row++;
         }
         int64_t start = group * g, valid = job->columns - start < g ? job->columns - start : g, element = row * job->columns + start;
-        if (lane == 0) first = element;
-        t->offsets[lane] = (int32_t)((element - first) * esize);
+        if (lane == 0) t->first = element;
+        t->offsets[lane] = (int32_t)((element - t->first) * esize);
         t->counts[lane] = (float)valid;
         t->rows[lane] = destination + row * job->row_stride;
         t->groups[lane] = group;
@@ -109,8 +109,7 @@ molt_quant_status BLOCK_NAME(const molt_quant_job *job, const uint8_t *source, i
     molt_quant_status status = MOLT_QUANT_OK;
     for (int64_t tile = 0; tile < total && status == MOLT_QUANT_OK; tile += LANES) {
         locate_tile(job, tile, total, destination, &t);
-        int64_t row = tile / job->groups, element = row * job->columns + tile % job->groups * g;
-        const uint8_t *base = source + element * esize;
+        const uint8_t *base = source + t.first * esize;
 #ifdef HAVE_GATHER_TILE
         if (t.whole)
             gather_tile(x, base, t.offsets, g, job->source);

@@ -248,6 +248,8 @@ public final class MoltWriter {
 
     private func writeQuantized(_ tensor: Tensor, layout: QuantLayout, method: QuantMethod, into stream: StoredStream) throws -> QuantError {
         let columns = layout.columns
+        // Chunks are counted in f32 whatever the source type: blocks of parallel work start at
+        // each chunk, so the chunks fix the order of the error sums.
         let rowsPerChunk = max(1, MoltWriter.chunkBytes / max(1, columns * 4))
         return try tensor.withContiguousBytes { raw in
             var error = QuantError()
