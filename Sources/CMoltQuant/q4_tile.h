@@ -34,14 +34,15 @@ __attribute__((always_inline)) static inline vf q4_error(const float *x, int64_t
 }
 
 /* The integers for (scale, offset) on values `centred` on the group minimum. An offset of 0
- * (`offset` false) is left out: v - 0 is v. */
+ * (`offset` false) is left out: v - 0 is v, and v * inverse is then never below 0 (or NaN,
+ * which the clamp would keep), so the lower clamp is left out too. */
 __attribute__((always_inline)) static inline q4_moments q4_gather(const float *centred, int64_t g, vf count, int ragged, vf inverse,
                                                                   int offset, vf by) {
     q4_moments m = {vset(0.0f), vset(0.0f), vset(0.0f)};
     vf low = vset(0.0f), high = vset(15.0f);
     for (int64_t j = 0; j < g; j++) {
         vf v = vload(centred + LANES * j);
-        vf k = quantize(vmul(offset ? vsub(v, by) : v, inverse), low, high);
+        vf k = offset ? quantize(vmul(vsub(v, by), inverse), low, high) : vround(lmin(vmul(v, inverse), high));
         vf wk = WEIGH(j, k);
         m.k = vadd(m.k, wk);
         m.kk = vadd(m.kk, vmul(wk, k));
