@@ -34,9 +34,7 @@ func everyPathGivesTheSameBytes(dtype: DType, type: QuantType) throws {
     for (index, shape) in pathShapes.enumerated() {
         let layout = try QuantLayout(type: type, rows: shape.rows, columns: shape.columns, groupSize: shape.group)
         let count = shape.rows * shape.columns
-        var inputs = Distribution.allCases.map { $0.values(count, seed: UInt64(50 + index)) }
-        // f16 cannot hold the largest corner values; the other types can.
-        if dtype != .f16 { inputs.append(cornerValues(count, seed: UInt64(60 + index))) }
+        let inputs = Distribution.allCases.map { $0.values(count, seed: UInt64(50 + index)) } + [cornerValues(count, seed: UInt64(60 + index))]
         for values in inputs {
             let source = encode(values, as: dtype)
             for method in QuantMethod.allCases {
@@ -72,6 +70,23 @@ func everyPathRefusesTheSameGroup(type: QuantType) throws {
                 #expect(error.kind == (bad.isFinite ? .unsupported : .badInput))
             }
         }
+    }
+}
+
+@Test(arguments: QuantType.allCases)
+func theFirstRefusedGroupIsNamed(type: QuantType) throws {
+    // Too large in group 1, NaN in group 2 of the same row: group 1 is named.
+    let layout = try QuantLayout(type: type, rows: 4, columns: 256, groupSize: 32)
+    var values = Distribution.normal.values(4 * 256, seed: 12)
+    values[256 + 40] = 1e30
+    values[256 + 70] = .nan
+    for path in QuantPath.supported {
+        let result = run(encode(values, as: .f32), dtype: .f32, layout: layout, method: .search, path: path)
+        guard case .failure(let error) = result else {
+            Issue.record("\(path): accepted")
+            continue
+        }
+        #expect(error.message == "row 1, columns 32..<64: values too large for \(type.rawValue)'s f16 scales", "\(path)")
     }
 }
 
