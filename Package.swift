@@ -23,8 +23,11 @@ let package = Package(
         .target(name: "MoltCore", dependencies: ["CMoltSystem", .product(name: "Crypto", package: "swift-crypto")]),
         // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
+        // The quantizer's search, packing and error measurement: portable C plus AVX2 /
+        // AVX-512 paths chosen at run time, all giving the same bytes.
+        .target(name: "CMoltQuant"),
         // Group-wise int8/int4 quantization with scale search, and its error metrics.
-        .target(name: "MoltQuant", dependencies: ["MoltCore"]),
+        .target(name: "MoltQuant", dependencies: ["MoltCore", "CMoltQuant"]),
         // The .molt file format: streaming writer, validating reader.
         .target(name: "MoltFormat", dependencies: ["MoltCore", "MoltQuant", "CZlib", "CZstd"]),
         // Byte-level BPE (GPT-NeoX tokenizer.json): encode and decode.
@@ -49,7 +52,7 @@ let package = Package(
 
         .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "COpenBLAS"]),
         .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint"]),
-        .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant"]),
+        .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant", "CMoltQuant"]),
         .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant"]),
         // Runs the built `molt` binary: exit codes, output files, JSON.
         .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime", "MoltFormat"]),

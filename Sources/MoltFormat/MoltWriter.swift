@@ -259,26 +259,31 @@ public final class MoltWriter {
 
     private func writeQuantized(_ tensor: Tensor, layout: QuantLayout, method: QuantMethod, into stream: StoredStream) throws -> QuantError {
         let columns = layout.columns
+        // Chunks are counted in f32 whatever the source type: blocks of parallel work start at
+        // each chunk, so the chunks fix the order of the error sums.
         let rowsPerChunk = max(1, MoltWriter.chunkBytes / max(1, columns * 4))
         return try tensor.withContiguousBytes { raw in
             var error = QuantError()
             guard let base = raw.baseAddress, layout.rows > 0 else { return error }
-            // f32 sources that are aligned are read in place; others are widened a chunk at a time.
-            let inPlace = tensor.dtype == .f32 && Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0
+            // The quantizer reads f32, bf16 and f16 in place (any alignment); others are
+            // widened to f32 a chunk at a time.
+            let inPlace = [DType.f32, .bf16, .f16].contains(tensor.dtype)
             let floats = UnsafeMutablePointer<Float>.allocate(capacity: inPlace ? 0 : rowsPerChunk * columns)
             defer { floats.deallocate() }
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, rowsPerChunk * layout.rowStride), alignment: 64)
             defer { out.deallocate() }
             for first in stride(from: 0, to: layout.rows, by: rowsPerChunk) {
                 let rows = min(rowsPerChunk, layout.rows - first)
-                let source: UnsafePointer<Float>
+                let chunk = base + first * columns * tensor.dtype.size
+                let chunkError: QuantError
                 if inPlace {
-                    source = base.assumingMemoryBound(to: Float.self) + first * columns
+                    chunkError = try Quantizer.quantizeRows(
+                        chunk, dtype: tensor.dtype, rows: rows, firstRow: first, layout: layout, method: method, into: out.baseAddress!)
                 } else {
-                    try ElementConversion.widen(base + first * columns * tensor.dtype.size, dtype: tensor.dtype, count: rows * columns, into: floats)
-                    source = UnsafePointer(floats)
+                    try ElementConversion.widen(chunk, dtype: tensor.dtype, count: rows * columns, into: floats)
+                    chunkError = try Quantizer.quantizeRows(
+                        floats, dtype: .f32, rows: rows, firstRow: first, layout: layout, method: method, into: out.baseAddress!)
                 }
-                let chunkError = try Quantizer.quantizeRows(source, rows: rows, firstRow: first, layout: layout, method: method, into: out.baseAddress!)
                 error.merge(chunkError)
                 try stream.feed(UnsafeRawBufferPointer(rebasing: out[0..<rows * layout.rowStride]))
             }

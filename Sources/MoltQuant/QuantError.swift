@@ -10,31 +10,11 @@ public struct QuantError: Sendable, Equatable {
 
     public init() {}
 
-    /// Adds `original[i]` vs `approximation[i]` for i < n.
-    public mutating func add(original: UnsafePointer<Float>, approximation: UnsafePointer<Float>, count n: Int) {
-        var signal = SIMD8<Float>(), error = SIMD8<Float>(), worst = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= n {
-            let x = UnsafeRawPointer(original + i).loadUnaligned(as: SIMD8<Float>.self)
-            let y = UnsafeRawPointer(approximation + i).loadUnaligned(as: SIMD8<Float>.self)
-            let d = x - y
-            signal += x * x
-            error += d * d
-            worst = lanewiseMax(worst, lanewiseMax(d, -d))
-            i += 8
-        }
-        var tailSignal: Float = 0, tailError: Float = 0, tailWorst = largest(worst)
-        while i < n {
-            let d = original[i] - approximation[i]
-            tailSignal += original[i] * original[i]
-            tailError += d * d
-            tailWorst = max(tailWorst, abs(d))
-            i += 1
-        }
-        signalEnergy += Double(signal.sum()) + Double(tailSignal)
-        errorEnergy += Double(error.sum()) + Double(tailError)
-        maxAbs = max(maxAbs, tailWorst)
-        count += n
+    init(signalEnergy: Double, errorEnergy: Double, maxAbs: Float, count: Int) {
+        self.signalEnergy = signalEnergy
+        self.errorEnergy = errorEnergy
+        self.maxAbs = maxAbs
+        self.count = count
     }
 
     public mutating func merge(_ other: QuantError) {

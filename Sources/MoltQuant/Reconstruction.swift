@@ -1,7 +1,8 @@
 import MoltCore
 
-/// The one definition of how stored values become weights. Kernels mirror it, and the
-/// quantizer scores candidates with it, so the error it measures is the error kernels see.
+/// The one definition of how stored values become weights. Kernels mirror it, and so does the
+/// quantizer (CMoltQuant) when it scores candidates and measures the error of the stored bytes,
+/// so the error it reports is the error kernels see.
 ///
 /// Scales and minimums are f16 and |q| <= 127, so `scale * q` is exact in f32 (11 + 7 bits of
 /// significand): a fused multiply-add and a multiply then add give the same f32.

@@ -29,19 +29,35 @@ func normal() -> Float {
 let cores = ProcessInfo.processInfo.activeProcessorCount
 let arguments = Set(CommandLine.arguments.dropFirst())
 
-// Quantization: a [6144, 1152] f32 matrix (an expert's fc1 in BlackMamba-1.5B).
+func median(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var times: [Double] = []
+    for _ in 0..<runs { times.append(try seconds(body)) }
+    return times.sorted()[runs / 2]
+}
+
+// Quantization: a [6144, 1152] bf16 matrix (an expert's fc1 in BlackMamba-1.5B), read in place
+// as writeQuantized reads it, on every instruction-set path. Pin to one core (taskset -c 0)
+// for the per-core figures of Formats/quantization.md.
 if arguments.isEmpty || arguments.contains("quant") {
-    let rows = 6144, columns = 1152
-    let matrix = (0..<rows * columns).map { _ in normal() }
-    let megabytes = Double(rows * columns * 4) / 1e6
-    print("quantization of [\(rows), \(columns)] f32 (\(Int(megabytes)) MB), normal values, \(cores) cores:")
+    let rows = 6144, columns = 1152, runs = 5
+    let matrix = (0..<rows * columns).map { _ in FloatBits.floatToBF16(normal()) }
+    let megabytes = Double(rows * columns * 2) / 1e6
+    print("quantization of [\(rows), \(columns)] bf16 (\(Int(megabytes)) MB), normal values, \(cores) cores, median of \(runs):")
     for type in QuantType.allCases {
         for method in QuantMethod.allCases {
-            var error = QuantError()
-            let time = try best(of: 3) {
-                error = try matrix.withUnsafeBufferPointer { try Quantizer.quantize($0, rows: rows, columns: columns, type: type, method: method).error }
+            for path in QuantPath.supported {
+                let layout = try QuantLayout(type: type, rows: rows, columns: columns, groupSize: 32)
+                let out = UnsafeMutableRawPointer.allocate(byteCount: layout.byteCount, alignment: 64)
+                defer { out.deallocate() }
+                var error = QuantError()
+                let time = try median(of: runs) {
+                    error = try matrix.withUnsafeBytes {
+                        try Quantizer.quantizeRows($0.baseAddress!, dtype: .bf16, rows: rows, layout: layout, method: method, path: path, into: out)
+                    }
+                }
+                print(String(format: "  %@ %@ %@: %.0f MB/s of bf16, %.0f M values/s, rel_rms %.5f, sqnr %.2f dB", type.rawValue, method.rawValue,
+                             path.description, megabytes / time, Double(rows * columns) / 1e6 / time, error.relativeRMS, error.sqnrDB ?? 0))
             }
-            print(String(format: "  %@ %@: %.0f MB/s, rel_rms %.5f, sqnr %.2f dB", type.rawValue, method.rawValue, megabytes / time, error.relativeRMS, error.sqnrDB ?? 0))
         }
     }
 }
