@@ -40,16 +40,17 @@ struct Bench: ParsableCommand {
         var random = SplitMix64(seed: 0x42)
         let tokens = random.tokens(prompt, below: network.config.vocabSize)
 
+        // Timed as `molt run` generates, greedily: the first token comes from the prefill's
+        // logits, each later one from a decode step.
+        var sampler = Sampler.greedy
+        var marks: [Date] = []
         let prefillStart = Date()
-        let (last, state) = try network.prefill(tokens, logits: .last)
-        let prefillSeconds = Date().timeIntervalSince(prefillStart)
-        var token = last.indices.max { last[$0] < last[$1] } ?? 0
-        let decodeStart = Date()
-        for _ in 0..<gen {
-            let logits = try network.decode(token, state: state)
-            token = logits.indices.max { logits[$0] < logits[$1] } ?? 0
+        _ = try network.generate(prompt: tokens, maxNewTokens: gen + 1, sampler: &sampler) { _ in
+            marks.append(Date())
+            return true
         }
-        let decodeSeconds = Date().timeIntervalSince(decodeStart)
+        let prefillSeconds = marks[0].timeIntervalSince(prefillStart)
+        let decodeSeconds = marks[marks.count - 1].timeIntervalSince(marks[0])
         // Before the bandwidth measurement, whose buffer would count as the model's.
         let peakRSS = ResourceUsage.peakResidentBytes
         guard let bandwidth = MemoryBandwidth.read(threads: threads) else {
