@@ -37,7 +37,7 @@ struct Verify: ParsableCommand {
             let model = try BlackMambaModel(molt: file)
             let check = try SelfConsistency(model: model, sequences: VerificationSet.random(vocabSize: file.config.vocabSize))
             Terminal.note(String(format: "prefill vs decode over %d positions: relative L2 %.2e (limit %.0e)",
-                                 check.positions, check.relativeL2, SelfConsistency.tolerance))
+                                 check.positions, check.relativeL2, check.tolerance))
             if !check.passed { throw ExitCode(3) }
             return
         }

@@ -38,6 +38,19 @@ public final class BlackMambaModel: @unchecked Sendable {
         threads = max(1, Int(openblas_get_num_threads()))
     }
 
+    /// True when decode steps round some activations to int8 (the q4 matrix-vector products
+    /// do), so decode matches prefill to about 1e-3 rather than to f32 rounding.
+    public var quantizesDecodeActivations: Bool {
+        var matrices = [weights.embedding]
+        for layer in weights.layers {
+            switch layer.mixer {
+            case .mamba(let m): matrices += [m.inProj, m.xProj, m.dtProj, m.outProj]
+            case .moe(let moe): matrices += [moe.router] + moe.experts.flatMap { [$0.fc1, $0.fc2] }
+            }
+        }
+        return matrices.contains { $0.packed?.vectorActivations == .int8 }
+    }
+
     /// Rows of the embedding: the valid token ids are 0..<vocabRows.
     public var vocabRows: Int { config.vocabRows }
 

@@ -37,12 +37,16 @@ private func converted(_ checkpoint: Checkpoint, _ recipe: Recipe) throws -> Mol
         let a = try dense.prefill(tokens).logits, b = try fast.prefill(tokens).logits
         let error = zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
         let norm = a.reduce(0.0) { $0 + Double($1 * $1) }
-        #expect((error / norm).squareRoot() <= 1e-5, "\(experts), \(embedding) embedding")
+        // q4 matrix-vector products (decode, and experts one position chose) round their
+        // activations to int8; everything else agrees to f32 rounding.
+        #expect(fast.quantizesDecodeActivations == (experts == .q4))
+        let limit = SelfConsistency.tolerance(for: fast)
+        #expect((error / norm).squareRoot() <= limit, "\(experts), \(embedding) embedding")
         let state = fast.makeState()
         var decoded: [Float] = []
         for t in tokens { decoded += try fast.decode(t, state: state) }
         let decodeError = zip(a, decoded).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
-        #expect((decodeError / norm).squareRoot() <= 1e-5, "\(experts) decode")
+        #expect((decodeError / norm).squareRoot() <= limit, "\(experts) decode")
     }
 }
 
