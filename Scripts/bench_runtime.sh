@@ -13,6 +13,8 @@ swift build -c release --product molt >/dev/null
 if [ ! -f "$dir/model.safetensors" ]; then
     python3 Scripts/bench_pytorch.py --layers "$layers" --threads "$threads" --save "$dir" --dtype f32 --gen 2 >/dev/null
 fi
+# Warm the page cache: a model read from disk on its first use would time the disk.
+cat "$dir/model.safetensors" bench-data/bm${layers}-q8.molt bench-data/bm${layers}-q4.molt >/dev/null 2>&1 || true
 echo "== PyTorch $(python3 -c 'import torch; print(torch.__version__)'), $threads threads"
 python3 Scripts/bench_pytorch.py --layers "$layers" --threads "$threads" --prompt 128 --gen 64
 export OPENBLAS_NUM_THREADS=$threads
