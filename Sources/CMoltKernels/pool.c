@@ -186,3 +186,21 @@ void *molt_pool_scratch(molt_pool *pool, int slot, size_t bytes) {
     }
     return s->memory;
 }
+
+typedef struct {
+    molt_parallel_fn fn;
+    void *context;
+} parallel_job;
+
+static void parallel_task(void *context, int64_t task, int worker) {
+    (void)worker;
+    parallel_job *job = context;
+    job->fn(job->context, task);
+}
+
+void molt_pool_parallel(molt_pool *pool, int64_t tasks, molt_parallel_fn fn, void *context) {
+    parallel_job job = {fn, context};
+    molt_pool_lock(pool);
+    molt_pool_run(pool, tasks, parallel_task, &job);
+    molt_pool_unlock(pool);
+}

@@ -19,5 +19,22 @@ public final class KernelThreads: @unchecked Sendable {
     /// One thread per active core, created on first use.
     public static let shared = KernelThreads(count: ProcessInfo.processInfo.activeProcessorCount)
 
+    /// Runs `body(task)` for every task in 0..<tasks on the pool's threads (this one among
+    /// them) and returns when all are done. `body` must not run kernels on this pool.
+    public func parallel(_ tasks: Int, _ body: (Int) -> Void) {
+        guard tasks > 1 else {
+            if tasks == 1 { body(0) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var closure = body
+            withUnsafeMutablePointer(to: &closure) { context in
+                molt_pool_parallel(pool, Int64(tasks), { context, task in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(task))
+                }, context)
+            }
+        }
+    }
+
     deinit { molt_pool_destroy(pool) }
 }

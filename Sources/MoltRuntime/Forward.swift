@@ -58,31 +58,33 @@ extension BlackMambaModel {
                 (a.history.base + (k1 + r) * di).update(from: a.xz.base + (s.row + r) * 2 * di, count: di)
             }
             state.conv.base.update(from: a.history.base + n * di, count: k1 * di)
-            parallelBlocks(n, parts: threads) { rows in
+            parallelBlocks(di, parts: threads) { channels in
                 causalConvSiLU(
-                    history: a.history.base + rows.lowerBound * di, steps: rows.count, weights: w,
-                    into: a.u.base + (s.row + rows.lowerBound) * di)
+                    history: a.history.base, steps: n, weights: w, into: a.u.base + s.row * di, channels: channels)
             }
         }
 
         matmul(a.u.base, rows: t, lda: di, w.xProj, into: a.dbc.base, ldc: dbcWidth)
         // delta's low-rank input is the first R columns of each dbc row.
         matmul(a.dbc.base, rows: t, lda: dbcWidth, w.dtProj, into: a.delta.base, ldc: di)
-        parallelBlocks(t, parts: threads) { rows in
-            for r in rows { softplusDelta(a.delta.base + r * di, bias: w.dtBias, count: di) }
+        // The element-wise steps split channels, not rows, so a decode step's one row is shared too.
+        parallelBlocks(di, parts: threads) { c in
+            for r in 0..<t { softplusDelta(a.delta.base + r * di + c.lowerBound, bias: w.dtBias + c.lowerBound, count: c.count) }
         }
 
         for s in segments {
             let n = s.tokens.count, offset = s.row * di
-            parallelBlocks(di, parts: n > 1 ? threads : 1) { channels in
+            parallelBlocks(di, parts: threads) { channels in
                 selectiveScan(
                     steps: n, u: a.u.base + offset, delta: a.delta.base + offset, bc: a.dbc.base + s.row * dbcWidth + w.rank,
                     bcStride: dbcWidth, weights: w, state: s.state.mamba[w.slot].ssm.base, into: a.y.base + offset,
                     channels: channels)
             }
         }
-        parallelBlocks(t, parts: threads) { rows in
-            for r in rows { gateWithSiLU(a.y.base + r * di, by: a.xz.base + r * 2 * di + di, count: di) }
+        parallelBlocks(di, parts: threads) { c in
+            for r in 0..<t {
+                gateWithSiLU(a.y.base + r * di + c.lowerBound, by: a.xz.base + r * 2 * di + di + c.lowerBound, count: c.count)
+            }
         }
 
         matmul(a.y.base, rows: t, lda: di, w.outProj, into: a.x.base, ldc: h, accumulate: true)
@@ -108,8 +110,10 @@ extension BlackMambaModel {
             let width = expert.fc1.rows, f = expert.ffn
             matmul(a.gathered.base, rows: count, lda: h, expert.fc1, into: a.hidden.base, ldc: width)
             addBias(expert.fc1Bias, to: a.hidden.base, rows: count, width: width)
-            parallelBlocks(count, parts: threads) { rows in
-                for j in rows { expertActivation(a.hidden.base + j * width, into: a.gated.base + j * f, expert: expert) }
+            parallelBlocks(f, parts: threads) { units in
+                for j in 0..<count {
+                    expertActivation(a.hidden.base + j * width, into: a.gated.base + j * f, expert: expert, units: units)
+                }
             }
             matmul(a.gated.base, rows: count, lda: f, expert.fc2, into: a.expertOut.base, ldc: h)
             addBias(expert.fc2Bias, to: a.expertOut.base, rows: count, width: h)

@@ -1,6 +1,5 @@
 import COpenBLAS
 import MoltKernels
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -132,12 +131,14 @@ func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
     return best
 }
 
-/// Splits 0..<count into `parts` contiguous blocks and runs them concurrently. Each index is
-/// handled by exactly one block, so results do not depend on scheduling.
+/// Splits 0..<count into `parts` contiguous blocks and runs them concurrently on the kernels'
+/// threads, which spin between products: a decode step's element-wise loops can then share a
+/// core that would otherwise wait. Each index is handled by exactly one block, so results do
+/// not depend on scheduling.
 func parallelBlocks(_ count: Int, parts: Int, _ body: (Range<Int>) -> Void) {
     let parts = max(1, min(parts, count))
     if parts == 1 { return body(0..<count) }
-    DispatchQueue.concurrentPerform(iterations: parts) { p in
+    KernelThreads.shared.parallel(parts) { p in
         body(count * p / parts..<count * (p + 1) / parts)
     }
 }

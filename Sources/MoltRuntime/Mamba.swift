@@ -7,13 +7,16 @@ import Darwin
 // The time-dependent half of the Mamba mixer, shared by prefill (many positions) and decode
 // (one). The projections around it are plain matrix products, done by the callers.
 
-/// u[t, c] = silu(b[c] + sum_k w[c, k] * x[t - K + 1 + k, c]) for t in 0..<steps, where
-/// `history` is [K-1 + steps, Di]: the K-1 inputs before position 0 (zeros at the start of a
-/// sequence), then the new ones. Row j of `history` is input position j - (K-1).
-func causalConvSiLU(history: UnsafePointer<Float>, steps: Int, weights w: MambaWeights, into u: UnsafeMutablePointer<Float>) {
+/// u[t, c] = silu(b[c] + sum_k w[c, k] * x[t - K + 1 + k, c]) for t in 0..<steps and c in
+/// `channels`, where `history` is [K-1 + steps, Di]: the K-1 inputs before position 0 (zeros at
+/// the start of a sequence), then the new ones. Row j of `history` is input position j - (K-1).
+func causalConvSiLU(
+    history: UnsafePointer<Float>, steps: Int, weights w: MambaWeights, into u: UnsafeMutablePointer<Float>,
+    channels: Range<Int>
+) {
     let di = w.inner, k = w.kernel
     for t in 0..<steps {
-        for c in 0..<di {
+        for c in channels {
             let taps = w.convWeight.row(c)
             var sum = w.convBias[c]
             for j in 0..<k { sum += taps[j] * history[(t + j) * di + c] }

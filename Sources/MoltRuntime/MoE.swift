@@ -9,12 +9,13 @@ func route(_ logits: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, ex
     return (best, logits[best])
 }
 
-/// g = gelu(a[0..<F]) * a[F..<2F] for gated experts, else gelu(a): one position's activation.
-func expertActivation(_ a: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>, expert: ExpertWeights) {
+/// g = gelu(a[0..<F]) * a[F..<2F] for gated experts, else gelu(a): one position's activation,
+/// for the hidden units in `units`.
+func expertActivation(_ a: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>, expert: ExpertWeights, units: Range<Int>) {
     let f = expert.ffn
     if expert.gated {
-        for i in 0..<f { g[i] = gelu(a[i]) * a[f + i] }
+        for i in units { g[i] = gelu(a[i]) * a[f + i] }
     } else {
-        for i in 0..<f { g[i] = gelu(a[i]) }
+        for i in units { g[i] = gelu(a[i]) }
     }
 }

@@ -59,6 +59,13 @@ molt_pool *molt_pool_create(int threads);
 void molt_pool_destroy(molt_pool *pool);
 int molt_pool_threads(const molt_pool *pool);
 
+/* Runs fn(context, task) for every task in 0..<tasks on the pool's threads, the caller's among
+ * them, and returns when all are done: for the runtime's own loops, which then use the threads
+ * the kernels keep spinning between products instead of waking others. `fn` must not call
+ * into the pool. */
+typedef void (*molt_parallel_fn)(void *context, int64_t task);
+void molt_pool_parallel(molt_pool *pool, int64_t tasks, molt_parallel_fn fn, void *context);
+
 /* y[rows] = W x, x holding `columns` floats. Each y[r] is computed by one thread in an order
  * that depends only on the path and activations, never on the thread count. Returns 0, -1 if
  * the path is not supported here, -2 if memory ran out. */
