@@ -51,27 +51,39 @@ extension BlackMambaModel {
         var segments: [Segment] = [], sequenceOf: [Int] = [], used = 0
         func runChunk() {
             forward(segments, scratch: scratch)
-            // Rows whose logits are wanted, and where they go.
-            var wanted: [(row: Int, sequence: Int, position: Int)] = []
-            for (segment, sequence) in zip(segments, sequenceOf) {
-                switch rows {
-                case .all: wanted += zip(segment.rows, segment.tokens.indices).map { ($0, sequence, $1) }
-                case .last where segment.tokens.endIndex == batch[sequence].count:
-                    wanted.append((segment.rows.upperBound - 1, sequence, 0))
-                case .last: break
-                }
+            defer {
+                segments = []
+                sequenceOf = []
+                used = 0
             }
-            segments = []
-            sequenceOf = []
-            used = 0
-            guard !wanted.isEmpty else { return }
-            // One product over every wanted row, so the output matrix is prepared once.
-            let gathered = FloatBuffer(count: wanted.count * h), result = FloatBuffer(count: wanted.count * v)
-            for (i, w) in wanted.enumerated() { (gathered.base + i * h).update(from: scratch.x.base + w.row * h, count: h) }
-            logits(gathered.base, rows: wanted.count, scratch: scratch, into: result.base)
-            for (i, w) in wanted.enumerated() {
-                outs[w.sequence].withUnsafeMutableBufferPointer { out in
-                    (out.baseAddress! + w.position * v).update(from: result.base + i * v, count: v)
+            switch rows {
+            case .all where segments.count == 1:
+                // One sequence's run of positions: straight into its logits.
+                let segment = segments[0]
+                outs[sequenceOf[0]].withUnsafeMutableBufferPointer { out in
+                    logits(scratch.x.base, rows: used, scratch: scratch, into: out.baseAddress! + segment.tokens.startIndex * v)
+                }
+            case .all:
+                // One product over every row, so the output matrix is prepared once, then each
+                // sequence's rows to their place.
+                let result = FloatBuffer(count: used * v)
+                logits(scratch.x.base, rows: used, scratch: scratch, into: result.base)
+                for (segment, sequence) in zip(segments, sequenceOf) {
+                    outs[sequence].withUnsafeMutableBufferPointer { out in
+                        (out.baseAddress! + segment.tokens.startIndex * v)
+                            .update(from: result.base + segment.row * v, count: segment.tokens.count * v)
+                    }
+                }
+            case .last:
+                let ends = zip(segments, sequenceOf).filter { $0.0.tokens.endIndex == batch[$0.1].count }
+                guard !ends.isEmpty else { return }
+                let gathered = FloatBuffer(count: ends.count * h), result = FloatBuffer(count: ends.count * v)
+                for (i, end) in ends.enumerated() {
+                    (gathered.base + i * h).update(from: scratch.x.base + (end.0.rows.upperBound - 1) * h, count: h)
+                }
+                logits(gathered.base, rows: ends.count, scratch: scratch, into: result.base)
+                for (i, end) in ends.enumerated() {
+                    outs[end.1].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: result.base + i * v, count: v) }
                 }
             }
         }
