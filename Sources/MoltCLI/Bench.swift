@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
             Decode on a CPU is bound by the bytes of weights each token reads (every Mamba \
             layer, one expert per MoE layer, the whole output matrix). The bound is those \
             bytes over the read bandwidth measured here, in the same run. Prompt tokens are \
-            seeded random ids.
+            seeded random ids; generation is timed as `molt run` does it, greedily.
             """
     )
 
