@@ -3,10 +3,20 @@ import MoltCore
 import MoltRuntime
 import Testing
 
-private func temporaryPath(_ name: String) -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("molt-npy-\(getpid())")
+/// This test process's scratch directory, made on first use and removed when the process exits.
+private let scratchDirectory: URL = {
+    let directory = scratchURL()
     try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory.appendingPathComponent(name).path
+    atexit { try? FileManager.default.removeItem(at: scratchURL()) }
+    return directory
+}()
+
+private func scratchURL() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("molt-npy-\(getpid())")
+}
+
+private func temporaryPath(_ name: String) -> String {
+    scratchDirectory.appendingPathComponent(name).path
 }
 
 /// A file made of a version-1.0 preamble, `header` (padded to a newline) and `data`.
