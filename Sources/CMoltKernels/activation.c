@@ -5,28 +5,35 @@ static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 /* Sizes, in floats or bytes, of each part of a prepared activation. */
 typedef struct {
-    int64_t padded, groups, blocks, quantized, lanes;
+    int64_t padded, groups, blocks, quantized, lanes, wide;
 } parts;
 
-static parts measure(const molt_matrix *w, int int8) {
+molt_activations molt_effective_activations(const molt_matrix *w, molt_activations precision) {
+    if (!molt_is_quantized(w->type)) return MOLT_ACTIVATIONS_F32;
+    if (precision == MOLT_ACTIVATIONS_INT16 && w->type != MOLT_WEIGHT_Q8) return MOLT_ACTIVATIONS_F32;
+    return precision;
+}
+
+static parts measure(const molt_matrix *w, molt_activations precision) {
     parts p = {0};
     if (!molt_is_quantized(w->type)) return p;
     p.padded = w->groups * w->group_size;
     p.groups = w->type == MOLT_WEIGHT_Q4 ? w->groups : 0;
-    if (int8) {
-        p.blocks = p.padded / MOLT_BLOCK;
+    if (precision != MOLT_ACTIVATIONS_F32) p.blocks = p.padded / MOLT_BLOCK;
+    if (precision == MOLT_ACTIVATIONS_INT8) {
         /* SIMD kernels read whole 64-value chunks: 16 lane scales each. */
         p.quantized = round_up(p.padded, 64);
         p.lanes = p.quantized / 4;
     }
+    if (precision == MOLT_ACTIVATIONS_INT16) p.wide = p.padded;
     return p;
 }
 
-size_t molt_activation_bytes(const molt_matrix *w, int int8) {
-    parts p = measure(w, int8);
+size_t molt_activation_bytes(const molt_matrix *w, molt_activations precision) {
+    parts p = measure(w, precision);
     /* q4 keeps the natural order and the nibble order side by side. */
     int64_t copies = w->type == MOLT_WEIGHT_Q4 ? 2 : 1;
-    return (size_t)(4 * (p.padded + p.groups + p.blocks + p.lanes) + copies * p.quantized);
+    return (size_t)(4 * (p.padded + p.groups + p.blocks + p.lanes) + copies * p.quantized + 2 * p.wide);
 }
 
 /* Symmetric, round half to even (the default rounding mode), |q| <= 127 so that negating q
@@ -45,11 +52,28 @@ static void quantize_blocks(const float *x, int64_t blocks, int8_t *q, float *sc
     }
 }
 
-void molt_activation_prepare(const molt_matrix *w, const float *x, int int8, int simd, void *scratch,
+/* The same for int16: |q| <= 32767. int16 values times int8 weights, summed over a block of
+ * 32, stay far inside int32. */
+static void quantize_blocks16(const float *x, int64_t blocks, int16_t *q, float *scales) {
+    for (int64_t b = 0; b < blocks; b++) {
+        const float *v = x + b * MOLT_BLOCK;
+        float largest = 0;
+        for (int i = 0; i < MOLT_BLOCK; i++) largest = fmaxf(largest, fabsf(v[i]));
+        float inverse = largest > 0 ? 32767.0f / largest : 0;
+        scales[b] = largest / 32767.0f;
+        for (int i = 0; i < MOLT_BLOCK; i++) {
+            long n = lrintf(v[i] * inverse);
+            q[b * MOLT_BLOCK + i] = (int16_t)(n > 32767 ? 32767 : n < -32767 ? -32767 : n);
+        }
+    }
+}
+
+void molt_activation_prepare(const molt_matrix *w, const float *x, molt_activations precision, int simd, void *scratch,
                              molt_activation *a) {
     *a = (molt_activation){.x = x};
     if (!molt_is_quantized(w->type)) return;
-    parts p = measure(w, int8);
+    parts p = measure(w, precision);
+    int int8 = precision == MOLT_ACTIVATIONS_INT8;
     float *floats = scratch;
     float *padded = floats, *sums = padded + p.padded, *scales = sums + p.groups, *lanes = scales + p.blocks;
     int8_t *quantized = (int8_t *)(lanes + p.lanes);
@@ -64,6 +88,13 @@ void molt_activation_prepare(const molt_matrix *w, const float *x, int int8, int
             sums[group] = sum;
         }
         a->group_sums = sums;
+    }
+    if (precision == MOLT_ACTIVATIONS_INT16) {
+        int16_t *wide = (int16_t *)((int8_t *)(lanes + p.lanes) + p.quantized);
+        quantize_blocks16(padded, p.blocks, wide, scales);
+        a->x16 = wide;
+        a->block_scales = scales;
+        return;
     }
     if (!int8) return;
 

@@ -30,8 +30,10 @@ typedef struct {
      * holding at 64p + i the value in the low nibble of packed byte 32p + i, and at
      * 64p + 32 + i the one in its high nibble. Zero-padded. */
     const int8_t *xq;
-    /* int8: the f32 scale of each block, natural order. */
+    /* int8 and int16: the f32 scale of each block, natural order. */
     const float *block_scales;
+    /* int16 (q8 only): x quantized per block, natural order, zero-padded to groups * G. */
+    const int16_t *x16;
     /* int8 SIMD: the scale of each int32 lane (4 values) of an integer dot product over 64
      * values in the order above: 16 per 64 values (q8: 8 per block, repeated). Zero past the
      * data. */
@@ -45,6 +47,9 @@ typedef void (*molt_rows_fn)(const molt_matrix *w, const molt_activation *a, flo
  * (int8 activations). */
 extern const molt_rows_fn molt_rows_scalar[5], molt_rows_avx2[5], molt_rows_avx512[5];
 extern const molt_rows_fn molt_rows_int8_scalar[2], molt_rows_int8_avx2[2], molt_rows_int8_vnni[2];
+/* q8 weights with int16 activations, per path. */
+extern const molt_rows_fn molt_rows_q8_int16_scalar, molt_rows_q8_int16_avx2, molt_rows_q8_int16_avx512,
+    molt_rows_q8_int16_vnni;
 
 #if defined(__x86_64__) || defined(__i386__)
 /* q4's minimum term, sum over groups of min * (sum of x over the group), in AVX-512. */

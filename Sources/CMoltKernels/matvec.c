@@ -22,8 +22,16 @@ static void matvec_task(void *context, int64_t task, int worker) {
 
 /* AVX-512 without VNNI takes AVX2's int8 kernels; VNNI with f32 activations, AVX-512's; both
  * take AVX2's f16 and bf16 kernels (faster on Zen 4, see matvec_avx512.c). */
-static molt_rows_fn select_rows(int32_t type, molt_path path, int int8) {
-    if (int8) {
+static molt_rows_fn select_rows(int32_t type, molt_path path, molt_activations precision) {
+    if (precision == MOLT_ACTIVATIONS_INT16) {
+        switch (path) {
+        case MOLT_PATH_SCALAR: return molt_rows_q8_int16_scalar;
+        case MOLT_PATH_AVX2: return molt_rows_q8_int16_avx2;
+        case MOLT_PATH_AVX512: return molt_rows_q8_int16_avx512;
+        case MOLT_PATH_AVX512_VNNI: return molt_rows_q8_int16_vnni;
+        }
+    }
+    if (precision == MOLT_ACTIVATIONS_INT8) {
         int q = type - MOLT_WEIGHT_Q8;
         switch (path) {
         case MOLT_PATH_SCALAR: return molt_rows_int8_scalar[q];
@@ -46,16 +54,16 @@ int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, float *y,
                 molt_activations activations) {
     if (!molt_path_supported(path)) return -1;
     if (w->rows == 0) return 0;
-    int int8 = activations == MOLT_ACTIVATIONS_INT8 && molt_is_quantized(w->type);
-    matvec_job job = {.rows = select_rows(w->type, path, int8), .w = w, .y = y};
+    molt_activations precision = molt_effective_activations(w, activations);
+    matvec_job job = {.rows = select_rows(w->type, path, precision), .w = w, .y = y};
     molt_pool_lock(pool);
     int threads = molt_pool_threads(pool);
-    void *scratch = molt_pool_scratch(pool, threads, molt_activation_bytes(w, int8));
+    void *scratch = molt_pool_scratch(pool, threads, molt_activation_bytes(w, precision));
     if (!scratch) {
         molt_pool_unlock(pool);
         return -2;
     }
-    molt_activation_prepare(w, x, int8, path != MOLT_PATH_SCALAR, scratch, &job.activation);
+    molt_activation_prepare(w, x, precision, path != MOLT_PATH_SCALAR, scratch, &job.activation);
     int64_t per_task = (w->rows + threads * TASKS_PER_THREAD - 1) / (threads * TASKS_PER_THREAD);
     job.rows_per_task = per_task < MIN_ROWS_PER_TASK ? MIN_ROWS_PER_TASK : per_task;
     molt_pool_run(pool, (w->rows + job.rows_per_task - 1) / job.rows_per_task, matvec_task, &job);

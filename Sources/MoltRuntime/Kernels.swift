@@ -99,13 +99,20 @@ private func packedProduct(
 }
 
 extension WeightMatrix {
-    /// q4 matrix-vector products take int8 activations (integer dot products): 26-28 GB/s of
-    /// q4 weights with 2 threads here against 17-19 with f32 activations, and 13% faster decode
-    /// on the 1.5B shapes with q4 experts. The activations' rounding (per block of 32) added 6%
-    /// to the trained fixture's decode KL (2.03e-4 against 1.91e-4), small next to q4's own
-    /// error; the parity check measures the two together. q8 stays f32: its int8 path is no
-    /// faster from memory (Formats/kernels.md). Products of several rows keep f32 activations.
-    var vectorActivations: ActivationPrecision { element == .q4 ? .int8 : .float32 }
+    /// Matrix-vector products round their activations per block of 32 for integer dot
+    /// products: int8 for q4 weights, int16 for q8. q4 with int8 activations reads 26-28 GB/s
+    /// of weights with 2 threads here against 17-19 with f32 ones (30-layer decode 13% faster);
+    /// the rounding added 6% to the trained fixture's decode KL (2.03e-4 against 1.91e-4),
+    /// small next to q4's own error. q8 with int16 activations (one multiply-add instruction
+    /// per 32 weights instead of six) reads 19.6 against 14.5 GB/s on one thread, rounding x
+    /// to about 1.5e-5 of each block's largest value. Products of several rows keep f32.
+    var vectorActivations: ActivationPrecision {
+        switch element {
+        case .q4: .int8
+        case .q8: .int16
+        default: .float32
+        }
+    }
 }
 
 /// y[w.rows] = w · x, or y += that when `accumulate`.

@@ -38,8 +38,8 @@ public final class BlackMambaModel: @unchecked Sendable {
         threads = max(1, Int(openblas_get_num_threads()))
     }
 
-    /// True when decode steps round some activations to int8 (the q4 matrix-vector products
-    /// do), so decode matches prefill to about 1e-3 rather than to f32 rounding.
+    /// True when decode steps round some activations to integers (the q8 and q4 matrix-vector
+    /// products do), so decode matches prefill to 1e-5 to 1e-3 rather than to f32 rounding.
     public var quantizesDecodeActivations: Bool {
         var matrices = [weights.embedding]
         for layer in weights.layers {
@@ -48,7 +48,7 @@ public final class BlackMambaModel: @unchecked Sendable {
             case .moe(let moe): matrices += [moe.router] + moe.experts.flatMap { [$0.fc1, $0.fc2] }
             }
         }
-        return matrices.contains { $0.packed?.vectorActivations == .int8 }
+        return matrices.contains { ($0.packed?.vectorActivations ?? .float32) != .float32 }
     }
 
     /// Rows of the embedding: the valid token ids are 0..<vocabRows.

@@ -17,11 +17,14 @@ import Testing
             for path in KernelPath.supported {
                 for activations in ActivationPrecision.allCases {
                     let y = fixture.matrix.matvec(x, path: path, activations: activations)
+                    // int16 applies to q8 alone; q4 and float weights take f32 activations then.
                     let int8 = activations == .int8 && (element == .q8 || element == .q4)
+                    let int16 = activations == .int16 && element == .q8
                     var errorEnergy = 0.0, energy = 0.0
                     for r in 0..<shape.rows {
-                        let quantization = int8 ? fixture.activationBound(x, row: r) : 0
-                        let bound = quantization + fixture.roundoffBound(x, row: r) * (1 + (int8 ? 1 : 0))
+                        let quantization = int8 ? fixture.activationBound(x, row: r)
+                            : int16 ? fixture.activationBound(x, row: r, levels: 32767) : 0
+                        let bound = quantization + fixture.roundoffBound(x, row: r) * (1 + (int8 || int16 ? 1 : 0))
                         let error = abs(Double(y[r]) - reference[r])
                         #expect(
                             error <= bound,
@@ -31,7 +34,9 @@ import Testing
                         energy += reference[r] * reference[r]
                     }
                     let relative = energy > 0 ? (errorEnergy / energy).squareRoot() : 0
-                    #expect(relative <= (int8 ? 0.04 : 2e-6), "\(element) \(shape) \(path) \(activations): relative L2 error \(relative)")
+                    #expect(
+                        relative <= (int8 ? 0.04 : int16 ? 2e-4 : 2e-6),
+                        "\(element) \(shape) \(path) \(activations): relative L2 error \(relative)")
                 }
             }
         }
@@ -53,16 +58,16 @@ import Testing
         }
     }
 
-    /// The int8 kernels all multiply the same quantized activations; only the order of the
+    /// The integer kernels all multiply the same quantized activations; only the order of the
     /// f32 sums of the exact integer dot products differs.
-    @Test(arguments: [WeightMatrix.Element.q8, .q4])
-    func int8PathsAgree(element: WeightMatrix.Element) throws {
+    @Test(arguments: [(WeightMatrix.Element.q8, ActivationPrecision.int8), (.q4, .int8), (.q8, .int16)])
+    func integerPathsAgree(element: WeightMatrix.Element, activations: ActivationPrecision) throws {
         let fixture = try Fixture(element, rows: 64, columns: 1152, groupSize: 32, seed: 11)
         var random = Random(seed: 12)
         let x = random.activations(1152)
-        let scalar = fixture.matrix.matvec(x, path: .scalar, activations: .int8)
+        let scalar = fixture.matrix.matvec(x, path: .scalar, activations: activations)
         for path in KernelPath.supported where path != .scalar {
-            let y = fixture.matrix.matvec(x, path: path, activations: .int8)
+            let y = fixture.matrix.matvec(x, path: path, activations: activations)
             for r in 0..<64 {
                 let bound = 2 * fixture.roundoffBound(x, row: r)
                 #expect(abs(Double(y[r]) - Double(scalar[r])) <= bound, "\(element) \(path) row \(r): \(y[r]) vs \(scalar[r])")

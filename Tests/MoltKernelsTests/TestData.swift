@@ -103,13 +103,14 @@ struct Fixture {
         return Double(k + 16) * 0x1p-24 * magnitude
     }
 
-    /// What quantizing x per block of 32 may add: half an activation step (plus the rounding
-    /// of the step and of its inverse) times |scale * q|, summed.
-    func activationBound(_ x: [Float], row r: Int) -> Double {
+    /// What quantizing x per block of 32 to integers up to `levels` may add: half an
+    /// activation step (plus the rounding of the step and of its inverse) times |scale * q|,
+    /// summed.
+    func activationBound(_ x: [Float], row r: Int, levels: Double = 127) -> Double {
         var bound = 0.0
         for start in stride(from: 0, to: columns, by: 32) {
             let block = start..<min(start + 32, columns)
-            let step = Double(block.map { abs(x[$0]) }.max() ?? 0) / 127
+            let step = Double(block.map { abs(x[$0]) }.max() ?? 0) / levels
             for c in block { bound += 0.5001 * step * Double(scaled[r * columns + c]) }
         }
         return bound

@@ -25,10 +25,12 @@ typedef enum {
 } molt_path;
 
 /* How matvec treats the activation vector for q8/q4 weights. INT8 quantizes it per block of
- * 32 to int8 with an f32 scale and uses integer dot products; other weight types ignore it. */
+ * 32 to int8 with an f32 scale and uses integer dot products; INT16 does the same with int16
+ * for q8 weights (q4 takes f32 activations then). Other weight types ignore both. */
 typedef enum {
     MOLT_ACTIVATIONS_F32 = 0,
     MOLT_ACTIVATIONS_INT8 = 1,
+    MOLT_ACTIVATIONS_INT16 = 2,
 } molt_activations;
 
 /* A [rows, columns] weight matrix; y = W x multiplies along `columns`. */
