@@ -36,35 +36,34 @@ size_t molt_activation_bytes(const molt_matrix *w, molt_activations precision) {
     return (size_t)(4 * (p.padded + p.groups + p.blocks + p.lanes) + copies * p.quantized + 2 * p.wide);
 }
 
-/* Symmetric, round half to even (the default rounding mode), |q| <= 127 so that negating q
- * (the q8 kernels' sign trick) stays in range. */
+/* One block of 32, symmetric, round half to even (the default rounding mode), |q| <= levels:
+ * 127 for int8, so that negating q (the q8 kernels' sign trick) stays in range; 32767 for
+ * int16, whose products with int8 weights, summed over a block, stay far inside int32.
+ * Returns the block's scale. */
+static float quantize_block(const float *v, float levels, long q[MOLT_BLOCK]) {
+    float largest = 0;
+    for (int i = 0; i < MOLT_BLOCK; i++) largest = fmaxf(largest, fabsf(v[i]));
+    float inverse = largest > 0 ? levels / largest : 0;
+    for (int i = 0; i < MOLT_BLOCK; i++) {
+        long n = lrintf(v[i] * inverse);
+        q[i] = n > (long)levels ? (long)levels : n < -(long)levels ? -(long)levels : n;
+    }
+    return largest / levels;
+}
+
 static void quantize_blocks(const float *x, int64_t blocks, int8_t *q, float *scales) {
+    long block[MOLT_BLOCK];
     for (int64_t b = 0; b < blocks; b++) {
-        const float *v = x + b * MOLT_BLOCK;
-        float largest = 0;
-        for (int i = 0; i < MOLT_BLOCK; i++) largest = fmaxf(largest, fabsf(v[i]));
-        float inverse = largest > 0 ? 127.0f / largest : 0;
-        scales[b] = largest / 127.0f;
-        for (int i = 0; i < MOLT_BLOCK; i++) {
-            long n = lrintf(v[i] * inverse);
-            q[b * MOLT_BLOCK + i] = (int8_t)(n > 127 ? 127 : n < -127 ? -127 : n);
-        }
+        scales[b] = quantize_block(x + b * MOLT_BLOCK, 127.0f, block);
+        for (int i = 0; i < MOLT_BLOCK; i++) q[b * MOLT_BLOCK + i] = (int8_t)block[i];
     }
 }
 
-/* The same for int16: |q| <= 32767. int16 values times int8 weights, summed over a block of
- * 32, stay far inside int32. */
 static void quantize_blocks16(const float *x, int64_t blocks, int16_t *q, float *scales) {
+    long block[MOLT_BLOCK];
     for (int64_t b = 0; b < blocks; b++) {
-        const float *v = x + b * MOLT_BLOCK;
-        float largest = 0;
-        for (int i = 0; i < MOLT_BLOCK; i++) largest = fmaxf(largest, fabsf(v[i]));
-        float inverse = largest > 0 ? 32767.0f / largest : 0;
-        scales[b] = largest / 32767.0f;
-        for (int i = 0; i < MOLT_BLOCK; i++) {
-            long n = lrintf(v[i] * inverse);
-            q[b * MOLT_BLOCK + i] = (int16_t)(n > 32767 ? 32767 : n < -32767 ? -32767 : n);
-        }
+        scales[b] = quantize_block(x + b * MOLT_BLOCK, 32767.0f, block);
+        for (int i = 0; i < MOLT_BLOCK; i++) q[b * MOLT_BLOCK + i] = (int16_t)block[i];
     }
 }
 
