@@ -19,8 +19,8 @@ let package = Package(
 
         // System calls Swift's Glibc module does not export.
         .target(name: "CMoltSystem"),
-        // Tensors, dtypes, mapped files and errors shared by every other module.
-        .target(name: "MoltCore", dependencies: ["CMoltSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        // Tensors, dtypes, mapped files, checksums and errors shared by every other module.
+        .target(name: "MoltCore", dependencies: ["CMoltSystem", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
         // The quantizer's search, packing and error measurement: portable C plus AVX2 /

@@ -119,9 +119,3 @@ public enum Quantizer {
         return (try QuantizedMatrix(layout: layout, storage: storage), error)
     }
 }
-
-/// Lets a pointer cross into `concurrentPerform`: each block writes only its own rows and slot.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

@@ -60,16 +60,4 @@ enum Inflate {
             }
         }
     }
-
-    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc = CZlib.crc32(0, nil, 0)
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: Bytef.self) else { return UInt32(crc) }
-        var done = 0
-        while done < bytes.count {
-            let n = min(bytes.count - done, chunk)
-            crc = CZlib.crc32(crc, base + done, uInt(n))
-            done += n
-        }
-        return UInt32(crc)
-    }
 }

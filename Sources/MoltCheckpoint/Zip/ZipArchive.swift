@@ -63,7 +63,7 @@ public final class ZipArchive: Sendable {
     private static func checkCRC(of entry: ZipEntry, _ bytes: UnsafeRawBufferPointer, file: String) throws {
         // A zero CRC means the writer did not record one (torch can turn CRCs off).
         guard entry.crc32 != 0 else { return }
-        let actual = Inflate.crc32(bytes)
+        let actual = CRC32.of(bytes)
         guard actual == entry.crc32 else {
             throw MoltError.badInput(
                 "entry '\(entry.name)' fails its CRC-32 check (recorded 0x\(String(entry.crc32, radix: 16)), "

@@ -1,9 +1,10 @@
 import CZlib
 import Dispatch
 
-/// zlib crc32 over buffers of any size (zlib takes 32-bit lengths).
-enum CRC32 {
-    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+/// zlib's crc32 over buffers of any size (zlib takes 32-bit lengths): the checksum of zip
+/// entries and of .molt tensors alike.
+public enum CRC32 {
+    public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard var p = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return crc }
         var remaining = bytes.count
         var value = UInt(crc)
@@ -16,21 +17,21 @@ enum CRC32 {
         return UInt32(truncatingIfNeeded: value)
     }
 
-    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 { update(0, bytes) }
+    public static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 { update(0, bytes) }
 
     /// The crc32 of `a` followed by `b`, from their separate crcs: O(log length) work.
-    static func combine(_ a: UInt32, _ b: UInt32, lengthOfB: Int) -> UInt32 {
+    public static func combine(_ a: UInt32, _ b: UInt32, lengthOfB: Int) -> UInt32 {
         UInt32(truncatingIfNeeded: crc32_combine(UInt(a), UInt(b), Int(lengthOfB)))
     }
 
     /// The same value as `of`, computed on all cores over pieces of `pieceSize` bytes.
-    static func parallel(_ bytes: UnsafeRawBufferPointer, pieceSize: Int = 16 << 20) -> UInt32 {
+    public static func parallel(_ bytes: UnsafeRawBufferPointer, pieceSize: Int = 16 << 20) -> UInt32 {
         let pieces = max(1, (bytes.count + pieceSize - 1) / pieceSize)
         if pieces == 1 { return of(bytes) }
         var crcs = [UInt32](repeating: 0, count: pieces)
         crcs.withUnsafeMutableBufferPointer { out in
-            let out = SendablePointer(out)
-            let bytes = SendablePointer(bytes)
+            let out = UncheckedSendable(out)
+            let bytes = UncheckedSendable(bytes)
             DispatchQueue.concurrentPerform(iterations: pieces) { i in
                 let start = i * pieceSize, end = min(start + pieceSize, bytes.value.count)
                 out.value[i] = of(UnsafeRawBufferPointer(rebasing: bytes.value[start..<end]))
@@ -42,10 +43,4 @@ enum CRC32 {
         }
         return crc
     }
-}
-
-/// Lets buffers cross into `concurrentPerform`, where each iteration touches its own part.
-struct SendablePointer<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
