@@ -108,17 +108,7 @@ func expectFailure(
     _ bytes: [UInt8], _ keywords: String..., kind: MoltError.Kind? = nil, server: StorageServer = StorageServer(),
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    do {
-        let value = try unpickle(bytes, server: server)
-        Issue.record("expected an error, got \(value)", sourceLocation: sourceLocation)
-    } catch let error as MoltError {
-        for keyword in keywords {
-            #expect(error.message.contains(keyword), "\(error.message) lacks \(keyword)", sourceLocation: sourceLocation)
-        }
-        if let kind { #expect(error.kind == kind, "\(error.message)", sourceLocation: sourceLocation) }
-    } catch {
-        Issue.record("not a MoltError: \(error)", sourceLocation: sourceLocation)
-    }
+    expectMoltError(keywords, kind: kind, sourceLocation: sourceLocation) { try unpickle(bytes, server: server) }
 }
 
 func base64(_ text: String) -> [UInt8] {

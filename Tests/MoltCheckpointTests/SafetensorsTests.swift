@@ -18,18 +18,8 @@ private func expectError(
     _ bytes: [UInt8], _ keywords: String..., kind: MoltError.Kind = .badInput,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    do {
-        _ = try read(bytes)
-        Issue.record("expected an error mentioning \(keywords)", sourceLocation: sourceLocation)
-    } catch let error as MoltError {
-        #expect(error.kind == kind, "\(error.message)", sourceLocation: sourceLocation)
-        #expect(error.message.contains("model.safetensors"), "\(error.message)", sourceLocation: sourceLocation)
-        for keyword in keywords {
-            #expect(error.message.lowercased().contains(keyword.lowercased()), "\(error.message)", sourceLocation: sourceLocation)
-        }
-    } catch {
-        Issue.record("not a MoltError: \(error)", sourceLocation: sourceLocation)
-    }
+    let error = expectMoltError(keywords, kind: kind, ignoringCase: true, sourceLocation: sourceLocation) { try read(bytes) }
+    if let error { #expect(error.message.contains("model.safetensors"), "\(error.message)", sourceLocation: sourceLocation) }
 }
 
 private func entry(_ name: String, _ dtype: String, _ shape: [Int], _ begin: Int, _ end: Int) -> String {

@@ -12,33 +12,16 @@ let legacyFile = base64(
     "gAKKCmz8nEb5IGqoUBkugAJN6QMugAJ9cQAoWBAAAABwcm90b2NvbF92ZXJzaW9ucQFN6QNYDQAAAGxpdHRsZV9lbmRpYW5xAohYCgAAAHR5cGVfc2l6ZXNxA31xBChYBQAAAHNob3J0cQVLAlgDAAAAaW50cQZLBFgEAAAAbG9uZ3EHSwR1dS6AAn1xAChYBQAAAHN0YXRlcQFjY29sbGVjdGlvbnMKT3JkZXJlZERpY3QKcQIpUnEDKFgBAAAAd3EEY3RvcmNoLl91dGlscwpfcmVidWlsZF90ZW5zb3JfdjIKcQUoKFgHAAAAc3RvcmFnZXEGY3RvcmNoCkZsb2F0U3RvcmFnZQpxB1gOAAAAOTQwMTQ2NDUwMzA4MDBxCFgDAAAAY3B1cQlLBk50cQpRSwBLAksDhnELSwNLAYZxDIloAilScQ10cQ5ScQ9YAwAAAHdfdHEQaAUoKGgGaAdYDgAAADk0MDE0NjQ1MDMwODAwcRFoCUsGTnRxElFLAEsDSwKGcRNLAUsDhnEUiWgCKVJxFXRxFlJxF1gDAAAAcm93cRhoBSgoaAZoB1gOAAAAOTQwMTQ2NDUwMzA4MDBxGWgJSwZOdHEaUUsDSwOFcRtLAYVxHIloAilScR10cR5ScR9YBAAAAHRpZWRxIGgPWAEAAABkcSFoBSgoaAZjdG9yY2gKQkZsb2F0MTZTdG9yYWdlCnEiWA4AAAA5NDAxNDUyODc4MTc3NnEjaAlLAk50cSRRSwBLAoVxJUsBhXEmiWgCKVJxJ3RxKFJxKVgBAAAAaXEqaAUoKGgGY3RvcmNoCkxvbmdTdG9yYWdlCnErWA4AAAA5NDAxNDUyODc4MTkyMHEsaAlLAk50cS1RSwBLAoVxLksBhXEviWgCKVJxMHRxMVJxMnVYBAAAAGFyZ3NxM2NhcmdwYXJzZQpOYW1lc3BhY2UKcTQpgXE1fXE2WAIAAABscnE3Rz/gAAAAAAAAc2J1LoACXXEAKFgOAAAAOTQwMTQ1Mjg3ODE3NzZxAVgOAAAAOTQwMTQ1Mjg3ODE5MjBxAlgOAAAAOTQwMTQ2NDUwMzA4MDBxA2UuAgAAAAAAAADAPwDAAgAAAAAAAAAHAAAAAAAAAPj/////////BgAAAAAAAAAAAAAAAACAPwAAAEAAAEBAAACAQAAAoEA="
 )
 
-/// Maps `bytes` from a temporary file (unlinked at once; the mapping stays valid).
-func mapped(_ bytes: [UInt8]) throws -> MappedFile {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("molt-legacy-\(UUID().uuidString).pt").path
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try MappedFile(path: path)
-}
-
 func readLegacy(_ bytes: [UInt8]) throws -> (value: PickleValue, warnings: [String], file: MappedFile) {
-    let file = try mapped(bytes)
+    // The scratch directory goes at once; the mapping stays valid.
+    let file = try ScratchDirectory().map(bytes, as: "model.pt")
     var warnings: [String] = []
     let value = try TorchLegacy.read(file, warnings: &warnings)
     return (value, warnings, file)
 }
 
 func expectLegacyFailure(_ bytes: [UInt8], _ keywords: String..., kind: MoltError.Kind? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
-    do {
-        let value = try readLegacy(bytes).value
-        Issue.record("expected an error, got \(value)", sourceLocation: sourceLocation)
-    } catch let error as MoltError {
-        for keyword in keywords {
-            #expect(error.message.contains(keyword), "\(error.message) lacks \(keyword)", sourceLocation: sourceLocation)
-        }
-        if let kind { #expect(error.kind == kind, "\(error.message)", sourceLocation: sourceLocation) }
-    } catch {
-        Issue.record("not a MoltError: \(error)", sourceLocation: sourceLocation)
-    }
+    expectMoltError(keywords, kind: kind, sourceLocation: sourceLocation) { try readLegacy(bytes).value }
 }
 
 /// A legacy file built from parts: the header pickles, an object naming FloatStorage keys
