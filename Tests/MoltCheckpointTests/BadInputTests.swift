@@ -43,12 +43,10 @@ func badInputGetsItsSpecificError(_ bad: BadCase) throws {
 func truncatedFilesAreRefused(_ relative: String) throws {
     let source = FixturePaths.checkpoints.appendingPathComponent(relative)
     let data = try Data(contentsOf: source)
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("molt-trunc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory()
     // Every offset of the first 4 KiB (headers and pickle), then a spread across the rest.
     let cuts = Array(0..<min(4096, data.count)) + stride(from: 4096, to: data.count, by: max(1, data.count / 97)).map { $0 }
-    let target = directory.appendingPathComponent(source.lastPathComponent)
+    let target = URL(fileURLWithPath: scratch.file(source.lastPathComponent))
     for cut in cuts {
         try data.prefix(cut).write(to: target)
         #expect(throws: MoltError.self, "prefix of \(cut) bytes accepted") { try Checkpoint.open(target.path) }
@@ -57,9 +55,8 @@ func truncatedFilesAreRefused(_ relative: String) throws {
 
 @Test func mismatchedConfigListsEveryProblem() throws {
     let source = FixturePaths.checkpoints.appendingPathComponent("a-safetensors")
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("molt-cfg-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchDirectory()
+    let directory = URL(fileURLWithPath: scratch.path)
     try FileManager.default.createSymbolicLink(
         at: directory.appendingPathComponent("model.safetensors"),
         withDestinationURL: source.appendingPathComponent("model.safetensors"))

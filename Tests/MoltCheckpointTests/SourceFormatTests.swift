@@ -4,10 +4,7 @@ import MoltCore
 import Testing
 
 private func sniff(_ bytes: [UInt8]) throws -> SourceFormat {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("molt-sniff-\(UUID().uuidString)")
-    try Data(bytes).write(to: url)
-    defer { try? FileManager.default.removeItem(at: url) }
-    return try SourceFormat.sniff(MappedFile(path: url.path))
+    try SourceFormat.sniff(ScratchDirectory().map(bytes))
 }
 
 @Test func safetensorsWhoseLengthLooksLikeAPickleIsStillSafetensors() throws {
