@@ -50,12 +50,14 @@ let package = Package(
             ]
         ),
 
+        // What several test targets share: scratch directories.
+        .target(name: "MoltTestSupport", dependencies: ["MoltCore"], path: "Tests/MoltTestSupport"),
         .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "COpenBLAS"]),
-        .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint"]),
+        .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint", "MoltTestSupport"]),
         .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant", "CMoltQuant"]),
-        .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant"]),
+        .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant", "MoltTestSupport"]),
         // Runs the built `molt` binary: exit codes, output files, JSON.
-        .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime", "MoltFormat"]),
+        .testTarget(name: "MoltCLITests", dependencies: ["MoltCLI", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltTestSupport"]),
         .testTarget(name: "MoltTokenizerTests", dependencies: ["MoltTokenizer"]),
         .testTarget(name: "MoltKernelsTests", dependencies: ["MoltKernels", "MoltQuant"]),
         .testTarget(name: "MoltParityTests", dependencies: ["MoltParity", "MoltRuntime", "MoltCheckpoint", "MoltFormat", "MoltKernels"]),

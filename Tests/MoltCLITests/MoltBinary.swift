@@ -1,4 +1,5 @@
 import Foundation
+import MoltTestSupport
 
 /// Runs the `molt` executable built beside the test bundle.
 enum MoltBinary {
@@ -43,9 +44,7 @@ enum MoltBinary {
 
     /// A fresh directory removed when `body` returns.
     static func withScratch<R>(_ body: (URL) throws -> R) throws -> R {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("molt-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        return try body(dir)
+        let scratch = try ScratchDirectory()
+        return try withExtendedLifetime(scratch) { try body(URL(fileURLWithPath: scratch.path)) }
     }
 }

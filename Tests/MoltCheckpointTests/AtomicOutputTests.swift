@@ -1,30 +1,8 @@
 import Foundation
 import MoltCheckpoint
 import MoltCore
+import MoltTestSupport
 import Testing
-
-/// A fresh directory for one test, removed with everything in it when dropped.
-final class ScratchDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "molt-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// Writes `bytes` to `name` and maps it.
-    func map(_ bytes: [UInt8], as name: String = "input") throws -> MappedFile {
-        let path = file(name)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return try MappedFile(path: path)
-    }
-
-    var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Tests that create temporary outputs. Serialized because one of them calls the
 /// process-wide `removeAllTemporaryFiles()`, which would unlink a concurrent test's file.

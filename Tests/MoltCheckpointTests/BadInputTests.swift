@@ -1,6 +1,7 @@
 import Foundation
 import MoltCheckpoint
 import MoltCore
+import MoltTestSupport
 import Testing
 
 /// One file of the bad-input corpus and the words its error must contain.

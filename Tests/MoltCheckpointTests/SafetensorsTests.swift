@@ -1,6 +1,7 @@
 import Foundation
 import MoltCheckpoint
 import MoltCore
+import MoltTestSupport
 import Testing
 
 /// A safetensors file from a header text and a data section.

@@ -1,6 +1,7 @@
 import Foundation
 import MoltCheckpoint
 import MoltCore
+import MoltTestSupport
 import Testing
 
 private func sniff(_ bytes: [UInt8]) throws -> SourceFormat {

@@ -1,5 +1,6 @@
 import Foundation
 import MoltCore
+import MoltTestSupport
 import Testing
 
 @testable import MoltCheckpoint

@@ -2,6 +2,7 @@ import CZlib
 import Foundation
 import MoltCheckpoint
 import MoltCore
+import MoltTestSupport
 import Testing
 
 extension [UInt8] {

@@ -1,12 +1,13 @@
 import Foundation
 import MoltCore
+import MoltTestSupport
 import Testing
 
 @testable import MoltFormat
 
 /// A valid sample file in a fresh directory, and its bytes.
-private func sample(compressSome: Bool = true) throws -> (TemporaryDirectory, String, [UInt8]) {
-    let dir = try TemporaryDirectory()
+private func sample(compressSome: Bool = true) throws -> (ScratchDirectory, String, [UInt8]) {
+    let dir = try ScratchDirectory()
     let path = dir.file("sample.molt")
     try writeSample(path, compressSome: compressSome)
     return (dir, path, try readBytes(path))
@@ -211,7 +212,7 @@ private func editHeaderText(_ path: String, _ edit: ([UInt8]) -> [UInt8]) throws
 }
 
 @Test func emptyAndTinyFilesAreRefused() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let path = dir.file("empty.molt")
     try writeBytes([], path)
     #expect(openError(path)?.message.contains("truncated") == true)

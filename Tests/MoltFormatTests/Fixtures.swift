@@ -1,23 +1,10 @@
 import Foundation
 import MoltCore
 import MoltQuant
+import MoltTestSupport
 import Testing
 
 @testable import MoltFormat
-
-/// A fresh directory per test, removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "molt-format-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Deterministic values: a sine pattern with some spread, so quantization is not trivial.
 func values(_ count: Int, seed: Int = 1) -> [Float] {

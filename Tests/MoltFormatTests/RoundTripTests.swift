@@ -1,12 +1,13 @@
 import Foundation
 import MoltCore
 import MoltQuant
+import MoltTestSupport
 import Testing
 
 @testable import MoltFormat
 
 @Test func plainTensorsRoundTripBitExact() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let path = dir.file("plain.molt")
     let source = values(3 * 70)
     let sources = try [DType.f32, .f16, .bf16].map { try tensor(source, [3, 70], as: $0) }
@@ -34,7 +35,7 @@ import Testing
 
 @Test(arguments: [MoltTensorType.q8, .q4], [false, true])
 func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let path = dir.file("q.molt")
     let rows = 40, columns = 100  // ragged: 100 % 32 != 0
     let source = values(rows * columns, seed: 9)
@@ -66,7 +67,7 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
 }
 
 @Test func compressedEntriesRoundTrip() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let path = dir.file("sample.molt")
     try writeSample(path)
     let file = try MoltFile(path: path)
@@ -83,7 +84,7 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
 }
 
 @Test func alignmentAndExpertRegions() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let path = dir.file("sample.molt")
     let header = try writeSample(path)
     #expect(header.tensors.allSatisfy { $0.offset % 64 == 0 })
@@ -106,7 +107,7 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
 }
 
 @Test func expertTensorsMustBeConsecutive() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let writer = try MoltWriter(sink: FileDescriptorSink(creating: dir.file("x.molt")))
     try writer.append(TensorNames.expert(1, 0, "linear_fc1.weight"), tensor(values(64), [2, 32]), as: .f32)
     try writer.append(TensorNames.expert(1, 1, "linear_fc1.weight"), tensor(values(64), [2, 32]), as: .f32)
@@ -118,7 +119,7 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
 }
 
 @Test func writerRefusesBadRequests() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     func fresh(_ name: String) throws -> MoltWriter { try MoltWriter(sink: FileDescriptorSink(creating: dir.file(name))) }
     #expect(throws: MoltError.self) { try fresh("a").append("v", tensor(values(64), [64]), as: .q8) }
     #expect(throws: MoltError.self) { try fresh("b").append("m", tensor(values(64), [2, 32]), as: .q4, groupSize: 48) }
@@ -133,7 +134,7 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
 }
 
 @Test func trailerReplacement() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let path = dir.file("p.molt")
     let sink = try FileDescriptorSink(creating: path)
     let writer = try MoltWriter(sink: sink)
@@ -161,7 +162,7 @@ func quantizedTensorsRoundTrip(type: MoltTensorType, compress: Bool) throws {
 }
 
 @Test func tensorsMappedFromFilesAreCopiedWithTheirChecksums() throws {
-    let dir = try TemporaryDirectory()
+    let dir = try ScratchDirectory()
     let source = values(64 * 40, seed: 3)
     let raw = source.withUnsafeBytes { Array($0) }
     try writeBytes(raw, dir.file("source.bin"))
