@@ -1,36 +1,19 @@
-/* q8 rows with int16 activations, every path. Each block of 32 values is one exact integer dot
- * product of the int8 weights and the int16 activations (|sum| < 32 * 127 * 32767 < 2^31),
- * turned into f32 once and scaled by the weight group's scale times the activation block's.
- * One int16 multiply-add instruction does the work of two int8 widenings, two conversions and
- * two fused multiply-adds of the f32 kernel, and int16 activations round x to about 1.5e-5 of
- * its block's largest value, against q8's own 0.5% weight error. The paths differ only in the
- * order of the f32 sums. */
+/* q8 rows with int16 activations, SIMD paths (the portable one is in matvec_scalar.c). Each
+ * block of 32 values is one exact integer dot product of the int8 weights and the int16
+ * activations (|sum| < 32 * 127 * 32767 < 2^31), turned into f32 once and scaled by the
+ * weight group's scale times the activation block's. One int16 multiply-add instruction does
+ * the work of two int8 widenings, two conversions and two fused multiply-adds of the f32
+ * kernel, and int16 activations round x to about 1.5e-5 of its block's largest value, against
+ * q8's own 0.5% weight error. The paths differ only in the order of the f32 sums. */
 #include "internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 
 /* The combined scale of block b: its group's weight scale times its activation scale. */
 static inline float block_scale(const uint8_t *scales, const float *block_scales, int64_t b, int64_t g) {
     return molt_f16_to_f32(molt_load_u16(scales + 2 * (b * MOLT_BLOCK / g))) * block_scales[b];
 }
-
-static void rows_scalar(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin, int64_t end) {
-    int64_t g = w->group_size, blocks = w->groups * g / MOLT_BLOCK;
-    for (int64_t r = begin; r < end; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-        const int8_t *q = (const int8_t *)row;
-        float sum = 0;
-        for (int64_t b = 0; b < blocks; b++) {
-            int32_t dot = 0;
-            for (int i = 0; i < MOLT_BLOCK; i++) dot += (int32_t)q[b * MOLT_BLOCK + i] * a->x16[b * MOLT_BLOCK + i];
-            sum += (float)dot * block_scale(scales, a->block_scales, b, g);
-        }
-        y[r] = sum;
-    }
-}
-
-const molt_rows_fn molt_rows_q8_int16_scalar = rows_scalar;
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
 
 MOLT_TARGET_AVX2 static void rows_avx2(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                        int64_t end) {
@@ -105,7 +88,6 @@ const molt_rows_fn molt_rows_q8_int16_avx2 = rows_avx2;
 const molt_rows_fn molt_rows_q8_int16_avx512 = rows_avx512;
 const molt_rows_fn molt_rows_q8_int16_vnni = rows_vnni;
 #else
-const molt_rows_fn molt_rows_q8_int16_avx2 = rows_scalar;
-const molt_rows_fn molt_rows_q8_int16_avx512 = rows_scalar;
-const molt_rows_fn molt_rows_q8_int16_vnni = rows_scalar;
+/* Never selected: these paths are not supported off x86. */
+const molt_rows_fn molt_rows_q8_int16_avx2, molt_rows_q8_int16_avx512, molt_rows_q8_int16_vnni;
 #endif

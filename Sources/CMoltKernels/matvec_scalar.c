@@ -65,25 +65,30 @@ static void rows_q4(const molt_matrix *w, const molt_activation *a, float *y, in
     }
 }
 
-/* int8 activations: exact integer sums per block, scaled by (weight scale * block scale). */
-static void rows_int8_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin, int64_t end) {
-    int64_t g = w->group_size;
-    for (int64_t r = begin; r < end; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
-        const int8_t *q = (const int8_t *)row;
-        const uint8_t *scales = row + w->groups * g;
-        float sum = 0;
-        for (int64_t group = 0; group < w->groups; group++) {
-            float scale = molt_f16_to_f32(molt_load_u16(scales + 2 * group));
-            for (int64_t b = group * g / MOLT_BLOCK; b < (group + 1) * g / MOLT_BLOCK; b++) {
-                int32_t dot = 0;
-                for (int i = 0; i < MOLT_BLOCK; i++) dot += q[b * MOLT_BLOCK + i] * a->xq[b * MOLT_BLOCK + i];
-                sum += (float)dot * (scale * a->block_scales[b]);
-            }
-        }
-        y[r] = sum;
+/* q8 with integer activations, int8 (`xq`) or int16 (`x16`): exact integer sums per block,
+ * scaled by (weight scale * block scale). */
+#define ROWS_INTEGER_Q8(NAME, VALUES)                                                                          \
+    static void NAME(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin, int64_t end) {   \
+        int64_t g = w->group_size;                                                                             \
+        for (int64_t r = begin; r < end; r++) {                                                                \
+            const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;                                \
+            const int8_t *q = (const int8_t *)row;                                                             \
+            const uint8_t *scales = row + w->groups * g;                                                       \
+            float sum = 0;                                                                                     \
+            for (int64_t group = 0; group < w->groups; group++) {                                              \
+                float scale = molt_f16_to_f32(molt_load_u16(scales + 2 * group));                              \
+                for (int64_t b = group * g / MOLT_BLOCK; b < (group + 1) * g / MOLT_BLOCK; b++) {              \
+                    int32_t dot = 0;                                                                           \
+                    for (int i = 0; i < MOLT_BLOCK; i++) dot += q[b * MOLT_BLOCK + i] * a->VALUES[b * MOLT_BLOCK + i]; \
+                    sum += (float)dot * (scale * a->block_scales[b]);                                          \
+                }                                                                                              \
+            }                                                                                                  \
+            y[r] = sum;                                                                                        \
+        }                                                                                                      \
     }
-}
+
+ROWS_INTEGER_Q8(rows_int8_q8, xq)
+ROWS_INTEGER_Q8(rows_int16_q8, x16)
 
 static void rows_int8_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin, int64_t end) {
     int64_t g = w->group_size, half = g / 2;
@@ -111,3 +116,4 @@ static void rows_int8_q4(const molt_matrix *w, const molt_activation *a, float *
 
 const molt_rows_fn molt_rows_scalar[5] = {rows_f32, rows_f16, rows_bf16, rows_q8, rows_q4};
 const molt_rows_fn molt_rows_int8_scalar[2] = {rows_int8_q8, rows_int8_q4};
+const molt_rows_fn molt_rows_q8_int16_scalar = rows_int16_q8;
