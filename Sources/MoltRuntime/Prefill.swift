@@ -47,20 +47,20 @@ extension BlackMambaModel {
         var outs = batch.map { [Float](repeating: 0, count: (rows == .all ? $0.count : 1) * v) }
 
         // Pieces of the sequences, in order, fill chunks of `scratch.positions` rows; a sequence
-        // longer than what is left of a chunk continues in the next one.
-        var segments: [Segment] = [], sequenceOf: [Int] = [], used = 0
+        // longer than what is left of a chunk continues in the next one. Each piece remembers
+        // its sequence, whose logits it fills.
+        var pieces: [(segment: Segment, sequence: Int)] = [], used = 0
         func runChunk() {
-            forward(segments, scratch: scratch)
+            forward(pieces.map(\.segment), scratch: scratch)
             defer {
-                segments = []
-                sequenceOf = []
+                pieces = []
                 used = 0
             }
             switch rows {
-            case .all where segments.count == 1:
+            case .all where pieces.count == 1:
                 // One sequence's run of positions: straight into its logits.
-                let segment = segments[0]
-                outs[sequenceOf[0]].withUnsafeMutableBufferPointer { out in
+                let (segment, sequence) = pieces[0]
+                outs[sequence].withUnsafeMutableBufferPointer { out in
                     logits(scratch.x.base, rows: used, scratch: scratch, into: out.baseAddress! + segment.tokens.startIndex * v)
                 }
             case .all:
@@ -68,22 +68,22 @@ extension BlackMambaModel {
                 // sequence's rows to their place.
                 let result = FloatBuffer(count: used * v)
                 logits(scratch.x.base, rows: used, scratch: scratch, into: result.base)
-                for (segment, sequence) in zip(segments, sequenceOf) {
+                for (segment, sequence) in pieces {
                     outs[sequence].withUnsafeMutableBufferPointer { out in
                         (out.baseAddress! + segment.tokens.startIndex * v)
                             .update(from: result.base + segment.row * v, count: segment.tokens.count * v)
                     }
                 }
             case .last:
-                let ends = zip(segments, sequenceOf).filter { $0.0.tokens.endIndex == batch[$0.1].count }
+                let ends = pieces.filter { $0.segment.tokens.endIndex == batch[$0.sequence].count }
                 guard !ends.isEmpty else { return }
                 let gathered = FloatBuffer(count: ends.count * h), result = FloatBuffer(count: ends.count * v)
                 for (i, end) in ends.enumerated() {
-                    (gathered.base + i * h).update(from: scratch.x.base + (end.0.rows.upperBound - 1) * h, count: h)
+                    (gathered.base + i * h).update(from: scratch.x.base + (end.segment.rows.upperBound - 1) * h, count: h)
                 }
                 logits(gathered.base, rows: ends.count, scratch: scratch, into: result.base)
                 for (i, end) in ends.enumerated() {
-                    outs[end.1].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: result.base + i * v, count: v) }
+                    outs[end.sequence].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: result.base + i * v, count: v) }
                 }
             }
         }
@@ -91,8 +91,7 @@ extension BlackMambaModel {
             var start = 0
             while start < tokens.count {
                 let take = min(tokens.count - start, scratch.positions - used)
-                segments.append(Segment(tokens: tokens[start..<start + take], state: states[sequence], row: used))
-                sequenceOf.append(sequence)
+                pieces.append((Segment(tokens: tokens[start..<start + take], state: states[sequence], row: used), sequence))
                 used += take
                 start += take
                 if used == scratch.positions { runChunk() }
