@@ -119,7 +119,10 @@ func batchedPrefillGivesEachSequenceItsOwnLogits(_ dtype: DType) throws {
         #expect(relativeL2(together[k], logits) <= 1e-6, "sequence \(k)")
         #expect(relativeL2(lasts[k], row(logits, tokens.count - 1, width: m.vocabRows)) <= 1e-6, "sequence \(k)")
     }
-    #expect(throws: MoltError.self) { try m.prefill(batch, states: [states[0], states[0], states[1], states[2]]) }
+    let twice = #expect(throws: MoltError.self) { try m.prefill(batch, states: [states[0], states[0], states[1], states[2]]) }
+    #expect(twice?.kind == .usage && twice?.message == "the same decode state was given for two sequences")
+    let short = #expect(throws: MoltError.self) { try m.prefill(batch, states: Array(states.prefix(3))) }
+    #expect(short?.kind == .usage && short?.message == "4 sequences given with 3 states")
 }
 
 @Test func f32WeightsAreReadInPlace() throws {
