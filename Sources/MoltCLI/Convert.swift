@@ -82,6 +82,12 @@ struct Convert: ParsableCommand {
         }
         let converter = try Converter(config: modelConfig, tensors: tensors, recipe: recipe)
         let out = try AtomicOutput(path: output, overwrite: force)
+        // The source's side of the parity check runs meanwhile, in the time the conversion leaves idle.
+        let parity = verification.noVerify
+            ? nil
+            : try verification.start(
+                sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, storedAs: converter.storedTypes,
+                tokenizer: parsedTokenizer)
 
         // The source's SHA-256s and zip CRCs are computed on the other core while this one converts.
         let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
@@ -103,13 +109,9 @@ struct Convert: ParsableCommand {
         }
         progress.finish()
 
-        if verification.noVerify {
-            try writer.replaceTrailer(parity: .object([("verified", .bool(false))]))
-        } else {
+        if let parity {
             try out.flush()
-            let report = try verification.check(
-                sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, convertedPath: out.temporaryPath,
-                tokenizer: parsedTokenizer)
+            let report = try verification.finish(parity, convertedPath: out.temporaryPath)
             try writer.replaceTrailer(parity: report.json)
             FileHandle.standardError.write(Data((report.text + "\n").utf8))
             try verification.writeReport(report)
@@ -123,6 +125,8 @@ struct Convert: ParsableCommand {
                 Terminal.error("\(output): the conversion failed verification; nothing was written")
                 throw ExitCode(3)
             }
+        } else {
+            try writer.replaceTrailer(parity: .object([("verified", .bool(false))]))
         }
         try out.commit()
 

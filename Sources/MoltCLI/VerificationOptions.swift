@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MoltCore
 import MoltFormat
+import MoltKernels
 import MoltParity
 import MoltRuntime
 import MoltTokenizer
@@ -31,32 +32,50 @@ struct VerificationOptions: ParsableArguments {
 
     var thresholds: Thresholds { Thresholds(maxMeanKL: maxKL, minTop1: minTop1, minRouting: minRouting) }
 
-    /// Runs the source and the .molt at `convertedPath` side by side. A lossless conversion
-    /// (every tensor stored exactly) must give bit-identical logits; others must meet the
+    /// Starts the source's side of the parity check on a thread of its own, with a kernel
+    /// thread of its own, so that it runs while the caller writes the conversion: it needs only
+    /// the source and the type each tensor is stored as (`storedAs`). A lossless conversion
+    /// (every tensor stored exactly) must then give bit-identical logits; others must meet the
     /// thresholds.
-    func check(sourceConfig: BlackMambaConfig, sourceTensors: [String: Tensor], convertedPath: String, tokenizer: Tokenizer?) throws -> ParityReport {
-        let file = try MoltFile(path: convertedPath)
-        let converted = try BlackMambaModel(molt: file)
+    func start(
+        sourceConfig: BlackMambaConfig, sourceTensors: [String: Tensor], storedAs types: [String: MoltTensorType],
+        tokenizer: Tokenizer?
+    ) throws -> PendingParity {
         var tensors = sourceTensors
         var lossless = true
-        var errors: [String: Double] = [:]
-        for entry in file.header.tensors {
-            if let e = entry.quantError { errors[entry.name] = e.relRMS }
-            guard let original = sourceTensors[entry.name] else {
+        for (name, type) in types {
+            guard let original = sourceTensors[name] else {
                 lossless = false
                 continue
             }
-            lossless = lossless && entry.type.holdsExactly(original.dtype)
+            lossless = lossless && type.holdsExactly(original.dtype)
             // A half-precision source widened to f32 by the recipe runs through OpenBLAS in the
             // conversion, so its source runs there too: the same values through the same
             // arithmetic is what makes bit-identical logits a fair demand.
-            if entry.type == .f32, original.dtype != .f32 { tensors[entry.name] = try original.converted(to: .f32) }
+            if type == .f32, original.dtype != .f32 { tensors[name] = try original.converted(to: .f32) }
         }
-        let source = try BlackMambaModel(config: sourceConfig, tensors: tensors)
+        // One thread: it shares the cores with the conversion, which leaves some of their
+        // time idle, and a second would only spin waiting for it.
+        let source = try BlackMambaModel(config: sourceConfig, tensors: tensors, kernels: KernelThreads(count: 1))
         let check = ParityCheck(
             sequences: try sequences(vocabSize: source.config.vocabSize, tokenizer: tokenizer),
-            thresholds: lossless ? nil : thresholds, tensorErrors: errors)
-        return try check.run(source: source, converted: converted)
+            thresholds: lossless ? nil : thresholds)
+        return PendingParity(check: check, types: types, reference: Background { try check.reference(source) })
+    }
+
+    /// Runs the .molt at `convertedPath` and judges it against the source's side.
+    func finish(_ pending: PendingParity, convertedPath: String) throws -> ParityReport {
+        let file = try MoltFile(path: convertedPath)
+        let stored = Dictionary(uniqueKeysWithValues: file.header.tensors.map { ($0.name, $0.type) })
+        guard stored == pending.types else {
+            throw MoltError.badInput("\(convertedPath): its tensors are not stored as the source's side of the check assumed")
+        }
+        var check = pending.check
+        for entry in file.header.tensors {
+            if let e = entry.quantError { check.tensorErrors[entry.name] = e.relRMS }
+        }
+        let converted = try BlackMambaModel(molt: file)
+        return try check.run(reference: pending.reference.wait(), converted: converted)
     }
 
     /// The seeded random sequences, plus built-in and calibration text when there is a tokenizer.
@@ -82,4 +101,12 @@ struct VerificationOptions: ParsableArguments {
         try Data((parity.json.serialized(indent: 2) + "\n").utf8).withUnsafeBytes { try output.write($0) }
         try output.commit()
     }
+}
+
+/// A parity check whose source side is running.
+struct PendingParity {
+    var check: ParityCheck
+    /// The stored type of each tensor the source side was bound for.
+    let types: [String: MoltTensorType]
+    let reference: Background<ParityCheck.Reference>
 }

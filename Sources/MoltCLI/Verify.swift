@@ -45,8 +45,10 @@ struct Verify: ParsableCommand {
         try checkSources(recorded: file.header.provenance.sources, actual: checkpoint.files)
         let modelConfig = try checkpoint.requireModel()
         let tokenizer = file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file)
-        let report = try verification.check(
-            sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, convertedPath: model, tokenizer: tokenizer)
+        let pending = try verification.start(
+            sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName,
+            storedAs: Dictionary(uniqueKeysWithValues: file.header.tensors.map { ($0.name, $0.type) }), tokenizer: tokenizer)
+        let report = try verification.finish(pending, convertedPath: model)
         print(report.text)
         try verification.writeReport(report)
         if !report.passed { throw ExitCode(3) }

@@ -24,6 +24,11 @@ public struct Converter {
         config.expectedTensors.map { ($0.name, tensors[$0.name]!) }
     }
 
+    /// The type each tensor is stored as.
+    public var storedTypes: [String: MoltTensorType] {
+        Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, recipe.type(of: $0.name, $0.tensor)) })
+    }
+
     /// Source bytes of all tensors, for progress reports.
     public var sourceBytes: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }
 

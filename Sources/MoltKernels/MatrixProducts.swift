@@ -1,16 +1,18 @@
 import CMoltKernels
 
 extension WeightMatrix {
-    /// y[rows] = W x, x holding `columns` floats. Each y[r] is computed by one thread in an
-    /// order fixed by the path and precision: the thread count never changes the result.
+    /// y[rows] = W x, x holding `columns` floats; with `count` > 1, that many vectors at once,
+    /// x [count, columns] and y [count, rows] row-major. Each y[r] is computed by one thread in
+    /// an order fixed by the path and precision: neither the thread count nor the other vectors
+    /// change the result, and several vectors share one pass over the weights.
     /// Traps if `path` is not supported on this CPU.
     public func matvec(
-        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: KernelThreads = .shared,
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int = 1, threads: KernelThreads = .shared,
         path: KernelPath = .best, activations: ActivationPrecision = .float32
     ) {
         withExtendedLifetime(owner) {
             withUnsafePointer(to: description) { w in
-                check(molt_matvec(threads.pool, w, x, y, path.c, activations.c), path)
+                check(molt_matvec(threads.pool, w, x, Int64(count), y, path.c, activations.c), path)
             }
         }
     }

@@ -3,7 +3,8 @@ import MoltRuntime
 
 /// Runs a source model and its conversion side by side on the same sequences and judges the
 /// conversion. The converted model runs as users run it: a prefill of each sequence but its
-/// last `decodeSteps` tokens, then a decode step per remaining token, continuing that state.
+/// last `decodeSteps` tokens, then a decode step per remaining token, continuing that state
+/// (the sequences' steps batched, which changes no bit of any).
 /// The source gives its logits for every position from one prefill, since a position's logits
 /// depend only on the tokens up to it; for a lossless conversion, which must match bit for
 /// bit, the source takes the converted model's path exactly.
@@ -23,8 +24,30 @@ public struct ParityCheck {
         self.tensorErrors = tensorErrors
     }
 
+    /// The source's side of the check: its logits, routes and residuals on every sequence.
+    /// It needs nothing of the conversion, so it can run while the conversion is written.
+    public struct Reference: @unchecked Sendable {
+        let config: BlackMambaConfig
+        let runs: [([Float], DecodeState)]
+    }
+
+    /// Where each sequence's decode steps begin. At least one position is prefilled, so a
+    /// decode step always continues a prefill.
+    private var splits: [Int] { sequences.map { max(1, $0.tokens.count - decodeSteps) } }
+
+    public func reference(_ source: BlackMambaModel) throws -> Reference {
+        // A lossless conversion must match bit for bit, so its source takes the converted path.
+        let runs = try traced(source, decodeFrom: thresholds == nil ? splits : sequences.map(\.tokens.count))
+        return Reference(config: source.config, runs: runs)
+    }
+
     public func run(source: BlackMambaModel, converted: BlackMambaModel) throws -> ParityReport {
-        let config = source.config
+        try run(reference: reference(source), converted: converted)
+    }
+
+    /// Judges `converted` against the source's side, made by `reference` with these sequences.
+    public func run(reference: Reference, converted: BlackMambaModel) throws -> ParityReport {
+        let config = reference.config
         guard config == converted.config else {
             throw MoltError.badInput("the converted model's config differs from its source's")
         }
@@ -32,9 +55,11 @@ public struct ParityCheck {
         var report = ParityReport(config: config, thresholds: thresholds)
         var residualError = [Int: (difference: Double, energy: Double)]()
         var routing = [Int: (same: Int, total: Int)]()
-        // At least one position is prefilled, so a decode step always continues a prefill.
-        let splits = sequences.map { max(1, $0.tokens.count - decodeSteps) }
-        let sourceRuns = try traced(source, decodeFrom: thresholds == nil ? splits : sequences.map(\.tokens.count))
+        guard reference.runs.count == sequences.count else {
+            throw MoltError(.usage, "the source's side was run on \(reference.runs.count) sequences, not \(sequences.count)")
+        }
+        let splits = splits
+        let sourceRuns = reference.runs
         let convertedRuns = try traced(converted, decodeFrom: splits)
         for (index, sequence) in sequences.enumerated() {
             let tokens = sequence.tokens, split = splits[index]
@@ -92,8 +117,13 @@ public struct ParityCheck {
             state.recordsResiduals = true
         }
         var logits = try model.prefill(zip(sequences, splits).map { Array($0.tokens[..<$1]) }, states: states)
-        for (index, sequence) in sequences.enumerated() {
-            for token in sequence.tokens[splits[index]...] { logits[index] += try model.decode(token, state: states[index]) }
+        // The sequences' decode steps run side by side, one token of each still going per step:
+        // each gets the bits its own steps would, and the weights are read once per step.
+        for step in 0... {
+            let going = sequences.indices.filter { splits[$0] + step < sequences[$0].tokens.count }
+            guard !going.isEmpty else { break }
+            let stepLogits = try model.decode(going.map { sequences[$0].tokens[splits[$0] + step] }, states: going.map { states[$0] })
+            for (index, row) in zip(going, stepLogits) { logits[index] += row }
         }
         return Array(zip(logits, states))
     }

@@ -52,6 +52,20 @@ extension BlackMambaModel {
         return Array(UnsafeBufferPointer(start: state.logits.base, count: vocabRows))
     }
 
+    /// Feeds `tokens[i]` to the sequence in `states[i]`, for several sequences at once, and
+    /// returns each one's logits [vocabRows]: exactly the bits `decode(_:state:)` would give it
+    /// alone, while every weight matrix is read from memory once for all of them.
+    public func decode(_ tokens: [Int], states: [DecodeState]) throws -> [[Float]] {
+        try check(batchOf: tokens.count, states: states)
+        for (token, state) in zip(tokens, states) { try validate(tokens: [token], firstPosition: state.position) }
+        guard !tokens.isEmpty else { return [] }
+        let v = vocabRows, scratch = Activations(config: config, positions: tokens.count)
+        forward(zip(tokens, states).enumerated().map { Segment(tokens: [$1.0][...], state: $1.1, row: $0) }, scratch: scratch)
+        let out = FloatBuffer(count: tokens.count * v)
+        logits(scratch.x.base, rows: tokens.count, scratch: scratch, into: out.base, stepwise: true)
+        return tokens.indices.map { Array(UnsafeBufferPointer(start: out.base + $0 * v, count: v)) }
+    }
+
     /// The decode step, leaving the logits in `state.logits`.
     func step(_ token: Int, state: DecodeState) throws {
         try check(state)

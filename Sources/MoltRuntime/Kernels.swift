@@ -47,52 +47,63 @@ func layerNorm(
 
 // MARK: Matrix products (OpenBLAS, row-major; weights are [out, in] so they enter transposed)
 
-/// c[m, w.rows] = a[m, w.cols] · w^T, or c += that when `accumulate`. Rows of `a` are `lda`
-/// floats apart and rows of `c` `ldc` apart, so column blocks of wider buffers can be used.
-/// One row (a decode step, or an expert one prompt position chose) takes the matrix-vector
-/// kernels, which stream the weights once; a matrix-matrix product would first prepare them
-/// for many rows.
-func matmul(
-    _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: Matrix,
-    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
-) {
-    let vector = m == 1
-    if let packed = w.packed {
-        return packedProduct(a, rows: m, lda: lda, packed, into: c, ldc: ldc, accumulate: accumulate, vector: vector)
-    }
-    if vector { return matvec(w, a, into: c, accumulate: accumulate) }
-    cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(w.rows), Int32(w.cols),
-        1, a, Int32(lda), w.base, Int32(w.cols), accumulate ? 1 : 0, c, Int32(ldc))
-}
-
-/// The same product over packed weights: the kernels read dense rows in and write dense rows
-/// out, so strided inputs are gathered and strided or accumulated outputs go through scratch.
-private func packedProduct(
-    _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: WeightMatrix,
-    into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, vector: Bool
-) {
-    let k = w.columns, n = w.rows
-    let gather = lda != k, direct = ldc == n && !accumulate
-    if !gather && direct {
-        return vector ? w.matvec(a, c, activations: w.vectorActivations) : w.matmul(a, count: m, c)
-    }
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: (gather ? m * k : 0) + (direct ? 0 : m * n)) { scratch in
-        guard let base = scratch.baseAddress else { return }
-        var x = a
-        if gather {
-            for r in 0..<m { (base + r * k).update(from: a + r * lda, count: k) }
-            x = UnsafePointer(base)
+extension BlackMambaModel {
+    /// c[m, w.rows] = a[m, w.cols] · w^T, or c += that when `accumulate`. Rows of `a` are `lda`
+    /// floats apart and rows of `c` `ldc` apart, so column blocks of wider buffers can be used.
+    /// One row (a decode step, or an expert one prompt position chose) takes the matrix-vector
+    /// kernels, which stream the weights once; a matrix-matrix product would first prepare them
+    /// for many rows. So do `stepwise` rows, each another sequence's decode step: each gets the
+    /// bits its sequence's own step would, from one pass over the weights.
+    func matmul(
+        _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: Matrix,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, stepwise: Bool = false
+    ) {
+        let vector = m == 1 || stepwise
+        if let packed = w.packed {
+            return packedProduct(a, rows: m, lda: lda, packed, into: c, ldc: ldc, accumulate: accumulate, vector: vector)
         }
-        let y = direct ? c : base + (gather ? m * k : 0)
-        if vector { w.matvec(x, y, activations: w.vectorActivations) } else { w.matmul(x, count: m, y) }
-        guard !direct else { return }
-        for r in 0..<m {
-            let out = c + r * ldc, result = y + r * n
-            if accumulate {
-                for j in 0..<n { out[j] += result[j] }
+        if vector {
+            for r in 0..<m { matvec(w, a + r * lda, into: c + r * ldc, accumulate: accumulate) }
+            return
+        }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(w.rows), Int32(w.cols),
+            1, a, Int32(lda), w.base, Int32(w.cols), accumulate ? 1 : 0, c, Int32(ldc))
+    }
+
+    /// The same product over packed weights: the kernels read dense rows in and write dense rows
+    /// out, so strided inputs are gathered and strided or accumulated outputs go through scratch.
+    private func packedProduct(
+        _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: WeightMatrix,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, vector: Bool
+    ) {
+        let k = w.columns, n = w.rows
+        let gather = lda != k, direct = ldc == n && !accumulate
+        func product(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+            if vector {
+                w.matvec(x, y, count: m, threads: kernels, activations: w.vectorActivations)
             } else {
-                out.update(from: result, count: n)
+                w.matmul(x, count: m, y, threads: kernels)
+            }
+        }
+        if !gather && direct { return product(a, into: c) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (gather ? m * k : 0) + (direct ? 0 : m * n)) { scratch in
+            guard let base = scratch.baseAddress else { return }
+            var x = a
+            if gather {
+                for r in 0..<m { (base + r * k).update(from: a + r * lda, count: k) }
+                x = UnsafePointer(base)
+            }
+            let y = direct ? c : base + (gather ? m * k : 0)
+            product(x, into: y)
+            guard !direct else { return }
+            for r in 0..<m {
+                let out = c + r * ldc, result = y + r * n
+                if accumulate {
+                    for j in 0..<n { out[j] += result[j] }
+                } else {
+                    out.update(from: result, count: n)
+                }
             }
         }
     }
@@ -138,15 +149,17 @@ func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
     return best
 }
 
-/// Splits 0..<count into `parts` contiguous blocks and runs them concurrently on the kernels'
-/// threads, which spin between products: a decode step's element-wise loops can then share a
-/// core that would otherwise wait. Each index is handled by exactly one block, so results do
-/// not depend on scheduling.
-func parallelBlocks(_ count: Int, parts: Int, _ body: (Range<Int>) -> Void) {
-    let parts = max(1, min(parts, count))
-    if parts == 1 { return body(0..<count) }
-    KernelThreads.shared.parallel(parts) { p in
-        body(count * p / parts..<count * (p + 1) / parts)
+extension BlackMambaModel {
+    /// Splits 0..<count into `threads` contiguous blocks and runs them concurrently on the
+    /// kernels' threads, which spin between products: a decode step's element-wise loops can
+    /// then share a core that would otherwise wait. Each index is handled by exactly one block,
+    /// so results do not depend on scheduling.
+    func parallelBlocks(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(threads, count))
+        if parts == 1 { return body(0..<count) }
+        kernels.parallel(parts) { p in
+            body(count * p / parts..<count * (p + 1) / parts)
+        }
     }
 }
 

@@ -12,16 +12,22 @@ public final class BlackMambaModel: @unchecked Sendable {
     let retained: [Tensor]
     /// Weights widened to f32 at bind time, and constants derived from weights.
     let owned: [FloatBuffer]
-    /// Threads for the runtime's own loops: as many as OpenBLAS uses, so one setting
-    /// (OPENBLAS_NUM_THREADS) controls both.
+    /// The threads Molt's kernels and the runtime's own loops run on.
+    let kernels: KernelThreads
+    /// Parts the runtime's loops are split into: as many as OpenBLAS uses (so one setting,
+    /// OPENBLAS_NUM_THREADS, controls both), at most the kernels' threads.
     let threads: Int
 
     /// Binds `tensors` (a state dict) after checking that every tensor `config` implies is
     /// present with its shape, and no other; all mismatches are listed in one error.
     /// Weights in `packed` (q8/q4 read in place from a .molt), and f16/bf16 ones in `tensors`,
     /// run through Molt's kernels; they may be projection weights or the embedding (whose rows
-    /// are then dequantized as they are looked up).
-    public init(config: BlackMambaConfig, tensors: [String: Tensor], packed: [String: WeightMatrix] = [:]) throws {
+    /// are then dequantized as they are looked up). `kernels` are the threads it runs on: a
+    /// model given its own can run beside other work without taking turns on the shared ones.
+    public init(
+        config: BlackMambaConfig, tensors: [String: Tensor], packed: [String: WeightMatrix] = [:],
+        kernels: KernelThreads = .shared
+    ) throws {
         let shapes = tensors.mapValues(\.shape).merging(packed.mapValues { [$0.rows, $0.columns] }) { a, _ in a }
         let config = config.resolved(shapes: shapes)
         let problems = config.shapeProblems(shapes)
@@ -35,7 +41,8 @@ public final class BlackMambaModel: @unchecked Sendable {
         retained = binder.retained
         owned = binder.owned
         self.config = config
-        threads = max(1, Int(openblas_get_num_threads()))
+        self.kernels = kernels
+        threads = max(1, min(Int(openblas_get_num_threads()), kernels.count))
     }
 
     /// True when decode steps round some activations to integers (the q8 and q4 matrix-vector
@@ -70,5 +77,16 @@ public final class BlackMambaModel: @unchecked Sendable {
 
     func check(_ state: DecodeState) throws {
         guard state.model === self else { throw MoltError(.usage, "the decode state was made by another model") }
+    }
+
+    /// A batch of `count` sequences continues `states`, one each, all this model's.
+    func check(batchOf count: Int, states: [DecodeState]) throws {
+        guard count == states.count else {
+            throw MoltError(.usage, "\(count) sequences given with \(states.count) states")
+        }
+        guard Set(states.map(ObjectIdentifier.init)).count == states.count else {
+            throw MoltError(.usage, "the same decode state was given for two sequences")
+        }
+        for state in states { try check(state) }
     }
 }

@@ -31,16 +31,8 @@ extension BlackMambaModel {
     /// those it gets alone up to f32 rounding: a product's summation order can depend on how
     /// many rows it has (one row takes the matrix-vector kernel, and OpenBLAS blocks by size).
     public func prefill(_ batch: [[Int]], states: [DecodeState], logits rows: LogitRows = .all) throws -> [[Float]] {
-        guard batch.count == states.count else {
-            throw MoltError(.usage, "\(batch.count) sequences given with \(states.count) states")
-        }
-        guard Set(states.map(ObjectIdentifier.init)).count == states.count else {
-            throw MoltError(.usage, "the same decode state was given for two sequences")
-        }
-        for (tokens, state) in zip(batch, states) {
-            try check(state)
-            try validate(tokens: tokens, firstPosition: state.position)
-        }
+        try check(batchOf: batch.count, states: states)
+        for (tokens, state) in zip(batch, states) { try validate(tokens: tokens, firstPosition: state.position) }
         let v = vocabRows, h = config.hiddenSize
         let total = batch.reduce(0) { $0 + $1.count }
         let scratch = Activations(config: config, positions: min(total, Self.prefillChunk))

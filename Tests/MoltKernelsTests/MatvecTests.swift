@@ -58,6 +58,33 @@ import Testing
         }
     }
 
+    /// Several vectors in one call share the pass over the weights, and each gets the bits it
+    /// gets alone, on every path and precision, with rows that span several of a task's pieces.
+    @Test(arguments: WeightMatrix.Element.allCases)
+    func severalVectorsGetTheirOwnResults(element: WeightMatrix.Element) throws {
+        let fixture = try Fixture(element, rows: 1_201, columns: 290, groupSize: 32, seed: 11)
+        var random = Random(seed: 12)
+        let count = 5
+        let xs = (0..<count).map { _ in random.activations(290) }
+        for path in KernelPath.supported {
+            for activations in ActivationPrecision.allCases {
+                var together = [Float](repeating: .nan, count: count * fixture.matrix.rows)
+                xs.joined().map { $0 }.withUnsafeBufferPointer { x in
+                    together.withUnsafeMutableBufferPointer { y in
+                        fixture.matrix.matvec(x.baseAddress!, y.baseAddress!, count: count, path: path, activations: activations)
+                    }
+                }
+                for (v, x) in xs.enumerated() {
+                    let alone = fixture.matrix.matvec(x, path: path, activations: activations)
+                    let rows = fixture.matrix.rows
+                    #expect(
+                        together[v * rows..<(v + 1) * rows].map(\.bitPattern) == alone.map(\.bitPattern),
+                        "\(element) \(path) \(activations) vector \(v)")
+                }
+            }
+        }
+    }
+
     /// The integer kernels all multiply the same quantized activations; only the order of the
     /// f32 sums of the exact integer dot products differs.
     @Test(arguments: [(WeightMatrix.Element.q8, ActivationPrecision.int8), (.q4, .int8), (.q8, .int16)])

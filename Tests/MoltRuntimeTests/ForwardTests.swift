@@ -1,5 +1,6 @@
 import MoltCore
 @testable import MoltRuntime
+import MoltKernels
 import Testing
 
 private func model(_ config: BlackMambaConfig, seed: UInt64 = 1, dtype: DType = .f32) throws -> BlackMambaModel {
@@ -123,6 +124,43 @@ func batchedPrefillGivesEachSequenceItsOwnLogits(_ dtype: DType) throws {
     #expect(twice?.kind == .usage && twice?.message == "the same decode state was given for two sequences")
     let short = #expect(throws: MoltError.self) { try m.prefill(batch, states: Array(states.prefix(3))) }
     #expect(short?.kind == .usage && short?.message == "4 sequences given with 3 states")
+}
+
+@Test(arguments: [DType.f32, .bf16])
+func batchedDecodeGivesEachSequenceItsOwnBits(_ dtype: DType) throws {
+    let config = testConfigs[0]
+    let m = try BlackMambaModel(config: config, tensors: randomTensors(config, seed: 14, dtype: dtype))
+    var random = TestRandom(seed: 15)
+    let prompts = [5, 1, 9].map { random.tokens($0, below: config.vocabRows) }
+    let steps = (0..<4).map { _ in random.tokens(prompts.count, below: config.vocabRows) }
+    let together = prompts.map { _ in m.makeState() }, alone = prompts.map { _ in m.makeState() }
+    for state in together + alone { state.recordsRoutes = true }
+    // Prefilled one by one: a batched prefill matches these only to rounding.
+    for (prompt, state) in zip(prompts + prompts, together + alone) { _ = try m.prefill(prompt, state: state) }
+    for tokens in steps {
+        let batched = try m.decode(tokens, states: together)
+        for k in prompts.indices {
+            #expect(batched[k].map(\.bitPattern) == (try m.decode(tokens[k], state: alone[k])).map(\.bitPattern), "sequence \(k)")
+        }
+    }
+    for k in prompts.indices {
+        #expect(together[k].position == alone[k].position && together[k].routes == alone[k].routes, "sequence \(k)")
+    }
+    let twice = #expect(throws: MoltError.self) { try m.decode([1, 2], states: [together[0], together[0]]) }
+    #expect(twice?.kind == .usage && twice?.message == "the same decode state was given for two sequences")
+    let short = #expect(throws: MoltError.self) { try m.decode([1, 2], states: [together[0]]) }
+    #expect(short?.kind == .usage && short?.message == "2 sequences given with 1 states")
+}
+
+/// A model on kernel threads of its own computes what one on the shared threads does.
+@Test func ownKernelThreadsChangeNoBit() throws {
+    let config = testConfigs[0]
+    let tensors = randomTensors(config, seed: 16, dtype: .bf16)
+    let shared = try BlackMambaModel(config: config, tensors: tensors)
+    let own = try BlackMambaModel(config: config, tensors: tensors, kernels: KernelThreads(count: 1))
+    var random = TestRandom(seed: 17)
+    let tokens = random.tokens(30, below: config.vocabRows)
+    #expect(try own.prefill(tokens).logits.map(\.bitPattern) == shared.prefill(tokens).logits.map(\.bitPattern))
 }
 
 @Test func f32WeightsAreReadInPlace() throws {

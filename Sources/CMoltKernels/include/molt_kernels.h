@@ -68,10 +68,12 @@ int molt_pool_threads(const molt_pool *pool);
 typedef void (*molt_parallel_fn)(void *context, int64_t task);
 void molt_pool_parallel(molt_pool *pool, int64_t tasks, molt_parallel_fn fn, void *context);
 
-/* y[rows] = W x, x holding `columns` floats. Each y[r] is computed by one thread in an order
- * that depends only on the path and activations, never on the thread count. Returns 0, -1 if
- * the path is not supported here, -2 if memory ran out. */
-int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, float *y, molt_path path,
+/* y[v][rows] = W x[v] for each of `count` vectors of `columns` floats, row-major. Each y[v][r]
+ * is computed by one thread in an order that depends only on the path and activations, never
+ * on the thread count or on the other vectors: several vectors give each the bits it gets
+ * alone, while the weights are read from memory once for all of them. Returns 0, -1 if the
+ * path is not supported here, -2 if memory ran out. */
+int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, int64_t count, float *y, molt_path path,
                 molt_activations activations);
 
 /* Y[t, rows] = X[t, columns] W^T, row-major. Every Y element is the sequential fused
