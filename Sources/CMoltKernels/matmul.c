@@ -1,9 +1,14 @@
-/* Y = X W^T by panels of W: X is first packed into blocks of `mr` rows, k-major ([K][mr]),
- * so that a tile reads it from one pointer; then each task dequantizes `nr` rows of W to f32,
- * transposed into a panel [K][nr], and sweeps all of X over it in register tiles, K in blocks
- * (kernel->kc) so that the tile's slices of X and W stay in L1. Every Y element is the sequential fused multiply-add over k of its
- * row of X and its dequantized row of W; blocking only stores and reloads the running sum, so
- * no path, tile shape, thread count or T changes a bit of the result. */
+/* Y = X W^T, by one of two routes. Panels of W (scalar, AVX2): X is first packed into blocks
+ * of `mr` rows, k-major ([K][mr]), so that a tile reads it from one pointer; then each task
+ * dequantizes `nr` rows of W to f32, transposed into a panel [K][nr], and sweeps all of X over
+ * it in register tiles, K in blocks (kernel->kc) so that the tile's slices of X and W stay in
+ * L1. Broadcasts of W (AVX-512): X is packed transposed, 16 rows to a block ([K][16]); each
+ * task dequantizes 16 rows of W and, for each block of X, broadcasts each W value over the
+ * block's lanes. With the few rows of X an expert sees in a prefill, transposing W cost as
+ * much as the tiles that use it; on Zen 4 the broadcasts are as fast with many rows too.
+ * Either way every Y element is the sequential fused multiply-add over k of its row of X and
+ * its dequantized row of W (blocking only stores and reloads the running sum), so no path,
+ * route, tile shape, thread count or T changes a bit of the result. */
 #include <math.h>
 #include <stdlib.h>
 #include "matmul.h"
@@ -47,6 +52,30 @@ static void matmul_task(void *context, int64_t task, int worker) {
     }
 }
 
+/* The rows buffer's stride: a cache line more than a row, so that the 16 rows a broadcast
+ * tile reads side by side do not all fall in the same L1 sets (rows of 1024 or 3072 floats
+ * are whole multiples of 4 KiB, and then were read a third slower). */
+static int64_t broadcast_stride(const molt_matrix *w) { return padded_columns(w) + 16; }
+
+static void broadcast_task(void *context, int64_t task, int worker) {
+    matmul_job *job = context;
+    const molt_matrix *w = job->w;
+    int64_t k = w->columns, ld = broadcast_stride(w), n0 = task * 16;
+    int64_t n = w->rows - n0 < 16 ? w->rows - n0 : 16;
+    float *rows = molt_pool_scratch(job->pool, worker, (size_t)(16 * ld) * 4);
+    if (!rows) {
+        job->failed = 1;
+        return;
+    }
+    for (int64_t j = 0; j < n; j++) job->kernel->dequantize(w, n0 + j, rows + j * ld);
+    /* Rows past the matrix's last are computed and dropped; zeros keep them finite. */
+    memset(rows + n * ld, 0, (size_t)((16 - n) * ld) * 4);
+    for (int64_t t0 = 0; t0 < job->t; t0 += 16) {
+        int64_t m = job->t - t0 < 16 ? job->t - t0 : 16;
+        job->kernel->broadcast_tile(rows, ld, job->x + t0 * k, k, m, job->y + t0 * w->rows + n0, w->rows, n);
+    }
+}
+
 static const molt_gemm_kernel *gemm_kernel(molt_path path) {
     return path == MOLT_PATH_SCALAR ? &molt_gemm_scalar : path == MOLT_PATH_AVX2 ? &molt_gemm_avx2 : &molt_gemm_avx512;
 }
@@ -74,7 +103,9 @@ int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t
         return 0;
     }
     const molt_gemm_kernel *kernel = gemm_kernel(path);
-    int64_t k = w->columns, mr = kernel->mr, blocks = (t + mr - 1) / mr;
+    /* Both routes pack X k-major in blocks of rows: `mr` for the panels' tiles, 16 lanes for
+     * the broadcasts. */
+    int64_t k = w->columns, mr = kernel->broadcast_tile ? 16 : kernel->mr, blocks = (t + mr - 1) / mr;
     molt_pool_lock(pool);
     float *packed = molt_pool_scratch(pool, molt_pool_threads(pool), (size_t)(blocks * mr * k) * 4);
     if (!packed) {
@@ -86,7 +117,10 @@ int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t
             for (int64_t i = 0; i < mr; i++)
                 packed[(b * k + c) * mr + i] = b * mr + i < t ? x[(b * mr + i) * k + c] : 0;
     matmul_job job = {.kernel = kernel, .w = w, .x = packed, .t = t, .y = y, .pool = pool};
-    molt_pool_run(pool, (w->rows + kernel->nr - 1) / kernel->nr, matmul_task, &job);
+    if (kernel->broadcast_tile)
+        molt_pool_run(pool, (w->rows + 15) / 16, broadcast_task, &job);
+    else
+        molt_pool_run(pool, (w->rows + kernel->nr - 1) / kernel->nr, matmul_task, &job);
     molt_pool_unlock(pool);
     return job.failed ? -2 : 0;
 }
@@ -146,4 +180,4 @@ static void tile_scalar(int64_t m, const float *x, const float *panel, int64_t k
 }
 
 const molt_gemm_kernel molt_gemm_scalar = {SCALAR_MR, SCALAR_NR, 256, molt_dequantize_row_scalar, molt_transpose_rows_scalar,
-                                           tile_scalar};
+                                           tile_scalar, NULL};

@@ -19,6 +19,12 @@ typedef struct {
      * instead of Y. m <= mr, n <= nr: only m rows and n columns of Y are touched. */
     void (*tile)(int64_t m, const float *x, const float *panel, int64_t kc, float *y, int64_t ldy, int64_t n,
                  int first);
+    /* The other route, taken when not NULL (the panel fields are then unused): Y[m, n] for
+     * m <= 16 rows of X, packed transposed [k][16] (lanes past m zero), and n <= 16 dequantized
+     * rows of W (row j at rows + j * ld): each W value is broadcast over a vector of X's rows,
+     * so W needs no transpose. Each Y element is the same sequential fused multiply-add. */
+    void (*broadcast_tile)(const float *rows, int64_t ld, const float *xt, int64_t k, int64_t m, float *y, int64_t ldy,
+                           int64_t n);
 } molt_gemm_kernel;
 
 extern const molt_gemm_kernel molt_gemm_scalar, molt_gemm_avx2, molt_gemm_avx512;

@@ -1,46 +1,33 @@
-/* AVX-512 pieces of the matmul: an 8 x 32 register tile (16 accumulators; 12 x 32 measured
- * half as fast on Zen 4) and vector dequantization of a row. */
+/* AVX-512 pieces of the matmul: the broadcast tile and vector dequantization of a row. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include "matmul.h"
-
-#define MR 8
-#define NR 32
 
 MOLT_TARGET_AVX512 static inline __mmask16 first_lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
-/* m is a constant at every call site, so the accumulators stay in registers. */
-MOLT_TARGET_AVX512 static inline __attribute__((always_inline)) void tile_rows(
-    const int64_t m, const float *x, const float *panel, int64_t kc, float *y, int64_t ldy, int64_t n, int first) {
-    __mmask16 m0 = first_lanes(n), m1 = first_lanes(n - 16);
-    __m512 c0[MR], c1[MR];
-    for (int64_t i = 0; i < m; i++) {
-        c0[i] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, y + i * ldy);
-        c1[i] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, y + i * ldy + 16);
-    }
-    for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(panel + NR * k), b1 = _mm512_load_ps(panel + NR * k + 16);
-        for (int64_t i = 0; i < m; i++) {
-            __m512 a = _mm512_set1_ps(x[MR * k + i]);
-            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
-        }
-    }
-    for (int64_t i = 0; i < m; i++) {
-        _mm512_mask_storeu_ps(y + i * ldy, m0, c0[i]);
-        _mm512_mask_storeu_ps(y + i * ldy + 16, m1, c1[i]);
-    }
-}
+/* 16 accumulators, one per row of W, each a vector over up to 16 rows of X; 8 or fewer rows
+ * of X take ymm vectors, at half the cost. The 16 rows of W are read side by side, a value at
+ * a time, from the rows buffer (L1 and L2). */
+#define BROADCAST_TILE(VEC, SETZERO, LOAD, SET1, FMADD, STORE, LANES)                              \
+    VEC acc[16];                                                                                  \
+    for (int j = 0; j < 16; j++) acc[j] = SETZERO();                                              \
+    for (int64_t c = 0; c < k; c++) {                                                             \
+        VEC x = LOAD(xt + 16 * c);                                                                \
+        for (int j = 0; j < 16; j++) acc[j] = FMADD(SET1(rows[j * ld + c]), x, acc[j]);           \
+    }                                                                                             \
+    float out[16][LANES] __attribute__((aligned(64)));                                            \
+    for (int j = 0; j < 16; j++) STORE(out[j], acc[j]);                                           \
+    for (int64_t i = 0; i < m; i++)                                                               \
+        for (int64_t j = 0; j < n; j++) y[i * ldy + j] = out[j][i];
 
-MOLT_TARGET_AVX512 static void tile(int64_t m, const float *x, const float *panel, int64_t kc, float *y, int64_t ldy,
-                                    int64_t n, int first) {
-    switch (m) {
-#define CASE(M) \
-    case M: tile_rows(M, x, panel, kc, y, ldy, n, first); break;
-        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
-#undef CASE
+MOLT_TARGET_AVX512 static void broadcast_tile(const float *rows, int64_t ld, const float *xt, int64_t k, int64_t m,
+                                              float *y, int64_t ldy, int64_t n) {
+    if (m <= 8) {
+        BROADCAST_TILE(__m256, _mm256_setzero_ps, _mm256_load_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_store_ps, 8)
+    } else {
+        BROADCAST_TILE(__m512, _mm512_setzero_ps, _mm512_load_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_store_ps, 16)
     }
 }
 
@@ -88,41 +75,7 @@ MOLT_TARGET_AVX512 static void dequantize(const molt_matrix *w, int64_t r, float
     }
 }
 
-/* 16 x 16 blocks: 16 row vectors in, 16 column vectors out, through the usual four rounds of
- * shuffles (pairs of floats, pairs of pairs, then 128-bit lanes twice). Ragged edges load
- * zeros for missing rows and columns and store only the columns that exist. */
-MOLT_TARGET_AVX512 static void transpose(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel) {
-    for (int64_t j0 = 0; j0 < nr; j0 += 16) {
-        for (int64_t c0 = 0; c0 < k; c0 += 16) {
-            __mmask16 m = first_lanes(k - c0);
-            __m512 r[16], t[16];
-            for (int i = 0; i < 16; i++)
-                r[i] = j0 + i < n ? _mm512_maskz_loadu_ps(m, rows + (j0 + i) * ld + c0) : _mm512_setzero_ps();
-            for (int i = 0; i < 16; i += 2) {
-                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int i = 0; i < 16; i += 4) {
-                r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-                r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-                r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-                r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-            }
-            for (int i = 0; i < 16; i += 8)
-                for (int p = 0; p < 4; p++) {
-                    t[i + p] = _mm512_shuffle_f32x4(r[i + p], r[i + 4 + p], 0x88);
-                    t[i + 4 + p] = _mm512_shuffle_f32x4(r[i + p], r[i + 4 + p], 0xDD);
-                }
-            for (int p = 0; p < 8; p++) {
-                r[p] = _mm512_shuffle_f32x4(t[p], t[8 + p], 0x88);
-                r[8 + p] = _mm512_shuffle_f32x4(t[p], t[8 + p], 0xDD);
-            }
-            for (int c = 0; c < 16 && c0 + c < k; c++) _mm512_storeu_ps(panel + (c0 + c) * nr + j0, r[c]);
-        }
-    }
-}
-
-const molt_gemm_kernel molt_gemm_avx512 = {MR, NR, 128, dequantize, transpose, tile};
+const molt_gemm_kernel molt_gemm_avx512 = {0, 0, 0, dequantize, NULL, NULL, broadcast_tile};
 #else
 #include "matmul.h"
 const molt_gemm_kernel molt_gemm_avx512;
