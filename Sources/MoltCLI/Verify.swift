@@ -31,9 +31,23 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let file = try MoltFile(path: model)
+        // With a source, its side of the parity check runs on its own thread while this one
+        // checks the checksums and hashes the source; errors in opening the source or starting
+        // its side are reported after those checks, since a swapped source is named best by
+        // its hash.
+        let source = against.map { path in Result { try Checkpoint.open(path, configPath: config, verifyChecksums: true) } }
+        let pending = source.map { opened in
+            Result {
+                let checkpoint = try opened.get()
+                return try verification.start(
+                    sourceConfig: try checkpoint.requireModel(), sourceTensors: checkpoint.tensors.byName,
+                    storedAs: Dictionary(uniqueKeysWithValues: file.header.tensors.map { ($0.name, $0.type) }),
+                    tokenizer: file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file))
+            }
+        }
         try file.verifyChecksums()
         Terminal.note("\(model): header and \(file.header.tensors.count + file.header.blobs.count) checksums OK")
-        guard let against else {
+        guard let source, let pending else {
             let model = try BlackMambaModel(molt: file)
             let check = try SelfConsistency(model: model, sequences: VerificationSet.random(vocabSize: file.config.vocabSize))
             Terminal.note(String(format: "prefill vs decode over %d positions: relative L2 %.2e (limit %.0e)",
@@ -41,14 +55,8 @@ struct Verify: ParsableCommand {
             if !check.passed { throw ExitCode(3) }
             return
         }
-        let checkpoint = try Checkpoint.open(against, configPath: config, verifyChecksums: true)
-        try checkSources(recorded: file.header.provenance.sources, actual: checkpoint.files)
-        let modelConfig = try checkpoint.requireModel()
-        let tokenizer = file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file)
-        let pending = try verification.start(
-            sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName,
-            storedAs: Dictionary(uniqueKeysWithValues: file.header.tensors.map { ($0.name, $0.type) }), tokenizer: tokenizer)
-        let report = try verification.finish(pending, convertedPath: model)
+        try checkSources(recorded: file.header.provenance.sources, actual: try source.get().files)
+        let report = try verification.finish(try pending.get(), convertedPath: model)
         print(report.text)
         try verification.writeReport(report)
         if !report.passed { throw ExitCode(3) }
