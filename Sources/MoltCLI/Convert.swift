@@ -102,7 +102,7 @@ struct Convert: ParsableCommand {
                             path: file.path, name: (file.path as NSString).lastPathComponent, sha256: sha, size: file.count)
                     }
                     return MoltHeader.Provenance(created: Self.timestamp(), sources: sources)
-                }
+                }, keepsSourceMapped: parity != nil
             ) { done, bytes in
                 progress.advance(to: bytes, note: "tensor \(done)/\(tensorCount)")
             }

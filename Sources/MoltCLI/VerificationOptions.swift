@@ -54,13 +54,17 @@ struct VerificationOptions: ParsableArguments {
             // arithmetic is what makes bit-identical logits a fair demand.
             if type == .f32, original.dtype != .f32 { tensors[name] = try original.converted(to: .f32) }
         }
-        // One thread: it shares the cores with the conversion, which leaves some of their
-        // time idle, and a second would only spin waiting for it.
-        let source = try BlackMambaModel(config: sourceConfig, tensors: tensors, kernels: KernelThreads(count: 1))
         let check = ParityCheck(
-            sequences: try sequences(vocabSize: source.config.vocabSize, tokenizer: tokenizer),
+            sequences: try sequences(vocabSize: sourceConfig.vocabSize, tokenizer: tokenizer),
             thresholds: lossless ? nil : thresholds)
-        return PendingParity(check: check, types: types, reference: Background { try check.reference(source) })
+        // At idle priority, on kernel threads of its own made there (so they inherit it): it
+        // takes the time the conversion leaves idle, and the rest once the converted model's
+        // side is done, instead of slowing both down.
+        let reference = Background(.whenIdle) { [tensors] in
+            let kernels = KernelThreads(count: KernelThreads.shared.count)
+            return try check.reference(BlackMambaModel(config: sourceConfig, tensors: tensors, kernels: kernels))
+        }
+        return PendingParity(check: check, types: types, reference: reference)
     }
 
     /// Runs the .molt at `convertedPath` and judges it against the source's side.

@@ -35,9 +35,12 @@ public struct Converter {
     /// Writes every tensor (and the tokenizer, when given) and the trailer. `provenance` is
     /// asked for only once the tensors are written (hashes of the source can be computed
     /// meanwhile). `progress` hears after each tensor: tensors done and source bytes done.
+    /// Each tensor's mapped pages are released once it is written, which keeps the resident
+    /// memory small, unless `keepsSourceMapped` (when the source is read again right after, as
+    /// verification does, and would only fault them back in).
     public func write(
         to sink: OutputSink, tokenizer: Data?, tool: MoltHeader.Tool, provenance: () throws -> MoltHeader.Provenance,
-        progress: (Int, Int) -> Void = { _, _ in }
+        keepsSourceMapped: Bool = false, progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> MoltWriter {
         let writer = try MoltWriter(sink: sink)
         var bytesDone = 0
@@ -50,7 +53,7 @@ public struct Converter {
             } catch let error as MoltError {
                 throw error.within("tensor \(name)")
             }
-            tensor.releaseMappedPages()
+            if !keepsSourceMapped { tensor.releaseMappedPages() }
             bytesDone += tensor.byteCount
             progress(index + 1, bytesDone)
         }
