@@ -31,6 +31,11 @@ MOLT_TARGET_AVX512 static void broadcast_tile(const float *rows, int64_t ld, con
     }
 }
 
+/* The weights a matmul reads are usually cold (a prefill touches each expert once), and the
+ * hardware prefetcher alone left the dequantization waiting on memory: prefetching this far
+ * ahead made cold products of 16 rows of X 10-15% faster. */
+#define DEQUANTIZE_PREFETCH_BYTES 4096
+
 MOLT_TARGET_AVX512 static void dequantize(const molt_matrix *w, int64_t r, float *out) {
     const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
     int64_t g = w->group_size, half = g / 2;
@@ -41,6 +46,7 @@ MOLT_TARGET_AVX512 static void dequantize(const molt_matrix *w, int64_t r, float
     case MOLT_WEIGHT_F16:
     case MOLT_WEIGHT_BF16:
         for (int64_t i = 0; i < w->columns; i += 16) {
+            _mm_prefetch((const char *)(row + 2 * i + DEQUANTIZE_PREFETCH_BYTES), _MM_HINT_T0);
             __mmask16 m = first_lanes(w->columns - i);
             __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * i);
             __m512 v = w->type == MOLT_WEIGHT_F16 ? _mm512_cvtph_ps(h)
@@ -52,6 +58,7 @@ MOLT_TARGET_AVX512 static void dequantize(const molt_matrix *w, int64_t r, float
         for (int64_t group = 0; group < w->groups; group++) {
             __m512 scale = _mm512_set1_ps(_cvtsh_ss(molt_load_u16(row + w->groups * g + 2 * group)));
             for (int64_t i = 0; i < g; i += 16) {
+                _mm_prefetch((const char *)(row + group * g + i + DEQUANTIZE_PREFETCH_BYTES), _MM_HINT_T0);
                 __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(row + group * g + i)));
                 _mm512_storeu_ps(out + group * g + i, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(q)));
             }
@@ -63,6 +70,7 @@ MOLT_TARGET_AVX512 static void dequantize(const molt_matrix *w, int64_t r, float
             __m512 scale = _mm512_set1_ps(_cvtsh_ss(molt_load_u16(row + w->groups * half + 2 * group)));
             __m512 minimum = _mm512_set1_ps(_cvtsh_ss(molt_load_u16(row + w->groups * half + 2 * (w->groups + group))));
             for (int64_t j = 0; j < half; j += 16) {
+                _mm_prefetch((const char *)(packed + j + DEQUANTIZE_PREFETCH_BYTES), _MM_HINT_T0);
                 __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(packed + j)));
                 __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15)));
                 __m512 hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));

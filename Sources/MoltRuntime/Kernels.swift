@@ -39,9 +39,6 @@ func layerNorm(
 
 @inline(__always) func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
 
-/// log(1 + e^v); above 20 it is v to within f32 precision, as in torch's softplus.
-@inline(__always) func softplus(_ v: Float) -> Float { v > 20 ? v : log1pf(expf(v)) }
-
 /// The exact (erf) GELU, which the published experts use.
 @inline(__always) func gelu(_ v: Float) -> Float { 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
 
@@ -161,33 +158,4 @@ extension BlackMambaModel {
             body(count * p / parts..<count * (p + 1) / parts)
         }
     }
-}
-
-// MARK: Vector exp
-
-/// e^x for four lanes at once, within about 2 ulp of expf: Cephes' polynomial after reducing
-/// x = n ln2 + r, |r| <= ln2 / 2. The scan needs one exp per state element and position, and
-/// calling expf for each costs more than all of the scan's other arithmetic. Inputs are clamped
-/// to [-87.33, 88], so the result is finite and about 1e-38 at the least, where expf would give
-/// subnormals or zero.
-@inline(__always) func exp4(_ x: SIMD4<Float>) -> SIMD4<Float> {
-    // Masked replacement, not clamped(): that calls generic code per lane.
-    var x = x
-    x.replace(with: -87.33, where: x .< -87.33)
-    x.replace(with: 88, where: x .> 88)
-    // Adding 1.5 * 2^23 rounds x / ln2 to the nearest integer n, kept in the low mantissa bits.
-    let shifter = SIMD4<Float>(repeating: 12_582_912)
-    let shifted = x * 1.442_695_04 + shifter
-    let n = shifted - shifter
-    let r = x - n * 0.693_359_375 - n * -2.121_944_4e-4
-    var p = SIMD4<Float>(repeating: 1.987_569_15e-4)
-    p = p * r + 1.398_199_95e-3
-    p = p * r + 8.333_451_907e-3
-    p = p * r + 4.166_579_589e-2
-    p = p * r + 1.666_666_546e-1
-    p = p * r + 5.000_000_12e-1
-    let er = p * r * r + r + 1
-    // 2^n, built in the exponent field: n sits in the low bits of `shifted`.
-    let bits = (unsafeBitCast(shifted, to: SIMD4<Int32>.self) &- unsafeBitCast(shifter, to: SIMD4<Int32>.self) &+ 127) &<< 23
-    return er * unsafeBitCast(bits, to: SIMD4<Float>.self)
 }

@@ -1,3 +1,4 @@
+import CMoltKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -29,54 +30,21 @@ func causalConvSiLU(
 /// channel's state row h[c, 0..<N] from one position to the next:
 ///     h = exp(delta * A) * h + delta * B * u,    y = h · C + D * u
 /// `u`, `delta` and `y` are [steps, Di]; B of position t starts at bc + t * bcStride, C N after.
-/// Channels are independent, so disjoint channel ranges can run concurrently.
+/// Channels are independent, so disjoint channel ranges can run concurrently. The kernel
+/// (CMoltKernels) computes a channel's N exponentials at once.
 func selectiveScan(
     steps: Int, u: UnsafePointer<Float>, delta: UnsafePointer<Float>, bc: UnsafePointer<Float>, bcStride: Int,
     weights w: MambaWeights, state: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
     channels: Range<Int>
 ) {
-    let di = w.inner, n = w.stateSize
-    for t in 0..<steps {
-        let b = bc + t * bcStride, c = b + n
-        for ch in channels {
-            let dt = delta[t * di + ch], x = u[t * di + ch]
-            let h = state + ch * n, a = w.a + ch * n
-            let dtx = dt * x
-            // Four state elements at a time, then a zero-padded partial group if N is not a
-            // multiple of 4. Constant lanes in the main loop let it compile without branches.
-            var out = SIMD4<Float>()
-            @inline(__always) func update(_ j: Int, lanes: Int) {
-                let next = exp4(dt * load(a + j, lanes)) * load(h + j, lanes) + dtx * load(b + j, lanes)
-                store(next, h + j, lanes)
-                out += next * load(c + j, lanes)
-            }
-            var j = 0
-            while j + 4 <= n {
-                update(j, lanes: 4)
-                j += 4
-            }
-            if j < n { update(j, lanes: n - j) }
-            y[t * di + ch] = out.sum() + w.d[ch] * x
-        }
-    }
-}
-
-/// Up to four floats from `p`, zeros in the lanes past `lanes`.
-@inline(__always) private func load(_ p: UnsafePointer<Float>, _ lanes: Int) -> SIMD4<Float> {
-    if lanes == 4 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
-    var v = SIMD4<Float>()
-    for i in 0..<lanes { v[i] = p[i] }
-    return v
-}
-
-@inline(__always) private func store(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
-    if lanes == 4 { return UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self) }
-    for i in 0..<lanes { p[i] = v[i] }
+    molt_selective_scan(
+        Int64(steps), u, delta, Int64(w.inner), bc, Int64(bcStride), Int64(w.stateSize), w.a, w.d, state, y,
+        Int64(channels.lowerBound), Int64(channels.upperBound), molt_best_path())
 }
 
 /// delta = softplus(delta + bias), elementwise over one position's `count` channels.
 func softplusDelta(_ delta: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { delta[i] = softplus(delta[i] + bias[i]) }
+    molt_softplus(delta, bias, Int64(count), molt_best_path())
 }
 
 /// y *= silu(z), elementwise over `count` values.

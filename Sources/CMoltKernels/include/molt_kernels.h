@@ -86,6 +86,19 @@ int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t
  * -2 if memory ran out. */
 int molt_dequantize_row(const molt_matrix *w, int64_t row, float *out);
 
+/* The Mamba scan over `steps` positions for channels first..<end: per channel, the state row
+ * h[N] (at state + ch * N) becomes exp(delta * A[ch]) * h + delta * x * B and y = h . C + D x,
+ * with u, delta and y [steps, di] and position t's B at bc + t * bc_stride, its C N after.
+ * Disjoint channel ranges can run concurrently. AVX-512 paths vectorise over N (up to 16);
+ * others, and paths this CPU lacks, call libm. */
+void molt_selective_scan(int64_t steps, const float *u, const float *delta, int64_t di, const float *bc,
+                         int64_t bc_stride, int64_t n, const float *a, const float *d, float *state, float *y,
+                         int64_t first, int64_t end, molt_path path);
+
+/* x = softplus(x + bias) = log(1 + e^(x + bias)) over `count` values (x + bias above 20 stays),
+ * with the paths as above. */
+void molt_softplus(float *x, const float *bias, int64_t count, molt_path path);
+
 /* Read bandwidth in bytes per second: the best of `repeats` passes summing a `bytes` buffer
  * (allocated and faulted in first) with `threads` threads. Negative if memory ran out. */
 double molt_read_bandwidth(int threads, size_t bytes, int repeats);

@@ -1,0 +1,129 @@
+/* The Mamba mixer's element-wise steps. The scan needs an exponential per state element and
+ * position, and the softplus one exponential and one logarithm per channel and position:
+ * called from libm one value at a time, they cost more than the matrix products around them
+ * in a short prefill. The AVX-512 path computes 16 at a time with Cephes' polynomials (within
+ * a few ulp of libm's, except that exponentials stop at about 1e-38 instead of going
+ * subnormal); the portable path calls libm. */
+#include <math.h>
+#include "internal.h"
+
+static void scan_portable(int64_t steps, const float *u, const float *delta, int64_t di, const float *bc,
+                          int64_t bc_stride, int64_t n, const float *a, const float *d, float *state, float *y,
+                          int64_t first, int64_t end) {
+    for (int64_t t = 0; t < steps; t++) {
+        const float *b = bc + t * bc_stride, *c = b + n;
+        for (int64_t ch = first; ch < end; ch++) {
+            float dt = delta[t * di + ch], x = u[t * di + ch], out = 0;
+            float *h = state + ch * n;
+            for (int64_t j = 0; j < n; j++) {
+                h[j] = expf(dt * a[ch * n + j]) * h[j] + dt * x * b[j];
+                out += h[j] * c[j];
+            }
+            y[t * di + ch] = out + d[ch] * x;
+        }
+    }
+}
+
+static float softplus(float v) { return v > 20 ? v : log1pf(expf(v)); }
+
+static void softplus_portable(float *x, const float *bias, int64_t count) {
+    for (int64_t i = 0; i < count; i++) x[i] = softplus(x[i] + bias[i]);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* e^x: x = n ln2 + r, |r| <= ln2 / 2, e^r by a degree-5 polynomial, 2^n in the exponent field.
+ * Inputs are clamped to [-87.33, 88], so the result is finite and at least about 1e-38. */
+MOLT_TARGET_AVX512 static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(er, n);
+}
+
+/* log(1 + e) for e in [0, 1]: log of u = 1 + e by Cephes' logf polynomial on u's mantissa,
+ * corrected by e / (u - 1) for the rounding of 1 + e (log1p(e) = e where u rounds to 1). */
+MOLT_TARGET_AVX512 static inline __m512 log1p16(__m512 e) {
+    __m512 u = _mm512_add_ps(e, _mm512_set1_ps(1.0f));
+    /* u in [1, 2]: u = 2^k m with m in [sqrt(1/2), sqrt(2)). */
+    __m512 m = _mm512_getmant_ps(u, _MM_MANT_NORM_p5_1, _MM_MANT_SIGN_src); /* [0.5, 1) */
+    __m512 k = _mm512_add_ps(_mm512_getexp_ps(u), _mm512_set1_ps(1.0f));
+    __mmask16 small = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.70710678f), _CMP_LT_OQ);
+    m = _mm512_mask_add_ps(m, small, m, m);
+    k = _mm512_mask_sub_ps(k, small, k, _mm512_set1_ps(1.0f));
+    __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f)), z = _mm512_mul_ps(f, f);
+    __m512 p = _mm512_set1_ps(7.0376836292e-2f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.1514610310e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.1676998740e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.2420140846e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.4249322787e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.6668057665e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.0000714765e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-2.4999993993e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(3.3333331174e-1f));
+    __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, f), z);
+    y = _mm512_fmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), y);
+    y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
+    __m512 log_u = _mm512_fmadd_ps(k, _mm512_set1_ps(0.693359375f), _mm512_add_ps(f, y));
+    __m512 grown = _mm512_sub_ps(u, _mm512_set1_ps(1.0f));
+    __mmask16 exact = _mm512_cmp_ps_mask(grown, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    return _mm512_mask_blend_ps(exact, _mm512_mul_ps(log_u, _mm512_div_ps(e, grown)), e);
+}
+
+MOLT_TARGET_AVX512 static void softplus_avx512(float *x, const float *bias, int64_t count) {
+    for (int64_t i = 0; i < count; i += 16) {
+        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, x + i), _mm512_maskz_loadu_ps(lanes, bias + i));
+        /* log(1 + e^v) = max(v, 0) + log(1 + e^-|v|); above 20 it is v to f32 precision. */
+        __m512 magnitude = _mm512_abs_ps(v);
+        __m512 s = _mm512_add_ps(_mm512_max_ps(v, _mm512_setzero_ps()), log1p16(exp16(_mm512_sub_ps(_mm512_setzero_ps(), magnitude))));
+        s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(20.0f), _CMP_GT_OQ), s, v);
+        _mm512_mask_storeu_ps(x + i, lanes, s);
+    }
+}
+
+/* One channel's state row is one register when N <= 16 (BlackMamba's is 16). */
+MOLT_TARGET_AVX512 static void scan_avx512(int64_t steps, const float *u, const float *delta, int64_t di,
+                                           const float *bc, int64_t bc_stride, int64_t n, const float *a,
+                                           const float *d, float *state, float *y, int64_t first, int64_t end) {
+    __mmask16 lanes = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    for (int64_t t = 0; t < steps; t++) {
+        const float *b = bc + t * bc_stride;
+        __m512 bv = _mm512_maskz_loadu_ps(lanes, b), cv = _mm512_maskz_loadu_ps(lanes, b + n);
+        for (int64_t ch = first; ch < end; ch++) {
+            float dt = delta[t * di + ch], x = u[t * di + ch];
+            float *h = state + ch * n;
+            __m512 decay = exp16(_mm512_mul_ps(_mm512_set1_ps(dt), _mm512_maskz_loadu_ps(lanes, a + ch * n)));
+            __m512 next = _mm512_fmadd_ps(decay, _mm512_maskz_loadu_ps(lanes, h), _mm512_mul_ps(_mm512_set1_ps(dt * x), bv));
+            _mm512_mask_storeu_ps(h, lanes, next);
+            y[t * di + ch] = _mm512_reduce_add_ps(_mm512_maskz_mul_ps(lanes, next, cv)) + d[ch] * x;
+        }
+    }
+}
+#endif
+
+void molt_selective_scan(int64_t steps, const float *u, const float *delta, int64_t di, const float *bc,
+                         int64_t bc_stride, int64_t n, const float *a, const float *d, float *state, float *y,
+                         int64_t first, int64_t end, molt_path path) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (n <= 16 && path >= MOLT_PATH_AVX512 && molt_path_supported(path))
+        return scan_avx512(steps, u, delta, di, bc, bc_stride, n, a, d, state, y, first, end);
+#endif
+    scan_portable(steps, u, delta, di, bc, bc_stride, n, a, d, state, y, first, end);
+}
+
+void molt_softplus(float *x, const float *bias, int64_t count, molt_path path) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return softplus_avx512(x, bias, count);
+#endif
+    softplus_portable(x, bias, count);
+}
