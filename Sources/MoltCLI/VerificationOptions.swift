@@ -79,7 +79,7 @@ struct VerificationOptions: ParsableArguments {
             if let e = entry.quantError { check.tensorErrors[entry.name] = e.relRMS }
         }
         let converted = try BlackMambaModel(molt: file)
-        return try check.run(reference: pending.reference.wait(), converted: converted)
+        return try check.run(converted: converted) { try pending.reference.wait() }
     }
 
     /// The seeded random sequences, plus built-in and calibration text when there is a tokenizer.

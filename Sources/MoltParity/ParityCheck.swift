@@ -1,3 +1,4 @@
+import Dispatch
 import MoltCore
 import MoltRuntime
 
@@ -42,36 +43,32 @@ public struct ParityCheck {
     }
 
     public func run(source: BlackMambaModel, converted: BlackMambaModel) throws -> ParityReport {
-        try run(reference: reference(source), converted: converted)
+        try run(converted: converted) { try reference(source) }
     }
 
-    /// Judges `converted` against the source's side, made by `reference` with these sequences.
-    public func run(reference: Reference, converted: BlackMambaModel) throws -> ParityReport {
+    /// Runs `converted`, then judges it against the source's side, made by `reference` with
+    /// these sequences: asked for once the converted model has run, so that a source side
+    /// still running elsewhere can finish meanwhile.
+    public func run(converted: BlackMambaModel, reference: () throws -> Reference) throws -> ParityReport {
+        let splits = splits
+        let convertedRuns = try traced(converted, decodeFrom: splits)
+        let reference = try reference()
         let config = reference.config
         guard config == converted.config else {
             throw MoltError.badInput("the converted model's config differs from its source's")
+        }
+        guard reference.runs.count == sequences.count else {
+            throw MoltError(.usage, "the source's side was run on \(reference.runs.count) sequences, not \(sequences.count)")
         }
         let vocab = config.vocabRows
         var report = ParityReport(config: config, thresholds: thresholds)
         var residualError = [Int: (difference: Double, energy: Double)]()
         var routing = [Int: (same: Int, total: Int)]()
-        guard reference.runs.count == sequences.count else {
-            throw MoltError(.usage, "the source's side was run on \(reference.runs.count) sequences, not \(sequences.count)")
-        }
-        let splits = splits
         let sourceRuns = reference.runs
-        let convertedRuns = try traced(converted, decodeFrom: splits)
+        let metrics = logitMetrics(source: sourceRuns.map(\.0), converted: convertedRuns.map(\.0), splits: splits, vocab: vocab)
         for (index, sequence) in sequences.enumerated() {
-            let tokens = sequence.tokens, split = splits[index]
-            let (sourceRun, sourceState) = sourceRuns[index], (convertedRun, convertedState) = convertedRuns[index]
-            let next: [Int?] = sequence.isText ? tokens.dropFirst().map { $0 } + [nil] : []
-            var prefill = LogitMetrics(), decode = LogitMetrics()
-            prefill.add(
-                source: sourceRun[..<(split * vocab)], converted: convertedRun[..<(split * vocab)], vocab: vocab,
-                next: Array(next.prefix(split)))
-            decode.add(
-                source: sourceRun[(split * vocab)...], converted: convertedRun[(split * vocab)...], vocab: vocab,
-                next: Array(next.dropFirst(split)))
+            let split = splits[index]
+            let sourceState = sourceRuns[index].1, convertedState = convertedRuns[index].1
 
             // Over the prefilled positions only, where both models ran the same kernels: there
             // a layer's error is the conversion's, not the rounding of decode against prefill.
@@ -91,7 +88,7 @@ public struct ParityCheck {
                 entry.total += chosen.count
                 routing[layer] = entry
             }
-            report.add(sequence: sequence, prefill: prefill, decode: decode)
+            report.add(sequence: sequence, prefill: metrics[index].prefill, decode: metrics[index].decode)
         }
         report.residuals = residualError.keys.sorted().map { layer in
             let e = residualError[layer]!
@@ -105,6 +102,28 @@ public struct ParityCheck {
         report.locateJump(tensorErrors: tensorErrors)
         report.judge()
         return report
+    }
+
+    /// Each sequence's logit metrics over its prefilled and its decoded positions, the sequences
+    /// spread over the cores: two exponentials per vocabulary entry and position add up.
+    private func logitMetrics(source: [[Float]], converted: [[Float]], splits: [Int], vocab: Int)
+        -> [(prefill: LogitMetrics, decode: LogitMetrics)]
+    {
+        var results = [(prefill: LogitMetrics, decode: LogitMetrics)](repeating: (LogitMetrics(), LogitMetrics()), count: sequences.count)
+        results.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedSendable(out)
+            DispatchQueue.concurrentPerform(iterations: sequences.count) { index in
+                let tokens = sequences[index].tokens, split = splits[index], cut = split * vocab
+                let next: [Int?] = sequences[index].isText ? tokens.dropFirst().map { $0 } + [nil] : []
+                var prefill = LogitMetrics(), decode = LogitMetrics()
+                prefill.add(
+                    source: source[index][..<cut], converted: converted[index][..<cut], vocab: vocab, next: Array(next.prefix(split)))
+                decode.add(
+                    source: source[index][cut...], converted: converted[index][cut...], vocab: vocab, next: Array(next.dropFirst(split)))
+                out.value[index] = (prefill, decode)
+            }
+        }
+        return results
     }
 
     /// Logits for every position of each sequence, [count, vocabRows]: one batched prefill of
