@@ -32,11 +32,10 @@ struct VerificationOptions: ParsableArguments {
 
     var thresholds: Thresholds { Thresholds(maxMeanKL: maxKL, minTop1: minTop1, minRouting: minRouting) }
 
-    /// Starts the source's side of the parity check on a thread of its own, with a kernel
-    /// thread of its own, so that it runs while the caller writes the conversion: it needs only
-    /// the source and the type each tensor is stored as (`storedAs`). A lossless conversion
-    /// (every tensor stored exactly) must then give bit-identical logits; others must meet the
-    /// thresholds.
+    /// Starts the source's side of the parity check on threads of its own, so that it runs
+    /// while the caller writes the conversion (or checks checksums): it needs only the source
+    /// and the type each tensor is stored as (`storedAs`). A lossless conversion (every tensor
+    /// stored exactly) must then give bit-identical logits; others must meet the thresholds.
     func start(
         sourceConfig: BlackMambaConfig, sourceTensors: [String: Tensor], storedAs types: [String: MoltTensorType],
         tokenizer: Tokenizer?
@@ -70,8 +69,7 @@ struct VerificationOptions: ParsableArguments {
     /// Runs the .molt at `convertedPath` and judges it against the source's side.
     func finish(_ pending: PendingParity, convertedPath: String) throws -> ParityReport {
         let file = try MoltFile(path: convertedPath)
-        let stored = Dictionary(uniqueKeysWithValues: file.header.tensors.map { ($0.name, $0.type) })
-        guard stored == pending.types else {
+        guard file.storedTypes == pending.types else {
             throw MoltError.badInput("\(convertedPath): its tensors are not stored as the source's side of the check assumed")
         }
         var check = pending.check
@@ -113,4 +111,11 @@ struct PendingParity {
     /// The stored type of each tensor the source side was bound for.
     let types: [String: MoltTensorType]
     let reference: Background<ParityCheck.Reference>
+}
+
+extension MoltFile {
+    /// The type each tensor is stored as.
+    var storedTypes: [String: MoltTensorType] {
+        Dictionary(uniqueKeysWithValues: header.tensors.map { ($0.name, $0.type) })
+    }
 }

@@ -41,7 +41,7 @@ struct Verify: ParsableCommand {
                 let checkpoint = try opened.get()
                 return try verification.start(
                     sourceConfig: try checkpoint.requireModel(), sourceTensors: checkpoint.tensors.byName,
-                    storedAs: Dictionary(uniqueKeysWithValues: file.header.tensors.map { ($0.name, $0.type) }),
+                    storedAs: file.storedTypes,
                     tokenizer: file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file))
             }
         }
