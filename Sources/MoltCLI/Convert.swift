@@ -129,6 +129,14 @@ struct Convert: ParsableCommand {
             try writer.replaceTrailer(parity: .object([("verified", .bool(false))]))
         }
         try out.commit()
+        if parity != nil {
+            // The check read the whole source, which stays mapped: dropped on both cores now
+            // rather than by one at exit.
+            var seen = Set<ObjectIdentifier>()
+            for file in checkpoint.tensors.distinctStorages.compactMap(\.mappedFile) where seen.insert(ObjectIdentifier(file)).inserted {
+                file.releaseAll()
+            }
+        }
 
         let written = out.offset
         let seconds = Date().timeIntervalSince(started)

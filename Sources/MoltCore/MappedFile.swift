@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -45,6 +46,16 @@ public final class MappedFile: @unchecked Sendable {
         let end = min(bytes.count, range.upperBound)
         guard end > start else { return }
         madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
+    /// Releases the whole mapping's pages, the halves on two threads at once. Tearing down the
+    /// page tables of a fully read 3 GB file takes one core about 0.1 s, which a process would
+    /// otherwise spend at exit while the other core waits.
+    public func releaseAll() {
+        let half = bytes.count / 2
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            release(part == 0 ? 0..<half : half..<bytes.count)
+        }
     }
 
     deinit {
