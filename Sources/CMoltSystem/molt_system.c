@@ -1,6 +1,4 @@
 #define _GNU_SOURCE
-#include <errno.h>
-#include <sched.h>
 #include <unistd.h>
 #include "molt_system.h"
 
@@ -9,14 +7,4 @@ ssize_t molt_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, size_t l
     ssize_t n = copy_file_range(in_fd, &offset, out_fd, NULL, length, 0);
     *in_offset = offset;
     return n;
-}
-
-int molt_run_only_when_idle(void) {
-#ifdef SCHED_IDLE
-    struct sched_param none = {0};
-    return sched_setscheduler(0, SCHED_IDLE, &none);
-#else
-    errno = ENOSYS;
-    return -1;
-#endif
 }

@@ -56,12 +56,14 @@ struct VerificationOptions: ParsableArguments {
         let check = ParityCheck(
             sequences: try sequences(vocabSize: sourceConfig.vocabSize, tokenizer: tokenizer),
             thresholds: lossless ? nil : thresholds)
-        // At idle priority, on kernel threads of its own made there (so they inherit it): it
-        // takes the time the conversion leaves idle, and the rest once the converted model's
-        // side is done, instead of slowing both down.
-        let reference = Background(.whenIdle) { [tensors] in
-            let kernels = KernelThreads(count: KernelThreads.shared.count)
-            return try check.reference(BlackMambaModel(config: sourceConfig, tensors: tensors, kernels: kernels))
+        // On a thread of its own with one kernel thread, waiting out the quantizer's stretches
+        // on every core (BusyCores) before each product: it runs in the time the conversion
+        // leaves idle, between tensors, and at full speed once the conversion is done.
+        let reference = Background(.dedicated) { [tensors] in
+            try check.reference(
+                BlackMambaModel(
+                    config: sourceConfig, tensors: tensors, kernels: KernelThreads(count: 1),
+                    beforeEachProduct: BusyCores.waitUntilFree))
         }
         return PendingParity(check: check, types: types, reference: reference)
     }

@@ -1,4 +1,3 @@
-import CMoltSystem
 import Foundation
 
 /// Work started on another thread now and collected later: lets a command hash or checksum
@@ -7,28 +6,23 @@ public final class Background<Value>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var result: Result<Value, Error>?
 
-    public enum Priority: Sendable {
-        /// A thread of the system's shared pool.
-        case normal
-        /// A thread of its own that runs only when a core is idle (Linux's SCHED_IDLE;
-        /// elsewhere, normal priority): it fills the time other work leaves free without
-        /// slowing that work, and runs at full speed once nothing else does. Threads it starts
-        /// inherit the policy.
-        case whenIdle
+    public enum Thread: Sendable {
+        /// A thread of the system's shared pool: for work that does not run for long.
+        case shared
+        /// A thread of its own, for long work beside other users of the shared pool (which
+        /// sizes itself to the cores and would lend this work a thread they need).
+        case dedicated
     }
 
-    public init(_ priority: Priority = .normal, _ work: @escaping () throws -> Value) {
+    public init(_ thread: Thread = .shared, _ work: @escaping () throws -> Value) {
         let run = {
             self.result = Result(catching: work)
             self.done.signal()
         }
-        switch priority {
-        case .normal: DispatchQueue.global().async(execute: run)
-        case .whenIdle:
-            let thread = Thread {
-                _ = molt_run_only_when_idle()
-                run()
-            }
+        switch thread {
+        case .shared: DispatchQueue.global().async(execute: run)
+        case .dedicated:
+            let thread = Foundation.Thread(block: run)
             thread.stackSize = 8 << 20
             thread.start()
         }

@@ -76,7 +76,7 @@ public enum Quantizer {
         results.withUnsafeMutableBufferPointer { slots in
             let slots = UncheckedSendable(slots)
             let source = UncheckedSendable(source), destination = UncheckedSendable(destination), job = UncheckedSendable(job)
-            DispatchQueue.concurrentPerform(iterations: blocks) { block in
+            BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: blocks) { block in
                 let first = block * perBlock, count = min(perBlock, rows - first)
                 var sums = molt_quant_error(), failure = molt_quant_failure(), job = job.value
                 let status = molt_quantize_rows(
@@ -95,7 +95,7 @@ public enum Quantizer {
                 default:
                     slots.value[block] = .failure(MoltError(.io, "out of memory quantizing rows \(firstRow + first)..<\(firstRow + first + count)"))
                 }
-            }
+            } }
         }
         var total = QuantError()
         for result in results { total.merge(try result.get()) }

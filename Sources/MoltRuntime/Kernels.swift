@@ -55,6 +55,7 @@ extension BlackMambaModel {
         _ a: UnsafePointer<Float>, rows m: Int, lda: Int, _ w: Matrix,
         into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, stepwise: Bool = false
     ) {
+        beforeEachProduct?()
         let vector = m == 1 || stepwise
         if let packed = w.packed {
             return packedProduct(a, rows: m, lda: lda, packed, into: c, ldc: ldc, accumulate: accumulate, vector: vector)

@@ -17,6 +17,9 @@ public final class BlackMambaModel: @unchecked Sendable {
     /// Parts the runtime's loops are split into: as many as OpenBLAS uses (so one setting,
     /// OPENBLAS_NUM_THREADS, controls both), at most the kernels' threads.
     let threads: Int
+    /// Called before every matrix product: lets a model run in the background wait out
+    /// other work's busy stretches (BusyCores).
+    let beforeEachProduct: (() -> Void)?
 
     /// Binds `tensors` (a state dict) after checking that every tensor `config` implies is
     /// present with its shape, and no other; all mismatches are listed in one error.
@@ -26,7 +29,7 @@ public final class BlackMambaModel: @unchecked Sendable {
     /// model given its own can run beside other work without taking turns on the shared ones.
     public init(
         config: BlackMambaConfig, tensors: [String: Tensor], packed: [String: WeightMatrix] = [:],
-        kernels: KernelThreads = .shared
+        kernels: KernelThreads = .shared, beforeEachProduct: (() -> Void)? = nil
     ) throws {
         let shapes = tensors.mapValues(\.shape).merging(packed.mapValues { [$0.rows, $0.columns] }) { a, _ in a }
         let config = config.resolved(shapes: shapes)
@@ -42,6 +45,7 @@ public final class BlackMambaModel: @unchecked Sendable {
         owned = binder.owned
         self.config = config
         self.kernels = kernels
+        self.beforeEachProduct = beforeEachProduct
         threads = max(1, min(Int(openblas_get_num_threads()), kernels.count))
     }
 

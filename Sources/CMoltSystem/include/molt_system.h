@@ -9,9 +9,4 @@
 /// inside the kernel. Returns bytes copied, or -1 with errno set.
 ssize_t molt_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, size_t length);
 
-/// Moves the calling thread to SCHED_IDLE, where it runs only on a core nothing else wants;
-/// threads it creates afterwards inherit that. Returns 0, or -1 with errno set (or where the
-/// policy does not exist).
-int molt_run_only_when_idle(void);
-
 #endif
