@@ -1,3 +1,4 @@
+import CMoltSystem
 import Foundation
 
 /// Work started on another thread now and collected later: lets a command hash or checksum
@@ -10,8 +11,9 @@ public final class Background<Value>: @unchecked Sendable {
         /// A thread of the system's shared pool: for work that does not run for long.
         case shared
         /// A thread of its own, for long work beside other users of the shared pool (which
-        /// sizes itself to the cores and would lend this work a thread they need).
-        case dedicated
+        /// sizes itself to the cores and would lend this work a thread they need), at the given
+        /// niceness (0 normal, up to 19; threads it starts inherit it).
+        case dedicated(niceness: Int32 = 0)
     }
 
     public init(_ thread: Thread = .shared, _ work: @escaping () throws -> Value) {
@@ -21,8 +23,11 @@ public final class Background<Value>: @unchecked Sendable {
         }
         switch thread {
         case .shared: DispatchQueue.global().async(execute: run)
-        case .dedicated:
-            let thread = Foundation.Thread(block: run)
+        case .dedicated(let niceness):
+            let thread = Foundation.Thread {
+                if niceness > 0 { _ = molt_set_thread_niceness(niceness) }
+                run()
+            }
             thread.stackSize = 8 << 20
             thread.start()
         }

@@ -14,7 +14,7 @@ import Testing
     }
     stretch.start()
     inside.wait()
-    let waited = Background(.dedicated) { BusyCores.waitUntilFree() }
+    let waited = Background(.dedicated()) { BusyCores.waitUntilFree() }
     Thread.sleep(forTimeInterval: 0.05)
     let finishedEarly = DispatchSemaphore(value: 0)
     Background { try waited.wait(); finishedEarly.signal() }

@@ -9,4 +9,8 @@
 /// inside the kernel. Returns bytes copied, or -1 with errno set.
 ssize_t molt_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, size_t length);
 
+/// Lowers the calling thread's scheduling priority to `niceness` (0-19; Linux keeps it per
+/// thread, and threads it creates inherit it). Returns 0, or -1 with errno set.
+int molt_set_thread_niceness(int niceness);
+
 #endif
