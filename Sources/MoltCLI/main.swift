@@ -2,22 +2,31 @@ import ArgumentParser
 import Foundation
 import MoltCore
 
+/// Leaves without running library destructors: OpenBLAS's joins its worker threads and can
+/// hang for good when a background thread (the parity check's source side, still running when
+/// an error ends the command) is inside OpenBLAS. Our own output is flushed or removed by then.
+func leave(_ code: Int32) -> Never {
+    fflush(nil)
+    _exit(code)
+}
+
 // Exit codes are part of the interface: 0 success, 1 usage, 2 bad input, 3 failed parity.
 Interrupts.removeTemporaryFilesOnSignal()
 do {
     var command = try Molt.parseAsRoot()
     try command.run()
+    leave(0)
 } catch let error as MoltError {
     Terminal.error(error.message)
-    exit(error.kind == .usage ? 1 : 2)
+    leave(error.kind == .usage ? 1 : 2)
 } catch let code as ExitCode {
-    exit(code.rawValue)
+    leave(code.rawValue)
 } catch {
     if Molt.exitCode(for: error) == .success {
         print(Molt.fullMessage(for: error))
-        exit(0)
+        leave(0)
     }
     let message = Molt.fullMessage(for: error)
     Terminal.error(message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message)
-    exit(1)
+    leave(1)
 }
