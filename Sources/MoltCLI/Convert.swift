@@ -132,10 +132,7 @@ struct Convert: ParsableCommand {
         if parity != nil {
             // The check read the whole source, which stays mapped: dropped on both cores now
             // rather than by one at exit.
-            var seen = Set<ObjectIdentifier>()
-            for file in checkpoint.tensors.distinctStorages.compactMap(\.mappedFile) where seen.insert(ObjectIdentifier(file)).inserted {
-                file.releaseAll()
-            }
+            for file in checkpoint.tensors.mappedFiles { file.releaseAll() }
         }
 
         let written = out.offset

@@ -31,6 +31,12 @@ public struct TensorTable: Sendable {
         }
     }
 
+    /// The distinct files the tensors are mapped from.
+    public var mappedFiles: [MappedFile] {
+        var seen = Set<ObjectIdentifier>()
+        return distinctStorages.compactMap(\.mappedFile).filter { seen.insert(ObjectIdentifier($0)).inserted }
+    }
+
     /// Runs every storage's deferred integrity check (zip CRCs) on a background thread while
     /// `body` runs, so checking overlaps with the work that reads the tensors; then throws
     /// the first failure. `body`'s output must not be committed before this returns.
