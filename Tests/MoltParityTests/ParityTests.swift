@@ -50,6 +50,17 @@ private func converted(_ checkpoint: Checkpoint, _ recipe: Recipe) throws -> Mol
     }
 }
 
+/// The source's side made for other sequences than the check's is refused, not misread.
+@Test func aReferenceForOtherSequencesIsRefused() throws {
+    let checkpoint = try source("a-zip-bare")
+    let model = try BlackMambaModel(config: checkpoint.requireModel(), tensors: checkpoint.tensors.byName)
+    let four = ParityCheck(sequences: VerificationSet.random(vocabSize: 256, count: 4, length: 8), thresholds: nil)
+    let two = ParityCheck(sequences: VerificationSet.random(vocabSize: 256, count: 2, length: 8), thresholds: nil)
+    let reference = try four.reference(model)
+    let error = #expect(throws: MoltError.self) { try two.run(converted: model) { reference } }
+    #expect(error?.kind == .usage && error?.message == "the source's side was run on 4 sequences, not 2")
+}
+
 @Test func identicalModelsAreBitIdenticalAndPass() throws {
     let checkpoint = try source("a-zip-bare")
     let model = try BlackMambaModel(config: checkpoint.requireModel(), tensors: checkpoint.tensors.byName)
