@@ -66,10 +66,7 @@ struct Convert: ParsableCommand {
             experts: experts, mamba: mamba, embedding: embedding, others: others, groupSize: groupSize, method: method,
             compressed: try compressedGroups())
         // The tokenizer is checked before any work, then embedded as the bytes given.
-        let tokenizerData = try tokenizer.map { path in
-            guard let data = FileManager.default.contents(atPath: path) else { throw MoltError(.io, "\(path): cannot read") }
-            return data
-        }
+        let tokenizerData = try tokenizer.map { try MappedFile.contents(of: $0, limit: Tokenizer.maxFileSize) }
         let parsedTokenizer = try tokenizerData.map { try Tokenizer(json: $0, file: tokenizer!) }
         let checkpoint = try Checkpoint.open(source, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()

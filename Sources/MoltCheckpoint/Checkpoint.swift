@@ -38,13 +38,13 @@ public struct Checkpoint: Sendable {
                 let part = try readWeights(file, format: kind, verifyChecksums: verifyChecksums, warnings: &warnings)
                 for (name, tensor) in part.entries {
                     guard shards.fileOf[name] == shard else {
-                        throw MoltError.badInput("tensor '\(name)' is not listed for this shard in \(index)", file: shard)
+                        throw MoltError.badInput("tensor \(quoted(name)) is not listed for this shard in \(index)", file: shard)
                     }
                     do { try table.insert(tensor, named: name) } catch let error as MoltError { throw error.within(shard) }
                 }
             }
             for name in shards.order where table[name] == nil {
-                throw MoltError.badInput("tensor '\(name)' is listed in the index but not found in \(shards.fileOf[name]!)", file: index)
+                throw MoltError.badInput("tensor \(quoted(name)) is listed in the index but not found in \(shards.fileOf[name]!)", file: index)
             }
             format = shardFormat == .safetensors ? .safetensorsSharded : .torchZipSharded
             tensors = table
@@ -60,10 +60,7 @@ public struct Checkpoint: Sendable {
         var config: BlackMambaConfig?
         var problems: [String] = []
         if let configFile = location.config {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: configFile)) } catch {
-                throw MoltError(.io, "\(configFile): cannot read: \(error.localizedDescription)")
-            }
+            let data = try MappedFile.contents(of: configFile, limit: BlackMambaConfig.maxFileSize)
             let shapes = tensors.byName.mapValues(\.shape)
             let resolved = try BlackMambaConfig.parse(json: data, file: configFile).resolved(shapes: shapes)
             problems = resolved.shapeProblems(shapes)

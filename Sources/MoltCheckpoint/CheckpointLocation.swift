@@ -58,6 +58,8 @@ struct CheckpointLocation {
 
 /// A `*.index.json` of a sharded checkpoint: which file holds each tensor.
 struct ShardIndex {
+    /// Far above the ~100 KB index of a 100k-tensor model; bounds what parsing may allocate.
+    static let maxFileSize = 64 << 20
     /// Shard paths in order of first mention.
     var files: [String]
     var fileOf: [String: String]
@@ -65,9 +67,7 @@ struct ShardIndex {
     var order: [String]
 
     static func read(_ path: String) throws -> ShardIndex {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw MoltError(.io, "\(path): cannot read")
-        }
+        let data = try MappedFile.contents(of: path, limit: maxFileSize)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let map = object["weight_map"] as? [String: Any]
         else {
@@ -79,7 +79,7 @@ struct ShardIndex {
         // JSONSerialization loses key order; sort names so shard and tensor order are stable.
         for name in map.keys.sorted() {
             guard let file = map[name] as? String, !file.isEmpty, !file.contains("/"), file != "..", file != "." else {
-                throw MoltError.badInput("weight_map entry '\(name)' must name a file beside the index", file: path)
+                throw MoltError.badInput("weight_map entry \(quoted(name)) must name a file beside the index", file: path)
             }
             let shard = CheckpointLocation.join(directory.isEmpty ? "." : directory, file)
             if !files.contains(shard) { files.append(shard) }

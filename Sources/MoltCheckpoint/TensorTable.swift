@@ -14,7 +14,7 @@ public struct TensorTable: Sendable {
 
     /// Adds a tensor; a second tensor under the same name is an error in every source format.
     public mutating func insert(_ tensor: Tensor, named name: String) throws {
-        guard byName[name] == nil else { throw MoltError.badInput("tensor '\(name)' appears twice") }
+        guard byName[name] == nil else { throw MoltError.badInput("tensor \(quoted(name)) appears twice") }
         names.append(name)
         byName[name] = tensor
     }

@@ -39,7 +39,7 @@ struct StrictJSON {
     }
 
     private mutating func expect(_ byte: UInt8) throws {
-        guard current == byte else { throw error("expected '\(Character(Unicode.Scalar(byte)))'") }
+        guard current == byte else { throw error("expected \(quoted(Character(Unicode.Scalar(byte))))") }
         position += 1
     }
 
@@ -78,7 +78,7 @@ struct StrictJSON {
             let keyOffset = position
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let key = try string()
-            guard keys.insert(key).inserted else { throw fail("key '\(key)' appears twice", keyOffset) }
+            guard keys.insert(key).inserted else { throw fail("key \(quoted(key)) appears twice", keyOffset) }
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             members.append((key, try value(depth: depth + 1)))

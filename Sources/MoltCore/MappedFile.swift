@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -12,9 +13,12 @@ public final class MappedFile: @unchecked Sendable {
     /// Kept open so data can be copied inside the kernel (copy_file_range) without mapping it.
     public let descriptor: Int32
 
+    /// Refuses anything but a regular file. O_NONBLOCK makes opening a FIFO return at once
+    /// (a blocking open waits for a writer forever) so fstat can refuse it; on a regular file
+    /// the flag changes nothing.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw MoltError(.io, "\(path): cannot open: \(String(cString: strerror(errno)))") }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
@@ -36,6 +40,16 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     public var count: Int { bytes.count }
+
+    /// The whole of a small file (a config, an index, a tokenizer) read through the same checks,
+    /// refused when it holds more than `limit` bytes.
+    public static func contents(of path: String, limit: Int) throws -> Data {
+        let file = try MappedFile(path: path)
+        guard file.count <= limit else {
+            throw MoltError.badInput("\(file.count) bytes, more than the \(limit) allowed for this kind of file", file: path)
+        }
+        return Data(file.bytes)
+    }
 
     /// Tells the kernel a range will not be read again soon, so streaming through a file larger
     /// than memory does not keep it all resident.

@@ -1,5 +1,7 @@
 /// The one error type Molt throws. `kind` decides the exit code; `message` is the one line a
-/// user reads, already naming the file, tensor or byte offset that is at fault.
+/// user reads, already naming the file, tensor or byte offset that is at fault. Control
+/// characters in a message are escaped, so text from a file can never break the line or
+/// reach the terminal (readers also put such text through `quoted`).
 public struct MoltError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Kind: Sendable, Equatable {
         /// The input is malformed, malicious, truncated or inconsistent (exit 2).
@@ -17,7 +19,7 @@ public struct MoltError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        self.message = escapingControlCharacters(message)
     }
 
     public var description: String { message }

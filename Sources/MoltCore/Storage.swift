@@ -1,16 +1,21 @@
 import Foundation
 
-/// A run of little-endian element bytes that tensors view: a slice of a mapped file (no copy)
-/// or memory Molt owns (inflated zip entries, byte-swapped or converted data).
+/// A run of little-endian element bytes that tensors view: a slice of a mapped file (no copy),
+/// memory Molt owns (byte-swapped or converted data), or memory filled only when its bytes are
+/// first asked for (deflated zip records, so `molt inspect` never inflates tensor data).
 public final class Storage: @unchecked Sendable {
-    public let bytes: UnsafeRawBufferPointer
+    public let count: Int
     private let owner: AnyObject?
-    private let allocation: UnsafeMutableRawBufferPointer?
+    /// Set at init for file views and owned memory; on first use for deferred storages.
+    private var ready: UnsafeRawBufferPointer?
+    private var allocation: UnsafeMutableRawBufferPointer?
+    /// Fills a deferred storage's memory; nil once run (or for the other kinds).
+    private var produce: ((UnsafeMutableRawBufferPointer) throws -> Void)?
     /// A check of the bytes (a CRC) put off until someone needs them trusted, because it reads
     /// every byte of what is otherwise never touched (`molt inspect`). Runs at most once.
     private var pendingCheck: ((UnsafeRawBufferPointer) throws -> Void)?
     private var checkFailure: Error?
-    private let checkLock = NSLock()
+    private let lock = NSLock()
 
     /// The CRC-32 (zlib's) the source format records for exactly these bytes, if any: a zip
     /// entry's. A copy of the whole storage has this checksum too, once `verifyIntegrity()` holds.
@@ -21,17 +26,70 @@ public final class Storage: @unchecked Sendable {
         file: MappedFile, range: Range<Int>, recordedCRC32: UInt32? = nil, check: ((UnsafeRawBufferPointer) throws -> Void)? = nil
     ) {
         precondition(range.lowerBound >= 0 && range.upperBound <= file.count)
-        bytes = UnsafeRawBufferPointer(rebasing: file.bytes[range])
+        ready = UnsafeRawBufferPointer(rebasing: file.bytes[range])
+        count = range.count
         owner = file
-        allocation = nil
         pendingCheck = check
         self.recordedCRC32 = recordedCRC32
     }
 
-    /// Runs the deferred check, if any, once; later calls repeat its outcome. Safe to call from
-    /// several threads.
+    /// Fresh 64-byte-aligned memory of `byteCount` bytes, filled by `fill`.
+    public init(byteCount: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let memory = Storage.allocate(byteCount)
+        do {
+            try fill(UnsafeMutableRawBufferPointer(rebasing: memory[0..<byteCount]))
+        } catch {
+            memory.deallocate()
+            throw error
+        }
+        ready = UnsafeRawBufferPointer(rebasing: memory[0..<byteCount])
+        count = byteCount
+        owner = nil
+        allocation = memory
+        recordedCRC32 = nil
+    }
+
+    /// `byteCount` bytes that `produce` writes when they are first read, not before. If
+    /// `produce` fails, the bytes read as zeros and `verifyIntegrity()` throws its error, so
+    /// commands that trust bytes (they all verify before committing output) refuse the input.
+    public init(deferredByteCount byteCount: Int, produce: @escaping (UnsafeMutableRawBufferPointer) throws -> Void) {
+        count = byteCount
+        owner = nil
+        self.produce = produce
+        recordedCRC32 = nil
+    }
+
+    public convenience init(copying source: UnsafeRawBufferPointer) {
+        self.init(byteCount: source.count) { $0.copyMemory(from: source) }
+    }
+
+    /// The bytes; a deferred storage is filled here on first use.
+    public var bytes: UnsafeRawBufferPointer {
+        lock.withLock { materialized() }
+    }
+
+    private func materialized() -> UnsafeRawBufferPointer {
+        if let ready { return ready }
+        let memory = Storage.allocate(count)
+        let region = UnsafeMutableRawBufferPointer(rebasing: memory[0..<count])
+        do {
+            try produce?(region)
+        } catch {
+            region.initializeMemory(as: UInt8.self, repeating: 0)
+            checkFailure = error
+        }
+        produce = nil
+        allocation = memory
+        let bytes = UnsafeRawBufferPointer(region)
+        ready = bytes
+        return bytes
+    }
+
+    /// Fills a deferred storage and runs the deferred check, if any, once; later calls repeat
+    /// the outcome. Safe to call from several threads.
     public func verifyIntegrity() throws {
-        try checkLock.withLock {
+        try lock.withLock {
+            let bytes = materialized()
             if let check = pendingCheck {
                 pendingCheck = nil
                 do { try check(bytes) } catch { checkFailure = error }
@@ -40,29 +98,12 @@ public final class Storage: @unchecked Sendable {
         }
     }
 
-    /// Fresh 64-byte-aligned memory of `byteCount` bytes, filled by `fill`.
-    public init(byteCount: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
-        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
-        do {
-            try fill(UnsafeMutableRawBufferPointer(rebasing: memory[0..<byteCount]))
-        } catch {
-            memory.deallocate()
-            throw error
-        }
-        bytes = UnsafeRawBufferPointer(rebasing: memory[0..<byteCount])
-        owner = nil
-        allocation = memory
-        recordedCRC32 = nil
-    }
-
-    public convenience init(copying source: UnsafeRawBufferPointer) {
-        self.init(byteCount: source.count) { $0.copyMemory(from: source) }
-    }
-
-    public var count: Int { bytes.count }
-
     /// The mapped file behind this storage, when it is a zero-copy view.
     public var mappedFile: MappedFile? { owner as? MappedFile }
+
+    private static func allocate(_ byteCount: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+    }
 
     deinit {
         allocation?.deallocate()

@@ -10,30 +10,41 @@ public struct Tensor: @unchecked Sendable {
     /// Number of elements.
     public let count: Int
 
-    /// Validates that every element the view reaches lies inside `storage`.
+    /// Overlapping views (stride 0, as `expand` makes) may hold more bytes than their storage,
+    /// up to this much: making one contiguous copies that many bytes.
+    public static let maxExpandedBytes = 64 << 20
+
+    /// Validates that every element the view reaches lies inside `storage`. Shape, strides and
+    /// offset come from untrusted files, so all of their arithmetic is overflow-checked, and a
+    /// view may hold more bytes than its storage only up to `maxExpandedBytes` (a stride-0 view
+    /// of 2^40 elements over a few bytes would make copying it unbounded).
     public init(storage: Storage, dtype: DType, shape: [Int], strides: [Int]? = nil, offset: Int = 0) throws {
-        let strides = strides ?? Tensor.contiguousStrides(shape)
-        guard strides.count == shape.count else {
-            throw MoltError.badInput("shape \(shape) and strides \(strides) differ in rank")
-        }
-        guard offset >= 0, strides.allSatisfy({ $0 >= 0 }) else {
-            throw MoltError.badInput("negative offset \(offset) or strides \(strides)")
+        func fail(_ problem: String) -> MoltError {
+            MoltError.badInput("view (offset \(offset), shape \(shape), strides \(strides.map { "\($0)" } ?? "contiguous")) of \(dtype.rawValue) \(problem)")
         }
         let count = try Checked.multiply(shape, what: "shape \(shape)")
+        let (byteCount, countOverflow) = count.multipliedReportingOverflow(by: dtype.size)
+        guard !countOverflow, byteCount <= max(storage.count, Tensor.maxExpandedBytes) else {
+            throw fail(
+                "holds \(countOverflow ? "more than Int.max" : String(byteCount)) bytes, more than its storage (\(storage.count)) "
+                    + "and the \(Tensor.maxExpandedBytes) an overlapping view may hold")
+        }
+        let strides = strides ?? Tensor.contiguousStrides(shape)
+        guard strides.count == shape.count else { throw fail("differs in rank between shape and strides") }
+        guard offset >= 0, strides.allSatisfy({ $0 >= 0 }) else { throw fail("has a negative offset or stride") }
         if count > 0 {
             // The furthest element is offset + sum((dim - 1) * stride); it must fit the storage.
             var last = offset
             for (dim, stride) in zip(shape, strides) {
                 let (step, o1) = (dim - 1).multipliedReportingOverflow(by: stride)
                 let (sum, o2) = last.addingReportingOverflow(step)
-                guard !o1, !o2 else { throw MoltError.badInput("view of shape \(shape) strides \(strides) overflows") }
+                guard !o1, !o2 else { throw fail("reaches past Int.max") }
                 last = sum
             }
-            let (end, o3) = (last + 1).multipliedReportingOverflow(by: dtype.size)
-            guard !o3, end <= storage.count else {
-                throw MoltError.badInput(
-                    "view (offset \(offset), shape \(shape), strides \(strides)) of \(dtype.rawValue) needs "
-                        + "\(o3 ? "more than Int.max" : String(end)) bytes but its storage holds \(storage.count)")
+            let (end, o3) = last.multipliedReportingOverflow(by: dtype.size)
+            let (endBytes, o4) = end.addingReportingOverflow(dtype.size)
+            guard !o3, !o4, endBytes <= storage.count else {
+                throw fail("needs \(o3 || o4 ? "more than Int.max" : String(endBytes)) bytes but its storage holds \(storage.count)")
             }
         }
         self.storage = storage
@@ -44,6 +55,8 @@ public struct Tensor: @unchecked Sendable {
         self.count = count
     }
 
+    /// Row-major strides. Wrapping arithmetic: it can only wrap when a dimension is zero, and
+    /// then no element is ever reached through them.
     public static func contiguousStrides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
         var running = 1

@@ -19,7 +19,7 @@ struct ExpertKey: Hashable {
         guard parts.count > 6, parts[0] == "decoder", parts[1] == "layers", parts[3] == "mixer", parts[4] == "local_experts",
             let layer = Int(parts[2]), let expert = Int(parts[5]), layer >= 0, expert >= 0
         else {
-            throw MoltError.badInput("tensor '\(name)' looks like an expert's but does not name its layer and expert")
+            throw MoltError.badInput("tensor \(quoted(name)) looks like an expert's but does not name its layer and expert")
         }
         self.layer = layer
         self.expert = expert

@@ -147,7 +147,7 @@ public struct MoltTensorEntry: Sendable, Equatable, Codable {
         name = try c.decode(String.self, forKey: .name)
         let typeName = try c.decode(String.self, forKey: .type)
         guard let type = MoltTensorType(rawValue: typeName) else {
-            throw MoltError.badInput("tensor '\(name)' has unknown type '\(typeName)' (known: f32, f16, bf16, q8, q4)")
+            throw MoltError.badInput("tensor \(quoted(name)) has unknown type \(quoted(typeName)) (known: f32, f16, bf16, q8, q4)")
         }
         self.type = type
         shape = try c.decode([Int].self, forKey: .shape)

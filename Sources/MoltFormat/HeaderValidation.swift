@@ -4,7 +4,7 @@ import MoltQuant
 /// Bytes a tensor occupies decoded (uncompressed), from its type and shape, overflow-checked.
 /// Also checks that the type's parameters are present and sane.
 func decodedSize(_ entry: MoltTensorEntry) throws -> Int {
-    let what = "tensor '\(entry.name)'"
+    let what = "tensor \(quoted(entry.name))"
     guard entry.shape.count <= MoltFormat.maxRank else { throw MoltError.badInput("\(what) has \(entry.shape.count) dimensions, at most \(MoltFormat.maxRank) allowed") }
     guard entry.shape.allSatisfy({ $0 >= 0 }) else { throw MoltError.badInput("\(what) has a negative dimension in \(entry.shape)") }
     if let quantType = entry.type.quantType {
@@ -54,17 +54,17 @@ struct HeaderValidator {
         var spans: [Span] = []
         var names = Set<String>()
         for tensor in header.tensors {
-            guard names.insert(tensor.name).inserted else { throw fail("tensor '\(tensor.name)' appears twice", tensor.offset) }
+            guard names.insert(tensor.name).inserted else { throw fail("tensor \(quoted(tensor.name)) appears twice", tensor.offset) }
             let size: Int
             do { size = try decodedSize(tensor) } catch let error as MoltError { throw MoltError.badInput(error.message, file: file, offset: tensor.offset) }
-            spans.append(try span("tensor '\(tensor.name)'", tensor.offset, tensor.length, tensor.compression, decoded: size))
+            spans.append(try span("tensor \(quoted(tensor.name))", tensor.offset, tensor.length, tensor.compression, decoded: size))
         }
         var blobNames = Set<String>()
         for blob in header.blobs {
-            guard blobNames.insert(blob.name).inserted else { throw fail("blob '\(blob.name)' appears twice", blob.offset) }
+            guard blobNames.insert(blob.name).inserted else { throw fail("blob \(quoted(blob.name)) appears twice", blob.offset) }
             let size = blob.compression?.uncompressedLength ?? blob.length
-            guard size >= 0 else { throw fail("blob '\(blob.name)' has negative length", blob.offset) }
-            spans.append(try span("blob '\(blob.name)'", blob.offset, blob.length, blob.compression, decoded: size))
+            guard size >= 0 else { throw fail("blob \(quoted(blob.name)) has negative length", blob.offset) }
+            spans.append(try span("blob \(quoted(blob.name))", blob.offset, blob.length, blob.compression, decoded: size))
         }
         try checkNoOverlap(spans)
 
@@ -73,7 +73,7 @@ struct HeaderValidator {
             throw fail("footer's zstd flag is \(!compressed) but \(compressed ? "some" : "no") entries are compressed", nil)
         }
         if let tokenizer = header.tokenizer, !blobNames.contains(tokenizer) {
-            throw fail("tokenizer names blob '\(tokenizer)', which is not in the file", nil)
+            throw fail("tokenizer names blob \(quoted(tokenizer)), which is not in the file", nil)
         }
         try checkExpertRegions()
         return config
@@ -92,7 +92,7 @@ struct HeaderValidator {
             throw fail("\(label) [\(offset), \(end)) runs past the data section, which ends at \(dataEnd)", offset)
         }
         if let compression {
-            guard compression.codec == "zstd" else { throw fail("\(label) uses unknown compression '\(compression.codec)'", offset) }
+            guard compression.codec == "zstd" else { throw fail("\(label) uses unknown compression \(quoted(compression.codec))", offset) }
             guard compression.storedLength == length, length > 0 else {
                 throw fail("\(label): compression.stored_length \(compression.storedLength) differs from length \(length)", offset)
             }
@@ -150,16 +150,16 @@ struct HeaderValidator {
             let end = tensor.offset + tensor.length
             if let key {
                 guard let region = byKey[key], tensor.offset >= region.offset, end <= region.offset + region.length else {
-                    throw fail("tensor '\(tensor.name)' is not inside the expert region of layer \(key.layer) expert \(key.expert)", tensor.offset)
+                    throw fail("tensor \(quoted(tensor.name)) is not inside the expert region of layer \(key.layer) expert \(key.expert)", tensor.offset)
                 }
                 used.insert(key)
             } else if let region = region(overlapping: tensor.offset, end) {
-                throw fail("tensor '\(tensor.name)' lies in the expert region of layer \(region.layer) expert \(region.expert)", tensor.offset)
+                throw fail("tensor \(quoted(tensor.name)) lies in the expert region of layer \(region.layer) expert \(region.expert)", tensor.offset)
             }
         }
         for blob in header.blobs {
             if let region = region(overlapping: blob.offset, blob.offset + blob.length) {
-                throw fail("blob '\(blob.name)' lies in the expert region of layer \(region.layer) expert \(region.expert)", blob.offset)
+                throw fail("blob \(quoted(blob.name)) lies in the expert region of layer \(region.layer) expert \(region.expert)", blob.offset)
             }
         }
         if let empty = sorted.first(where: { !used.contains(ExpertKey(layer: $0.layer, expert: $0.expert)) }) {

@@ -64,7 +64,7 @@ public struct ModelHeader: Sendable, Equatable, Codable {
 
     /// The config, with every size checked as config.json's are: whole, 1 to 2^24.
     public func config() throws -> BlackMambaConfig {
-        guard architecture == "blackmamba" else { throw MoltError.unsupported("model architecture '\(architecture)' is not blackmamba") }
+        guard architecture == "blackmamba" else { throw MoltError.unsupported("model architecture \(quoted(architecture)) is not blackmamba") }
         func size(_ name: String, _ value: Int) throws -> Int {
             guard value >= 1, value <= 1 << 24 else { throw MoltError.badInput("model.\(name) is \(value): must be from 1 to 2^24") }
             return value
@@ -76,7 +76,7 @@ public struct ModelHeader: Sendable, Equatable, Codable {
             } else if let experts = Int(text), experts > 0, experts <= 65536 {
                 parsed.append(.moe(experts: experts))
             } else {
-                throw MoltError.badInput("model.layers[\(i)] is '\(text)': expected \"r\" or an expert count")
+                throw MoltError.badInput("model.layers[\(i)] is \(quoted(text)): expected \"r\" or an expert count")
             }
         }
         return BlackMambaConfig(

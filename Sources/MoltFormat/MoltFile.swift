@@ -81,10 +81,10 @@ public final class MoltFile: @unchecked Sendable {
         var tensorBytes: [Storage] = []
         for (i, entry) in header.tensors.enumerated() {
             index[entry.name] = i
-            tensorBytes.append(try storage("tensor '\(entry.name)'", entry.offset, entry.length, entry.compression))
+            tensorBytes.append(try storage("tensor \(quoted(entry.name))", entry.offset, entry.length, entry.compression))
         }
         var blobBytes: [String: Storage] = [:]
-        for blob in header.blobs { blobBytes[blob.name] = try storage("blob '\(blob.name)'", blob.offset, blob.length, blob.compression) }
+        for blob in header.blobs { blobBytes[blob.name] = try storage("blob \(quoted(blob.name))", blob.offset, blob.length, blob.compression) }
         tensorIndex = index
         self.tensorBytes = tensorBytes
         self.blobBytes = blobBytes
@@ -103,11 +103,11 @@ public final class MoltFile: @unchecked Sendable {
         } catch let error as MoltError {
             throw MoltError.badInput(error.message, file: file, offset: offset)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw MoltError.badInput("header has no '\(pathString(context.codingPath + [key]))'", file: file, offset: offset)
+            throw MoltError.badInput("header has no \(quoted(pathString(context.codingPath + [key])))", file: file, offset: offset)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw MoltError.badInput("header field '\(pathString(context.codingPath))' has the wrong type", file: file, offset: offset)
+            throw MoltError.badInput("header field \(quoted(pathString(context.codingPath))) has the wrong type", file: file, offset: offset)
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-            throw MoltError.badInput("header field '\(pathString(context.codingPath))' has a bad value", file: file, offset: offset)
+            throw MoltError.badInput("header field \(quoted(pathString(context.codingPath))) has a bad value", file: file, offset: offset)
         } catch {
             // Foundation reports some type errors (a fraction where an integer belongs) as bad
             // JSON with no field path: tell the two apart.
@@ -130,7 +130,7 @@ public final class MoltFile: @unchecked Sendable {
     public func entry(_ name: String) -> MoltTensorEntry? { tensorIndex[name].map { header.tensors[$0] } }
 
     private func lookup(_ name: String) throws -> (entry: MoltTensorEntry, bytes: Storage) {
-        guard let i = tensorIndex[name] else { throw MoltError(.usage, "\(path): no tensor '\(name)'") }
+        guard let i = tensorIndex[name] else { throw MoltError(.usage, "\(path): no tensor \(quoted(name))") }
         return (header.tensors[i], tensorBytes[i])
     }
 
@@ -144,7 +144,7 @@ public final class MoltFile: @unchecked Sendable {
     public func tensor(_ name: String) throws -> Tensor {
         let (entry, bytes) = try lookup(name)
         guard let dtype = entry.type.dtype else {
-            throw MoltError(.usage, "\(path): tensor '\(name)' is \(entry.type.rawValue): use quantized() or dequantized()")
+            throw MoltError(.usage, "\(path): tensor \(quoted(name)) is \(entry.type.rawValue): use quantized() or dequantized()")
         }
         return try Tensor(storage: bytes, dtype: dtype, shape: entry.shape)
     }
@@ -153,7 +153,7 @@ public final class MoltFile: @unchecked Sendable {
     public func quantized(_ name: String) throws -> QuantizedMatrix {
         let (entry, bytes) = try lookup(name)
         guard let layout = try entry.layout() else {
-            throw MoltError(.usage, "\(path): tensor '\(name)' is \(entry.type.rawValue), not quantized")
+            throw MoltError(.usage, "\(path): tensor \(quoted(name)) is \(entry.type.rawValue), not quantized")
         }
         return try QuantizedMatrix(layout: layout, storage: bytes)
     }
@@ -171,7 +171,7 @@ public final class MoltFile: @unchecked Sendable {
 
     /// A blob's (decompressed) bytes.
     public func blob(_ name: String) throws -> Storage {
-        guard let bytes = blobBytes[name] else { throw MoltError(.usage, "\(path): no blob '\(name)'") }
+        guard let bytes = blobBytes[name] else { throw MoltError(.usage, "\(path): no blob \(quoted(name))") }
         return bytes
     }
 
@@ -183,8 +183,8 @@ public final class MoltFile: @unchecked Sendable {
             let crc = CRC32.parallel(UnsafeRawBufferPointer(rebasing: file.bytes[offset..<offset + length]))
             if crc != expected { mismatches.append("\(label) at byte \(offset): crc32 \(hex(crc)), header says \(hex(expected))") }
         }
-        for entry in header.tensors { check("tensor '\(entry.name)'", entry.offset, entry.length, entry.crc32) }
-        for blob in header.blobs { check("blob '\(blob.name)'", blob.offset, blob.length, blob.crc32) }
+        for entry in header.tensors { check("tensor \(quoted(entry.name))", entry.offset, entry.length, entry.crc32) }
+        for blob in header.blobs { check("blob \(quoted(blob.name))", blob.offset, blob.length, blob.crc32) }
         guard mismatches.isEmpty else {
             throw MoltError.badInput("checksum mismatch: " + mismatches.joined(separator: "; "), file: path)
         }

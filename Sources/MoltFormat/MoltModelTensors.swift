@@ -15,9 +15,8 @@ extension MoltFile {
 
     /// True when `bytes` starts like a .molt file, so commands can accept either kind of model.
     public static func looksLikeMolt(path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: MoltFormat.preambleMagic.count)) ?? Data()
-        return Array(head) == MoltFormat.preambleMagic
+        // MappedFile, not FileHandle: it refuses a FIFO instead of blocking on it.
+        guard let file = try? MappedFile(path: path) else { return false }
+        return file.bytes.starts(with: MoltFormat.preambleMagic)
     }
 }

@@ -66,9 +66,9 @@ public final class MoltWriter {
         compress: Bool = false
     ) throws -> MoltTensorEntry {
         try guarded {
-            guard !tensorNames.contains(name) else { throw MoltError(.usage, "tensor '\(name)' appended twice") }
+            guard !tensorNames.contains(name) else { throw MoltError(.usage, "tensor \(quoted(name)) appended twice") }
             guard tensor.dtype.isFloatingPoint else {
-                throw MoltError.unsupported("tensor '\(name)' is \(tensor.dtype.rawValue): only float tensors are stored")
+                throw MoltError.unsupported("tensor \(quoted(name)) is \(tensor.dtype.rawValue): only float tensors are stored")
             }
             try enterRegion(of: ExpertKey(tensorName: name))
             try pad(to: MoltFormat.tensorAlignment)
@@ -76,7 +76,7 @@ public final class MoltWriter {
             var entry: MoltTensorEntry
             if let quantType = type.quantType {
                 guard tensor.shape.count == 2 else {
-                    throw MoltError.unsupported("tensor '\(name)' has shape \(tensor.shape): only 2-D weights are quantized")
+                    throw MoltError.unsupported("tensor \(quoted(name)) has shape \(tensor.shape): only 2-D weights are quantized")
                 }
                 let layout = try QuantLayout(type: quantType, rows: tensor.shape[0], columns: tensor.shape[1], groupSize: groupSize)
                 let stream = try StoredStream(sink: sink, compressor: compress ? ZstdFrameWriter(level: zstdLevel, contentSize: layout.byteCount) : nil)
@@ -95,7 +95,7 @@ public final class MoltWriter {
                 entry = MoltTensorEntry(
                     name: name, type: type, shape: tensor.shape, offset: offset, length: range.count, crc32: recorded ?? 0)
             } else if let dtype = type.dtype {
-                let size = try Checked.multiply([tensor.count, dtype.size], what: "tensor '\(name)'")
+                let size = try Checked.multiply([tensor.count, dtype.size], what: "tensor \(quoted(name))")
                 let stream = try StoredStream(sink: sink, compressor: compress ? ZstdFrameWriter(level: zstdLevel, contentSize: size) : nil)
                 try writePlain(tensor, as: dtype, into: stream)
                 try stream.finish()
@@ -114,7 +114,7 @@ public final class MoltWriter {
     @discardableResult
     public func appendBlob(_ name: String, _ bytes: UnsafeRawBufferPointer, compress: Bool = false) throws -> MoltBlobEntry {
         try guarded {
-            guard !blobs.contains(where: { $0.name == name }) else { throw MoltError(.usage, "blob '\(name)' appended twice") }
+            guard !blobs.contains(where: { $0.name == name }) else { throw MoltError(.usage, "blob \(quoted(name)) appended twice") }
             try enterRegion(of: nil)
             try pad(to: MoltFormat.tensorAlignment)
             let offset = sink.offset
@@ -136,7 +136,7 @@ public final class MoltWriter {
         try guarded {
             guard trailer == nil else { throw MoltError(.usage, "the Molt file is already finished") }
             if let tokenizer = info.tokenizer, !blobs.contains(where: { $0.name == tokenizer }) {
-                throw MoltError(.usage, "tokenizer blob '\(tokenizer)' was not appended")
+                throw MoltError(.usage, "tokenizer blob \(quoted(tokenizer)) was not appended")
             }
             try enterRegion(of: nil)
             try pad(to: MoltFormat.tensorAlignment)

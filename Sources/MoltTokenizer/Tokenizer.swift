@@ -69,10 +69,12 @@ public final class Tokenizer: @unchecked Sendable {
         useRegex = spec.useRegex
     }
 
+    /// GPT-NeoX's tokenizer.json is ~2 MB; this bounds what parsing a hostile one may allocate.
+    public static let maxFileSize = 256 << 20
+
     /// Reads a tokenizer.json file.
     public convenience init(path: String) throws {
-        let file = try MappedFile(path: path)
-        try self.init(json: Data(file.bytes), file: path)
+        try self.init(json: MappedFile.contents(of: path, limit: Self.maxFileSize), file: path)
     }
 
     /// The id of a token, given as the vocabulary spells it (`Ġthe`, `<|endoftext|>`).

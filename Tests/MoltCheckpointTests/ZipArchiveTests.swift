@@ -422,3 +422,54 @@ private func expectBadInput(_ bytes: [UInt8], _ keyword: String, sourceLocation:
         #expect(throws: MoltError.self) { try first.storage(of: second.entries[0]) }
     }
 }
+
+/// Issue 13's findings: zip bombs, lazy inflation, names that would drive a terminal.
+@Suite struct ZipResourceBoundTests {
+    @Test func zipBombIsRefusedOnOpeningBeforeInflating() throws {
+        // 100 KB of incompressible bytes whose directory claims 80 MiB: within deflate's
+        // 1032x, but past 8x the file + 64 MiB.
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var builder = ZipBuilder(entries: [.init(name: "archive/data/0", data: noise, method: 8, crc: 0)])
+        builder.entries[0].uncompressedSizeOverride = 80 << 20
+        let bytes = builder.build().bytes
+        let scratch = try ScratchDirectory()
+        let file = try scratch.map(bytes)
+        let error = #expect(throws: MoltError.self) { try ZipArchive(file: file) }
+        let limit = ZipArchive.inflationLimit(fileSize: bytes.count)
+        #expect(error?.message == "\(file.path): deflated entries claim \(80 << 20) bytes from a \(bytes.count)-byte file, "
+            + "more than the \(limit) (8x the file + 64 MiB) Molt inflates: a zip bomb?")
+        #expect(error?.kind == .badInput)
+    }
+
+    @Test func deflatedRecordsAreInflatedOnlyWhenRead() throws {
+        // A corrupt deflate stream: opening and sizing the record succeed (what inspect needs);
+        // reading or verifying it fails with the stream's error.
+        var builder = ZipBuilder(entries: [.init(name: "x", data: repetitive, method: 8)])
+        builder.entries[0].compressedOverride = [UInt8](repeating: 0xFF, count: 64)
+        let archive = try open(builder.build().bytes)
+        let record = try archive.record(of: archive.entries[0])
+        #expect(record.count == repetitive.count)
+        let error = #expect(throws: MoltError.self) { try record.verifyIntegrity() }
+        #expect(error?.message.contains("entry 'x': corrupt deflate data") == true)
+        // The eager form reports it at once.
+        #expect(throws: MoltError.self) { try archive.storage(of: archive.entries[0]) }
+        // A good record reads back the same through either.
+        let good = try open(ZipBuilder(entries: [.init(name: "y", data: repetitive, method: 8)]).build().bytes)
+        let lazy = try good.record(of: good.entries[0])
+        try lazy.verifyIntegrity()
+        #expect(copiedBytes(of: lazy) == repetitive)
+    }
+
+    @Test func entryNamesWithControlCharactersAreEscapedOnOneLine() throws {
+        // The issue's terminal injection: clear screen, set the window title, ring the bell.
+        let hostile = "\u{1B}[2J\u{1B}]0;owned\u{07}\nline two"
+        let builder = ZipBuilder(entries: [.init(name: hostile, data: [1], method: 12)])
+        let archive = try open(builder.build().bytes)
+        let error = #expect(throws: MoltError.self) { try archive.storage(of: archive.entries[0]) }
+        let message = try #require(error?.message)
+        #expect(message.hasSuffix(
+            "entry '\\u{1b}[2J\\u{1b}]0;owned\\u{7}\\nline two' uses compression method 12 (bzip2), which Molt cannot read"))
+        #expect(!message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F })
+    }
+}

@@ -19,7 +19,7 @@ public struct PickleMachine {
         self.file = file
         self.limits = limits
         let resolver = storages ?? { request in
-            throw MoltError.badInput("a persistent id names storage '\(request.key)' where none are expected", file: file)
+            throw MoltError.badInput("a persistent id names storage \(quoted(request.key)) where none are expected", file: file)
         }
         torch = TorchPickle(file: file, resolver: resolver)
     }
@@ -168,7 +168,7 @@ private struct PickleRun {
                 try push(.float(Double(bitPattern: UInt64(bigEndian: try load(UInt64.self)))))
             case .float:
                 let text = try line()
-                guard let value = Double(text) else { throw bad("FLOAT '\(text.prefix(40))' is not a number") }
+                guard let value = Double(text) else { throw bad("FLOAT \(quoted(text.prefix(40))) is not a number") }
                 try push(.float(value))
 
             // Text and bytes.
@@ -423,12 +423,12 @@ private struct PickleRun {
 
     private mutating func textIndex() throws -> Int {
         let text = try line()
-        guard let index = Int(text), index >= 0 else { throw bad("\(op.name) index '\(text.prefix(40))' is not a memo index") }
+        guard let index = Int(text), index >= 0 else { throw bad("\(op.name) index \(quoted(text.prefix(40))) is not a memo index") }
         return index
     }
 
     private func textInteger(_ text: String) throws -> Int64 {
-        guard let parsed = PickleText.integer(text) else { throw bad("\(op.name) '\(text.prefix(40))' is not an integer") }
+        guard let parsed = PickleText.integer(text) else { throw bad("\(op.name) \(quoted(text.prefix(40))) is not an integer") }
         guard parsed.fits else {
             throw MoltError.unsupported("\(op.name) integer beyond 64 bits at byte \(opStart)", file: file)
         }

@@ -151,7 +151,7 @@ extension PickleValue: CustomStringConvertible {
         case .bigInt(let bytes): out += "int(0x\(bytes.reversed().hexString))"
         case .float(let d): out += String(d)
         case .complex(let re, let im): out += "complex(\(re), \(im))"
-        case .string(let s): out += "'\(s.count > 80 ? String(s.prefix(80)) + "…" : s)'"
+        case .string(let s): out += "\(quoted(s.count > 80 ? String(s.prefix(80)) + "…" : s))"
         case .bytes(let b): out += "b<\(b.count) bytes>"
         case .tuple(let t): sequence("(", t.items, t.items.count == 1 ? ",)" : ")")
         case .list(let l): sequence("[", l.items, "]")
@@ -178,7 +178,7 @@ extension PickleValue: CustomStringConvertible {
                 state.describe(into: &out, depth: depth + 1, budget: &budget)
             }
         case .tensor(let t): out += "tensor(\(t.dtype.rawValue), \(t.shape))"
-        case .storage(let s): out += "storage('\(s.key)', \(s.dtype?.rawValue ?? "untyped"), \(s.storage.count) bytes)"
+        case .storage(let s): out += "storage(\(quoted(s.key)), \(s.dtype?.rawValue ?? "untyped"), \(s.storage.count) bytes)"
         }
     }
 }

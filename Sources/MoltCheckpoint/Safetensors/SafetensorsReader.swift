@@ -78,7 +78,7 @@ public enum Safetensors {
         var metadata: [String: String] = [:]
         for (key, value) in members {
             guard case .string(let text) = value else {
-                throw MoltError.badInput("\(metadataKey) value of '\(key)' is not a string", file: file.path)
+                throw MoltError.badInput("\(metadataKey) value of \(quoted(key)) is not a string", file: file.path)
             }
             metadata[key] = text
         }
@@ -96,20 +96,20 @@ public enum Safetensors {
         for entry in ordered {
             if entry.begin > covered {
                 throw MoltError.badInput(
-                    "gap: data bytes [\(covered), \(entry.begin)) belong to no tensor (next is '\(entry.name)')",
+                    "gap: data bytes [\(covered), \(entry.begin)) belong to no tensor (next is \(quoted(entry.name)))",
                     file: file.path)
             }
             if entry.begin < covered {
                 throw MoltError.badInput(
-                    "tensor '\(entry.name)' data_offsets [\(entry.begin), \(entry.end)] overlap tensor "
-                        + "'\(previous ?? "")', which ends at \(covered)", file: file.path)
+                    "tensor \(quoted(entry.name)) data_offsets [\(entry.begin), \(entry.end)] overlap tensor "
+                        + "\(quoted(previous ?? "")), which ends at \(covered)", file: file.path)
             }
             covered = entry.end
             previous = entry.name
         }
         if covered > dataSize {
             throw MoltError.badInput(
-                "tensor '\(previous ?? "")' ends at data byte \(covered), past the end of the \(dataSize)-byte data "
+                "tensor \(quoted(previous ?? "")) ends at data byte \(covered), past the end of the \(dataSize)-byte data "
                     + "section: truncated", file: file.path)
         }
         if covered < dataSize {
@@ -129,50 +129,50 @@ public enum Safetensors {
         let end: Int
 
         init(name: String, _ value: JSON) throws {
-            guard case .object(let members) = value else { throw MoltError.badInput("tensor '\(name)': entry is not a JSON object") }
+            guard case .object(let members) = value else { throw MoltError.badInput("tensor \(quoted(name)): entry is not a JSON object") }
             var dtypeName: String?, shape: [Int]?, offsets: [Int]?
             for (key, value) in members {
                 switch key {
                 case "dtype":
-                    guard case .string(let text) = value else { throw MoltError.badInput("tensor '\(name)': dtype is not a string") }
+                    guard case .string(let text) = value else { throw MoltError.badInput("tensor \(quoted(name)): dtype is not a string") }
                     dtypeName = text
                 case "shape":
                     guard let list = Entry.integers(value) else {
-                        throw MoltError.badInput("tensor '\(name)': shape is not a list of non-negative integers")
+                        throw MoltError.badInput("tensor \(quoted(name)): shape is not a list of non-negative integers")
                     }
                     shape = list
                 case "data_offsets":
                     guard let list = Entry.integers(value), list.count == 2 else {
-                        throw MoltError.badInput("tensor '\(name)': data_offsets is not a pair of non-negative integers")
+                        throw MoltError.badInput("tensor \(quoted(name)): data_offsets is not a pair of non-negative integers")
                     }
                     offsets = list
                 default:
-                    throw MoltError.badInput("tensor '\(name)': unknown key '\(key)'")
+                    throw MoltError.badInput("tensor \(quoted(name)): unknown key \(quoted(key))")
                 }
             }
             guard let dtypeName, let shape, let offsets else {
                 let missing = [("dtype", dtypeName == nil), ("shape", shape == nil), ("data_offsets", offsets == nil)]
                     .filter(\.1).map(\.0).joined(separator: ", ")
-                throw MoltError.badInput("tensor '\(name)': missing \(missing)")
+                throw MoltError.badInput("tensor \(quoted(name)): missing \(missing)")
             }
             guard let dtype = DType(safetensorsName: dtypeName) else {
                 if Safetensors.unsupportedDTypes.contains(dtypeName) {
-                    throw MoltError.unsupported("tensor '\(name)': unsupported dtype \(dtypeName)")
+                    throw MoltError.unsupported("tensor \(quoted(name)): unsupported dtype \(dtypeName)")
                 }
-                throw MoltError.badInput("tensor '\(name)': unknown dtype '\(dtypeName)'")
+                throw MoltError.badInput("tensor \(quoted(name)): unknown dtype \(quoted(dtypeName))")
             }
             let begin = offsets[0], end = offsets[1]
             guard begin <= end else {
-                throw MoltError.badInput("tensor '\(name)': data_offsets [\(begin), \(end)] begin after they end")
+                throw MoltError.badInput("tensor \(quoted(name)): data_offsets [\(begin), \(end)] begin after they end")
             }
-            let count = try Checked.multiply(shape, what: "tensor '\(name)' shape \(shape)")
+            let count = try Checked.multiply(shape, what: "tensor \(quoted(name)) shape \(shape)")
             let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.size)
             guard !overflow else {
-                throw MoltError.badInput("tensor '\(name)': \(count) elements of \(dtypeName) overflow a 64-bit byte count")
+                throw MoltError.badInput("tensor \(quoted(name)): \(count) elements of \(dtypeName) overflow a 64-bit byte count")
             }
             guard end - begin == byteCount else {
                 throw MoltError.badInput(
-                    "tensor '\(name)': data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(shape) "
+                    "tensor \(quoted(name)): data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(shape) "
                         + "of \(dtypeName) needs \(byteCount): size mismatch")
             }
             self.name = name

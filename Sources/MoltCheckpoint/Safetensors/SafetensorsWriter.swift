@@ -65,7 +65,7 @@ public final class SafetensorsWriter {
         if appended < entries.count, tensor.dtype != entries[appended].dtype || tensor.shape != entries[appended].shape {
             let entry = entries[appended]
             try fail(MoltError(.usage,
-                "\(destination): tensor '\(entry.name)' was declared \(entry.dtype.rawValue) \(entry.shape), "
+                "\(destination): tensor \(quoted(entry.name)) was declared \(entry.dtype.rawValue) \(entry.shape), "
                     + "got \(tensor.dtype.rawValue) \(tensor.shape)"))
         }
         if let (file, range) = tensor.mappedByteRange {
@@ -82,7 +82,7 @@ public final class SafetensorsWriter {
         }
         guard byteCount == byteCounts[appended] else {
             try fail(MoltError(.usage,
-                "\(destination): tensor '\(entries[appended].name)' needs \(byteCounts[appended]) bytes, got \(byteCount)"))
+                "\(destination): tensor \(quoted(entries[appended].name)) needs \(byteCounts[appended]) bytes, got \(byteCount)"))
         }
         try body()
         appended += 1
@@ -147,12 +147,12 @@ public final class SafetensorsWriter {
         var offset = 0
         for entry in tensors {
             guard entry.name != Safetensors.metadataKey, names.insert(entry.name).inserted else {
-                throw MoltError.badInput("\(destination): tensor name '\(entry.name)' is reserved or appears twice")
+                throw MoltError.badInput("\(destination): tensor name \(quoted(entry.name)) is reserved or appears twice")
             }
-            let count = try Checked.multiply(entry.shape, what: "\(destination): tensor '\(entry.name)' shape \(entry.shape)")
+            let count = try Checked.multiply(entry.shape, what: "\(destination): tensor \(quoted(entry.name)) shape \(entry.shape)")
             let (byteCount, overflow) = count.multipliedReportingOverflow(by: entry.dtype.size)
-            guard !overflow else { throw MoltError.badInput("\(destination): tensor '\(entry.name)' size overflows") }
-            let end = try Checked.add(offset, byteCount, what: "\(destination): data offset of '\(entry.name)'")
+            guard !overflow else { throw MoltError.badInput("\(destination): tensor \(quoted(entry.name)) size overflows") }
+            let end = try Checked.add(offset, byteCount, what: "\(destination): data offset of \(quoted(entry.name))")
             if json.count > 1 { json.append(UInt8(ascii: ",")) }
             appendString(entry.name, to: &json)
             let shape = entry.shape.map(String.init).joined(separator: ",")

@@ -13,7 +13,7 @@ public enum StateDict {
                 throw MoltError.badInput("the wrapper's 'model' entry is \(model.kind), not a state dict", file: file)
             }
             stateDict = dict
-            let others = top.entries.compactMap { $0.key.asString }.filter { $0 != "model" }
+            let others = top.entries.compactMap { $0.key.asString }.filter { $0 != "model" }.map { quoted($0) }
             if !others.isEmpty { warnings.append("ignored wrapper entries: \(others.joined(separator: ", "))") }
         } else if top["model0"] != nil {
             throw MoltError.unsupported("a pipeline-parallel checkpoint (model0, model1, ...): merge the stages first", file: file)
@@ -26,7 +26,7 @@ public enum StateDict {
                 throw MoltError.badInput("state dict key #\(index) is \(entry.key.kind), not a string", file: file)
             }
             guard let tensor = entry.value.asTensor else {
-                skipped.append("\(name) (\(entry.value.kind))")
+                skipped.append("\(quoted(name)) (\(entry.value.kind))")
                 continue
             }
             try table.insert(tensor, named: name)

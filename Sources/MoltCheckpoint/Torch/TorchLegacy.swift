@@ -34,7 +34,7 @@ public enum TorchLegacy {
         var sizing = PickleMachine(file: name, limits: limits) { request in
             guard request.byteCount <= file.count else {
                 throw MoltError.badInput(
-                    "truncated: storage '\(request.key)' declares \(request.byteCount) bytes, more than the file holds", file: name)
+                    "truncated: storage \(quoted(request.key)) declares \(request.byteCount) bytes, more than the file holds", file: name)
             }
             declared[request.key] = request
             return Storage(file: file, range: 0..<request.byteCount)
@@ -52,32 +52,32 @@ public enum TorchLegacy {
                 throw MoltError.badInput("storage key list holds a \(item.kind), not a string", file: name, offset: afterObject)
             }
             guard let request = declared[key] else {
-                throw MoltError.badInput("storage '\(key)' is listed but the object never uses it", file: name, offset: afterObject)
+                throw MoltError.badInput("storage \(quoted(key)) is listed but the object never uses it", file: name, offset: afterObject)
             }
             guard records[key] == nil else {
-                throw MoltError.badInput("storage '\(key)' is listed twice", file: name, offset: afterObject)
+                throw MoltError.badInput("storage \(quoted(key)) is listed twice", file: name, offset: afterObject)
             }
             guard file.count - position >= 8 else {
-                throw MoltError.badInput("truncated: no record for storage '\(key)'", file: name, offset: position)
+                throw MoltError.badInput("truncated: no record for storage \(quoted(key))", file: name, offset: position)
             }
             let count = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: Int64.self))
             let numel = request.byteCount / (request.dtype?.size ?? 1)
             guard count == numel else {
                 throw MoltError.badInput(
-                    "record for storage '\(key)' holds \(count) elements but its persistent id declares \(numel)", file: name,
+                    "record for storage \(quoted(key)) holds \(count) elements but its persistent id declares \(numel)", file: name,
                     offset: position)
             }
             let start = position + 8
             guard request.byteCount <= file.count - start else {
                 throw MoltError.badInput(
-                    "truncated: record for storage '\(key)' needs \(request.byteCount) bytes, \(file.count - start) left", file: name,
+                    "truncated: record for storage \(quoted(key)) needs \(request.byteCount) bytes, \(file.count - start) left", file: name,
                     offset: start)
             }
             records[key] = Storage(file: file, range: start..<start + request.byteCount)
             position = start + request.byteCount
         }
         if let missing = declared.keys.sorted().first(where: { records[$0] == nil }) {
-            throw MoltError.badInput("storage '\(missing)' has no record", file: name, offset: afterObject)
+            throw MoltError.badInput("storage \(quoted(missing)) has no record", file: name, offset: afterObject)
         }
         guard position == file.count else {
             throw MoltError.badInput("\(file.count - position) bytes after the last storage record", file: name, offset: position)
@@ -85,7 +85,7 @@ public enum TorchLegacy {
 
         var machine = PickleMachine(file: name, limits: limits) { request in
             guard let storage = records[request.key] else {
-                throw MoltError.badInput("storage '\(request.key)' has no record", file: name)
+                throw MoltError.badInput("storage \(quoted(request.key)) has no record", file: name)
             }
             return storage
         }

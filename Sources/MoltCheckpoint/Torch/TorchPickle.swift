@@ -179,7 +179,7 @@ struct TorchPickle {
         case "utf8":
             return .bytes(Array(text.utf8))
         default:
-            throw MoltError.unsupported("\(qualified) with encoding '\(encoding)' at byte \(offset)", file: file)
+            throw MoltError.unsupported("\(qualified) with encoding \(quoted(encoding)) at byte \(offset)", file: file)
         }
     }
 
@@ -211,7 +211,7 @@ struct TorchPickle {
         do {
             return .tensor(try Tensor(storage: ref.storage, dtype: dtype, shape: shape, strides: strides, offset: storageOffset))
         } catch let error as MoltError {
-            throw MoltError(error.kind, "\(file): byte \(offset): tensor on storage '\(ref.key)': \(error.message)")
+            throw MoltError(error.kind, "\(file): byte \(offset): tensor on storage \(quoted(ref.key)): \(error.message)")
         }
     }
 
@@ -245,18 +245,18 @@ struct TorchPickle {
         }
         guard let numel = fields[4].asInt, numel >= 0 else { throw bad("storage numel in \(pid) is not a count", at: offset) }
         let (byteCount, overflow) = numel.multipliedReportingOverflow(by: dtype?.size ?? 1)
-        guard !overflow else { throw bad("storage '\(key)' size \(numel) overflows", at: offset) }
+        guard !overflow else { throw bad("storage \(quoted(key)) size \(numel) overflows", at: offset) }
 
         let storage: Storage
         if let cached = storages[key] {
             guard cached.byteCount == byteCount else {
-                throw bad("storage '\(key)' is declared as \(cached.byteCount) bytes and as \(byteCount) bytes", at: offset)
+                throw bad("storage \(quoted(key)) is declared as \(cached.byteCount) bytes and as \(byteCount) bytes", at: offset)
             }
             storage = cached.storage
         } else {
             storage = try resolver(StorageRequest(key: key, dtype: dtype, byteCount: byteCount, location: location))
             guard storage.count == byteCount else {
-                throw bad("storage '\(key)' holds \(storage.count) bytes but its persistent id declares \(byteCount)", at: offset)
+                throw bad("storage \(quoted(key)) holds \(storage.count) bytes but its persistent id declares \(byteCount)", at: offset)
             }
             storages[key] = (storage, byteCount)
         }

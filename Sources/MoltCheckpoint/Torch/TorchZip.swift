@@ -16,9 +16,9 @@ public enum TorchZip {
         var machine = PickleMachine(file: "\(path): \(pickleName)") { request in
             let recordName = prefix + "data/" + request.key
             guard let entry = archive.entry(named: recordName) else {
-                throw MoltError.badInput("the pickle names storage '\(request.key)' but there is no record \(recordName)", file: path)
+                throw MoltError.badInput("the pickle names storage \(quoted(request.key)) but there is no record \(recordName)", file: path)
             }
-            let storage = try archive.storage(of: entry)
+            let storage = try archive.record(of: entry)
             // torch itself skips this check when memory-mapping and then reads past the record.
             guard storage.count == request.byteCount else {
                 throw MoltError.badInput(
@@ -51,7 +51,7 @@ public enum TorchZip {
         }
         let prefix = String(pickles[0].dropLast("data.pkl".count))
         for entry in archive.entries where !entry.name.hasPrefix(prefix) {
-            throw MoltError.badInput("entry '\(entry.name)' is outside the archive's prefix '\(prefix)'", file: path)
+            throw MoltError.badInput("entry \(quoted(entry.name)) is outside the archive's prefix \(quoted(prefix))", file: path)
         }
         if archive.entry(named: prefix + "constants.pkl") != nil
             || archive.entries.contains(where: { $0.name.hasPrefix(prefix + "code/") }) {
@@ -67,7 +67,7 @@ public enum TorchZip {
         switch text.trimmingCharacters(in: .whitespacesAndNewlines) {
         case "little": return .little
         case "big": return .big
-        default: throw MoltError.badInput("byteorder record says '\(text.prefix(20))', expected little or big", file: archive.file.path)
+        default: throw MoltError.badInput("byteorder record says \(quoted(text.prefix(20))), expected little or big", file: archive.file.path)
         }
     }
 }

@@ -23,7 +23,7 @@ enum CentralDirectory {
         for index in 0..<location.entryCount {
             let (entry, length) = try readEntry(file, directory, at: position, index: index, limit: location.offset)
             guard seen.insert(entry.name).inserted else {
-                throw directory.error("entry '\(entry.name)' appears twice in the central directory", at: position)
+                throw directory.error("entry \(quoted(entry.name)) appears twice in the central directory", at: position)
             }
             entries.append(entry)
             position += length
@@ -55,15 +55,15 @@ enum CentralDirectory {
             throw nameBytes.error("central directory entry \(index) has a name that is not valid UTF-8")
         }
         let extra = try directory.slice(
-            at: position + entryHeaderSize + nameLength, size: extraLength, "extra field of entry '\(name)'",
+            at: position + entryHeaderSize + nameLength, size: extraLength, "extra field of entry \(quoted(name))",
             within: "central directory")
         let length = entryHeaderSize + nameLength + extraLength + commentLength
-        _ = try directory.slice(at: position, size: length, "entry '\(name)'", within: "central directory")
+        _ = try directory.slice(at: position, size: length, "entry \(quoted(name))", within: "central directory")
 
         let flags = header.u16(8), method = header.u16(10)
         // Bit 0: traditional encryption; bit 6: strong encryption.
         guard flags & 0x41 == 0 else {
-            throw MoltError.unsupported("entry '\(name)' is encrypted", file: file.path)
+            throw MoltError.unsupported("entry \(quoted(name)) is encrypted", file: file.path)
         }
         var uncompressedSize = UInt64(header.u32(24))
         var compressedSize = UInt64(header.u32(20))
@@ -74,18 +74,18 @@ enum CentralDirectory {
         // keeps far below Int.max, so the sums below cannot overflow.
         guard compressedSize <= UInt64(file.count), uncompressedSize <= UInt64(Int.max), localOffset <= UInt64(limit) else {
             throw header.error(
-                "entry '\(name)' has an impossible size or offset (compressed \(compressedSize), uncompressed "
+                "entry \(quoted(name)) has an impossible size or offset (compressed \(compressedSize), uncompressed "
                     + "\(uncompressedSize), local header at \(localOffset)) for a central directory at byte \(limit)")
         }
         if method == ZipEntry.stored, compressedSize != uncompressedSize {
             throw header.error(
-                "stored entry '\(name)' has compressed size \(compressedSize) but uncompressed size \(uncompressedSize)")
+                "stored entry \(quoted(name)) has compressed size \(compressedSize) but uncompressed size \(uncompressedSize)")
         }
         if method == ZipEntry.deflated {
             let (bound, overflow) = Int(compressedSize).multipliedReportingOverflow(by: maxDeflateRatio)
             guard overflow || uncompressedSize <= UInt64(bound) else {
                 throw header.error(
-                    "deflated entry '\(name)' claims \(uncompressedSize) bytes from \(compressedSize) compressed bytes, "
+                    "deflated entry \(quoted(name)) claims \(uncompressedSize) bytes from \(compressedSize) compressed bytes, "
                         + "more than deflate can expand to")
             }
         }
@@ -108,12 +108,12 @@ enum CentralDirectory {
         var position = 0
         while position < extra.count {
             let field = try extra.slice(
-                at: position, size: 4, "extra field record of entry '\(name)'", within: "extra field")
+                at: position, size: 4, "extra field record of entry \(quoted(name))", within: "extra field")
             let data = try extra.slice(
-                at: position + 4, size: Int(field.u16(2)), "extra field record 0x\(String(field.u16(0), radix: 16)) of entry '\(name)'",
+                at: position + 4, size: Int(field.u16(2)), "extra field record 0x\(String(field.u16(0), radix: 16)) of entry \(quoted(name))",
                 within: "extra field")
             if field.u16(0) == zip64ExtraID {
-                guard zip64 == nil else { throw field.error("entry '\(name)' has the zip64 extra field twice") }
+                guard zip64 == nil else { throw field.error("entry \(quoted(name)) has the zip64 extra field twice") }
                 zip64 = data
             }
             position += 4 + data.count
@@ -121,7 +121,7 @@ enum CentralDirectory {
         guard needed > 0 else { return }
         guard let zip64, zip64.count >= needed else {
             throw extra.error(
-                "entry '\(name)' needs \(needed) bytes of zip64 extra field for its sizes and offset but has "
+                "entry \(quoted(name)) needs \(needed) bytes of zip64 extra field for its sizes and offset but has "
                     + "\(zip64?.count ?? 0)")
         }
         var next = 0
@@ -141,28 +141,28 @@ enum CentralDirectory {
         _ file: MappedFile, name: String, nameBytes: UnsafeRawBufferPointer, localOffset: Int, compressedSize: Int,
         limit: Int
     ) throws -> Int {
-        let local = try ZipRecord(file, at: localOffset, size: localHeaderSize, what: "local header of entry '\(name)'")
+        let local = try ZipRecord(file, at: localOffset, size: localHeaderSize, what: "local header of entry \(quoted(name))")
         guard local.u32(0) == localSignature else {
             throw local.error(
-                "entry '\(name)': no local header signature at its local header offset (found 0x\(String(local.u32(0), radix: 16)))")
+                "entry \(quoted(name)): no local header signature at its local header offset (found 0x\(String(local.u32(0), radix: 16)))")
         }
         let localNameLength = Int(local.u16(26)), localExtraLength = Int(local.u16(28))
         let localName = try ZipRecord(
-            file, at: localOffset + localHeaderSize, size: localNameLength, what: "local header name of entry '\(name)'")
+            file, at: localOffset + localHeaderSize, size: localNameLength, what: "local header name of entry \(quoted(name))")
         guard localName.bytes.elementsEqual(nameBytes) else {
             throw localName.error(
-                "entry '\(name)': local header names '\(String(decoding: localName.bytes, as: UTF8.self))' instead")
+                "entry \(quoted(name)): local header names \(quoted(String(decoding: localName.bytes, as: UTF8.self))) instead")
         }
         let dataOffset = localOffset + localHeaderSize + localNameLength + localExtraLength
         let dataEnd = dataOffset + compressedSize
         guard dataEnd <= file.count else {
             throw MoltError.badInput(
-                "entry '\(name)' data [\(dataOffset), \(dataEnd)) runs past the end of the file (\(file.count) bytes): truncated",
+                "entry \(quoted(name)) data [\(dataOffset), \(dataEnd)) runs past the end of the file (\(file.count) bytes): truncated",
                 file: file.path, offset: dataOffset)
         }
         guard dataEnd <= limit else {
             throw MoltError.badInput(
-                "entry '\(name)' data [\(dataOffset), \(dataEnd)) runs into the central directory at byte \(limit)",
+                "entry \(quoted(name)) data [\(dataOffset), \(dataEnd)) runs into the central directory at byte \(limit)",
                 file: file.path, offset: dataOffset)
         }
         return dataOffset

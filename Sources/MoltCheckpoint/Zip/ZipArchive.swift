@@ -9,6 +9,12 @@ public final class ZipArchive: Sendable {
     /// since that reads every byte of a zero-copy mapping (`molt inspect` must not).
     public static let alwaysVerifiedSize = 1 << 20
 
+    /// The most bytes an archive's deflated entries may inflate to together: eight times the
+    /// file plus 64 MiB. Weights barely compress (deflated floats keep ~90% of their size) and
+    /// torch stores them uncompressed, so only a zip bomb comes near; it is refused on opening,
+    /// from the central directory's sizes, before anything is allocated or inflated.
+    public static func inflationLimit(fileSize: Int) -> Int { 8 * fileSize + (64 << 20) }
+
     public let file: MappedFile
     /// Entries in central directory order.
     public let entries: [ZipEntry]
@@ -19,6 +25,13 @@ public final class ZipArchive: Sendable {
         self.file = file
         self.verifyChecksums = verifyChecksums
         entries = try CentralDirectory.read(file, CentralDirectoryLocation(file))
+        let inflated = entries.lazy.filter { $0.method == ZipEntry.deflated }.reduce(0) { $0 + $1.uncompressedSize }
+        let limit = Self.inflationLimit(fileSize: file.count)
+        guard inflated <= limit else {
+            throw MoltError.badInput(
+                "deflated entries claim \(inflated) bytes from a \(file.count)-byte file, more than the \(limit) "
+                    + "(8x the file + 64 MiB) Molt inflates: a zip bomb?", file: file.path)
+        }
         indexByName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($0.element.name, $0.offset) })
     }
 
@@ -26,12 +39,21 @@ public final class ZipArchive: Sendable {
         indexByName[name].map { entries[$0] }
     }
 
-    /// The entry's uncompressed bytes: a zero-copy slice of the mapping when stored, memory of
-    /// exactly its uncompressed size when deflated.
+    /// The entry's uncompressed bytes, checked now: a zero-copy slice of the mapping when
+    /// stored, memory of exactly its uncompressed size when deflated.
     public func storage(of entry: ZipEntry) throws -> Storage {
+        let storage = try record(of: entry)
+        if entry.method == ZipEntry.deflated { try storage.verifyIntegrity() }
+        return storage
+    }
+
+    /// The same, but a deflated entry is inflated (and its CRC checked) only when its bytes
+    /// are first read, with failures reported by `verifyIntegrity()`: for tensor records,
+    /// which `molt inspect` never reads.
+    public func record(of entry: ZipEntry) throws -> Storage {
         // Only entries this archive validated may touch its mapping.
         guard let index = indexByName[entry.name], entries[index] == entry else {
-            throw MoltError(.usage, "\(file.path): entry '\(entry.name)' does not belong to this archive")
+            throw MoltError(.usage, "\(file.path): entry \(quoted(entry.name)) does not belong to this archive")
         }
         let data = UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataRange])
         switch entry.method {
@@ -49,13 +71,17 @@ public final class ZipArchive: Sendable {
             try Self.checkCRC(of: entry, storage.bytes, file: file.path)
             return storage
         case ZipEntry.deflated:
-            let storage = try Inflate.raw(
-                data, size: entry.uncompressedSize, what: "entry '\(entry.name)'", file: file.path, offset: entry.dataOffset)
-            try Self.checkCRC(of: entry, storage.bytes, file: file.path)
-            return storage
+            // The closure keeps the mapping `data` points into alive.
+            let file = self.file
+            return Storage(deferredByteCount: entry.uncompressedSize) { output in
+                try withExtendedLifetime(file) {
+                    try Inflate.raw(data, into: output, what: "entry \(quoted(entry.name))", file: file.path, offset: entry.dataOffset)
+                    try Self.checkCRC(of: entry, UnsafeRawBufferPointer(output), file: file.path)
+                }
+            }
         default:
             throw MoltError.unsupported(
-                "entry '\(entry.name)' uses compression method \(entry.method) (\(entry.methodName)), which Molt cannot read",
+                "entry \(quoted(entry.name)) uses compression method \(entry.method) (\(entry.methodName)), which Molt cannot read",
                 file: file.path)
         }
     }
@@ -66,7 +92,7 @@ public final class ZipArchive: Sendable {
         let actual = CRC32.of(bytes)
         guard actual == entry.crc32 else {
             throw MoltError.badInput(
-                "entry '\(entry.name)' fails its CRC-32 check (recorded 0x\(String(entry.crc32, radix: 16)), "
+                "entry \(quoted(entry.name)) fails its CRC-32 check (recorded 0x\(String(entry.crc32, radix: 16)), "
                     + "computed 0x\(String(actual, radix: 16)))", file: file, offset: entry.dataOffset)
         }
     }

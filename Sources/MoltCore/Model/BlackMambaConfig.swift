@@ -24,6 +24,9 @@ public struct BlackMambaConfig: Sendable, Equatable, Codable {
     /// Rows of the embedding (and tied output) matrix; may exceed `vocabSize` (padding).
     public var vocabRows: Int
 
+    /// config.json is a few hundred bytes; this bounds what parsing a hostile one may allocate.
+    public static let maxFileSize = 1 << 20
+
     public var innerSize: Int { expansionFactor * hiddenSize }
 
     public init(
@@ -56,11 +59,11 @@ public struct BlackMambaConfig: Sendable, Equatable, Codable {
         do {
             raw = try JSONDecoder().decode(RawConfig.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
-            throw MoltError.badInput("missing field '\(key.stringValue)'", file: file)
+            throw MoltError.badInput("missing field \(quoted(key.stringValue))", file: file)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context)
             where !context.codingPath.isEmpty {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw MoltError.badInput("field '\(field)' has the wrong type or value", file: file)
+            throw MoltError.badInput("field \(quoted(field)) has the wrong type or value", file: file)
         } catch {
             throw MoltError.badInput("not a valid config JSON object", file: file)
         }
@@ -71,13 +74,13 @@ public struct BlackMambaConfig: Sendable, Equatable, Codable {
             } else if let experts = Int(text), experts > 0, experts <= 65536 {
                 layers.append(.moe(experts: experts))
             } else {
-                throw MoltError.badInput("mamba_moe_layers[\(i)] is '\(text)': expected \"r\" or an expert count", file: file)
+                throw MoltError.badInput("mamba_moe_layers[\(i)] is \(quoted(text)): expected \"r\" or an expert count", file: file)
             }
         }
         // Sizes multiply into tensor sizes: keep them whole, positive and far from overflow.
         func size(_ name: String, _ value: Double) throws -> Int {
             guard value == value.rounded(), value >= 1, value <= Double(1 << 24) else {
-                throw MoltError.badInput("field '\(name)' is \(value): must be a whole number from 1 to 2^24", file: file)
+                throw MoltError.badInput("field \(quoted(name)) is \(value): must be a whole number from 1 to 2^24", file: file)
             }
             return Int(value)
         }
