@@ -9,18 +9,19 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages, found through pkg-config.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // SHA-256 (OpenSSL 3's libcrypto): as fast as a bundled BoringSSL and nothing to compile.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // System calls Swift's Glibc module does not export.
         .target(name: "CMoltSystem"),
         // Tensors, dtypes, mapped files, checksums and errors shared by every other module.
-        .target(name: "MoltCore", dependencies: ["CMoltSystem", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MoltCore", dependencies: ["CMoltSystem", "CZlib", "CCrypto"]),
         // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
         // The quantizer's search, packing and error measurement: portable C plus AVX2 /

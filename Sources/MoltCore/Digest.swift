@@ -1,10 +1,8 @@
-import Crypto
-
 extension Tensor {
     /// SHA-256 of the values as contiguous little-endian bytes: what the fixture script
     /// records from PyTorch for every tensor.
     public func sha256() -> String {
-        withContiguousBytes { raw in SHA256.hash(data: raw).hexString }
+        withContiguousBytes { raw in SHA256Hasher.hex(raw) }
     }
 }
 
