@@ -60,25 +60,26 @@ struct CheckpointLocation {
 struct ShardIndex {
     /// Far above the ~100 KB index of a 100k-tensor model; bounds what parsing may allocate.
     static let maxFileSize = 64 << 20
-    /// Shard paths in order of first mention.
+    /// Shard paths, sorted: Hugging Face numbers them model-00001-of-0000N.
     var files: [String]
     var fileOf: [String: String]
-    /// Tensor names in index order.
+    /// Tensor names in the index's order.
     var order: [String]
 
     static func read(_ path: String) throws -> ShardIndex {
         let data = try MappedFile.contents(of: path, limit: maxFileSize)
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let map = object["weight_map"] as? [String: Any]
-        else {
-            throw MoltError.badInput("not a shard index: expected a JSON object with a 'weight_map'", file: path)
+        let root = try data.withUnsafeBytes { bytes in
+            guard String(validating: bytes, as: UTF8.self) != nil else { throw MoltError.badInput("not valid UTF-8", file: path) }
+            return try JSON.parse(strict: bytes) { MoltError.badInput($0, file: path, offset: $1) }
+        }
+        guard case .object(let map)? = root["weight_map"] else {
+            throw MoltError.badInput("not a shard index: expected a JSON object with a 'weight_map' object", file: path)
         }
         let directory = (path as NSString).deletingLastPathComponent
         var files: [String] = []
         var fileOf: [String: String] = [:]
-        // JSONSerialization loses key order; sort names so shard and tensor order are stable.
-        for name in map.keys.sorted() {
-            guard let file = map[name] as? String, !file.isEmpty, !file.contains("/"), file != "..", file != "." else {
+        for (name, value) in map {
+            guard case .string(let file) = value, !file.isEmpty, !file.contains("/"), file != "..", file != "." else {
                 throw MoltError.badInput("weight_map entry \(quoted(name)) must name a file beside the index", file: path)
             }
             let shard = CheckpointLocation.join(directory.isEmpty ? "." : directory, file)
@@ -86,6 +87,6 @@ struct ShardIndex {
             fileOf[name] = shard
         }
         guard !files.isEmpty else { throw MoltError.badInput("weight_map is empty", file: path) }
-        return ShardIndex(files: files.sorted(), fileOf: fileOf, order: map.keys.sorted())
+        return ShardIndex(files: files.sorted(), fileOf: fileOf, order: map.map(\.0))
     }
 }

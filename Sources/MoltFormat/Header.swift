@@ -5,7 +5,7 @@ import MoltQuant
 public struct MoltHeader: Sendable, Equatable, Codable {
     public var formatVersion: String
     public var tool: Tool
-    public var model: ModelHeader
+    public var model: BlackMambaConfig
     public var quantization: JSON
     public var provenance: Provenance
     /// Name of the blob holding the raw tokenizer.json text.
@@ -23,7 +23,7 @@ public struct MoltHeader: Sendable, Equatable, Codable {
     }
 
     public init(
-        formatVersion: String = MoltFormat.versionString, tool: Tool, model: ModelHeader, quantization: JSON,
+        formatVersion: String = MoltFormat.versionString, tool: Tool, model: BlackMambaConfig, quantization: JSON,
         provenance: Provenance, tokenizer: String?, blobs: [MoltBlobEntry], tensors: [MoltTensorEntry],
         expertRegions: [ExpertRegion], parity: JSON, metadata: [String: JSON]
     ) {
@@ -44,7 +44,7 @@ public struct MoltHeader: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         formatVersion = try c.decode(String.self, forKey: .formatVersion)
         tool = try c.decode(Tool.self, forKey: .tool)
-        model = try c.decode(ModelHeader.self, forKey: .model)
+        model = try BlackMambaConfig(json: c.decode(JSON.self, forKey: .model), spelling: .moltHeader, file: nil)
         quantization = try c.decodeIfPresent(JSON.self, forKey: .quantization) ?? .null
         provenance = try c.decode(Provenance.self, forKey: .provenance)
         tokenizer = try c.decodeIfPresent(String.self, forKey: .tokenizer)
@@ -60,7 +60,7 @@ public struct MoltHeader: Sendable, Equatable, Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(formatVersion, forKey: .formatVersion)
         try c.encode(tool, forKey: .tool)
-        try c.encode(model, forKey: .model)
+        try c.encode(model.headerJSON, forKey: .model)
         try c.encode(quantization, forKey: .quantization)
         try c.encode(provenance, forKey: .provenance)
         try c.encode(tokenizer, forKey: .tokenizer)

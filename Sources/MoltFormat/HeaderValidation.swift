@@ -48,8 +48,7 @@ struct HeaderValidator {
     }
 
     func validate() throws -> BlackMambaConfig {
-        let config: BlackMambaConfig
-        do { config = try header.model.config() } catch let error as MoltError { throw error.within(file) }
+        let config = header.model
 
         var spans: [Span] = []
         var names = Set<String>()

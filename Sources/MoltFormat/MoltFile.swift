@@ -97,24 +97,25 @@ public final class MoltFile: @unchecked Sendable {
         }
     }
 
+    /// The header through the strict JSON parser (duplicate keys refused, nesting bounded,
+    /// byte offsets in syntax errors), then into typed fields.
     private static func parseHeader(_ bytes: UnsafeRawBufferPointer, file: String, offset: Int) throws -> MoltHeader {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw MoltError.badInput("header is not valid UTF-8", file: file, offset: offset)
+        }
+        let json = try JSON.parse(strict: bytes) { message, at in
+            MoltError.badInput("header: \(message)", file: file, offset: offset + at)
+        }
         do {
-            return try JSONDecoder().decode(MoltHeader.self, from: Data(bytes))
+            return try JSONValueDecoder().decode(MoltHeader.self, from: json)
         } catch let error as MoltError {
-            throw MoltError.badInput(error.message, file: file, offset: offset)
+            throw error.within("\(file): byte \(offset)")
         } catch let DecodingError.keyNotFound(key, context) {
             throw MoltError.badInput("header has no \(quoted(pathString(context.codingPath + [key])))", file: file, offset: offset)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw MoltError.badInput("header field \(quoted(pathString(context.codingPath))) has the wrong type", file: file, offset: offset)
-        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+        } catch let DecodingError.dataCorrupted(context) {
             throw MoltError.badInput("header field \(quoted(pathString(context.codingPath))) has a bad value", file: file, offset: offset)
-        } catch {
-            // Foundation reports some type errors (a fraction where an integer belongs) as bad
-            // JSON with no field path: tell the two apart.
-            if (try? JSONSerialization.jsonObject(with: Data(bytes))) != nil {
-                throw MoltError.badInput("header has a field of the wrong type (such as a fraction where an integer belongs)", file: file, offset: offset)
-            }
-            throw MoltError.badInput("header is not valid JSON", file: file, offset: offset)
         }
     }
 

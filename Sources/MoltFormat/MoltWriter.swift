@@ -142,7 +142,7 @@ public final class MoltWriter {
             try pad(to: MoltFormat.tensorAlignment)
             for (index, crc) in checksums.wait() { tensors[index].crc32 = crc }
             let header = MoltHeader(
-                tool: info.tool, model: ModelHeader(info.model), quantization: info.quantization, provenance: info.provenance,
+                tool: info.tool, model: info.model, quantization: info.quantization, provenance: info.provenance,
                 tokenizer: info.tokenizer, blobs: blobs, tensors: tensors, expertRegions: expertRegions, parity: info.parity,
                 metadata: info.metadata)
             let offset = sink.offset

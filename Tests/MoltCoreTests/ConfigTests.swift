@@ -53,3 +53,28 @@ private let published = """
         "unexpected tensor extra.weight [1]",
     ])
 }
+
+/// Issue 13: config.json goes through the strict parser (JSONSerialization kept the last of
+/// two keys), and config.json and the .molt header share one validating initialiser.
+@Test func duplicateKeysInConfigAreRefusedWithTheirOffset() {
+    let json = #"{"hidden_size": 32, "hidden_size": 64}"#
+    let error = #expect(throws: MoltError.self) { try BlackMambaConfig.parse(json: Data(json.utf8), file: "config.json") }
+    #expect(error?.message == "config.json: byte 20: key 'hidden_size' appears twice")
+    let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+    let depthError = #expect(throws: MoltError.self) { try BlackMambaConfig.parse(json: Data(deep.utf8), file: "config.json") }
+    #expect(depthError?.message == "config.json: byte 64: invalid JSON: nested deeper than 64 levels")
+}
+
+@Test func bothSpellingsReadBackThroughTheOneInitialiser() throws {
+    let config = try BlackMambaConfig.parse(json: Data(published.utf8), file: "config.json")
+    #expect(try BlackMambaConfig(json: config.headerJSON, spelling: .moltHeader, file: nil) == config)
+    #expect(try BlackMambaConfig(json: config.json, spelling: .configJSON, file: nil) == config)
+    // The header spelling needs what config.json leaves to the weights.
+    guard case .object(let fields) = config.headerJSON else { return }
+    let noRank = JSON.object(fields.filter { $0.0 != "dt_rank" })
+    let error = #expect(throws: MoltError.self) { try BlackMambaConfig(json: noRank, spelling: .moltHeader, file: "m.molt") }
+    #expect(error?.message == "m.molt: missing field 'model.dt_rank'")
+    let wrongType = JSON.object(fields.map { $0.0 == "swiglu" ? ($0.0, .string("yes")) : $0 })
+    let typeError = #expect(throws: MoltError.self) { try BlackMambaConfig(json: wrongType, spelling: .moltHeader, file: "m.molt") }
+    #expect(typeError?.message == "m.molt: field 'model.swiglu' is a string, not a boolean")
+}

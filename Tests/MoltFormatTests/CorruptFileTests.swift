@@ -153,7 +153,7 @@ private let headerEdits: [(String, String, (inout [String: Any]) -> Void)] = [
         model["layers"] = ["r", "x"]
         o["model"] = model
     }),
-    ("not JSON", "not valid JSON", { $0 = ["": Double.nan] }),
+    ("not JSON", "header: invalid JSON: unexpected end of text", { $0 = ["": Double.nan] }),
 ]
 
 @Test func inconsistentHeadersAreRefusedWithSpecificErrors() throws {
@@ -171,6 +171,20 @@ private let headerEdits: [(String, String, (inout [String: Any]) -> Void)] = [
         #expect(error?.message.contains(expected) == true, "\(what): \(error?.message ?? "opened")")
         #expect(error?.message.contains("sample.molt") == true, "\(what)")
     }
+}
+
+@Test func duplicateHeaderKeysAreRefusedWithTheirOffset() throws {
+    let (dir, path, _) = try sample()
+    defer { withExtendedLifetime(dir) {} }
+    // JSONDecoder kept the last of two keys; the strict parser refuses the second.
+    try editHeaderText(path) { Array("{\"parity\":null,".utf8) + $0.dropFirst() }
+    let headerOffset = try readBytes(path).suffix(64).withUnsafeBytes { try Footer.decode($0, file: path, at: 0) }.headerOffset
+    let error = openError(path)
+    #expect(error?.kind == .badInput)
+    #expect(error?.message.hasPrefix("\(path): byte ") == true)
+    #expect(error?.message.hasSuffix(": header: key 'parity' appears twice") == true, "\(error?.message ?? "opened")")
+    let offset = error.flatMap { Int($0.message.dropFirst(path.count + 7).prefix { $0.isNumber }) } ?? -1
+    #expect(offset > headerOffset)
 }
 
 private func editHeaderText(_ path: String, _ edit: ([UInt8]) -> [UInt8]) throws {

@@ -3,8 +3,8 @@ import Foundation
 /// The hyper-parameters of a BlackMamba model, as read from `config.json`. Only the fields the
 /// forward pass needs are kept; unknown fields are ignored. `dtRank` and `vocabRows` are not in
 /// the file: they come from the weights' shapes (`resolved(from:)`).
-public struct BlackMambaConfig: Sendable, Equatable, Codable {
-    public enum Layer: Sendable, Equatable, Codable {
+public struct BlackMambaConfig: Sendable, Equatable {
+    public enum Layer: Sendable, Equatable {
         case mamba
         case moe(experts: Int)
     }
@@ -48,71 +48,86 @@ public struct BlackMambaConfig: Sendable, Equatable, Codable {
         self.vocabRows = vocabRows ?? vocabSize
     }
 
-    /// Parses a published `config.json`. A model is recognised by `mamba_moe_layers`, since the
-    /// file has no `architectures` field.
+    /// Parses a published `config.json` through the strict JSON parser.
     public static func parse(json data: Data, file: String) throws -> BlackMambaConfig {
-        // Recognise the model before complaining about any other field.
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["mamba_moe_layers"] == nil {
-            throw MoltError.badInput("no 'mamba_moe_layers' list: not a BlackMamba config", file: file)
+        let json = try data.withUnsafeBytes { bytes in
+            guard String(validating: bytes, as: UTF8.self) != nil else { throw MoltError.badInput("not valid UTF-8", file: file) }
+            return try JSON.parse(strict: bytes) { MoltError.badInput($0, file: file, offset: $1) }
         }
-        let raw: RawConfig
-        do {
-            raw = try JSONDecoder().decode(RawConfig.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw MoltError.badInput("missing field \(quoted(key.stringValue))", file: file)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context)
-            where !context.codingPath.isEmpty {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw MoltError.badInput("field \(quoted(field)) has the wrong type or value", file: file)
-        } catch {
-            throw MoltError.badInput("not a valid config JSON object", file: file)
-        }
-        var layers: [Layer] = []
-        for (i, text) in raw.mamba_moe_layers.enumerated() {
-            if text == "r" {
-                layers.append(.mamba)
-            } else if let experts = Int(text), experts > 0, experts <= 65536 {
-                layers.append(.moe(experts: experts))
-            } else {
-                throw MoltError.badInput("mamba_moe_layers[\(i)] is \(quoted(text)): expected \"r\" or an expert count", file: file)
-            }
-        }
-        // Sizes multiply into tensor sizes: keep them whole, positive and far from overflow.
-        func size(_ name: String, _ value: Double) throws -> Int {
-            guard value == value.rounded(), value >= 1, value <= Double(1 << 24) else {
-                throw MoltError.badInput("field \(quoted(name)) is \(value): must be a whole number from 1 to 2^24", file: file)
-            }
-            return Int(value)
-        }
-        let numLayers = try size("num_layers", raw.num_layers)
-        guard numLayers == layers.count else {
-            throw MoltError.badInput("num_layers is \(numLayers) but mamba_moe_layers lists \(layers.count)", file: file)
-        }
-        return BlackMambaConfig(
-            hiddenSize: try size("hidden_size", raw.hidden_size),
-            stateSize: try size("state_size", raw.state_size),
-            convDimension: try size("conv_dimension", raw.conv_dimension),
-            expansionFactor: try size("expansion_factor", raw.expansion_factor),
-            ffnHiddenSize: try size("ffn_hidden_size", raw.ffn_hidden_size),
-            vocabSize: try size("vocab_size", raw.vocab_size),
-            layers: layers, addBiasLinear: raw.add_bias_linear ?? false, swiglu: raw.swiglu ?? false,
-            maxSequenceLength: try raw.max_sequence_length.map { try size("max_sequence_length", $0) })
+        return try BlackMambaConfig(json: json, spelling: .configJSON, file: file)
     }
 
-    /// The fields of `config.json` Molt reads, spelled as the file spells them. Numbers are
-    /// read as Double because Foundation's decoder reports `3.5` for an Int without naming the field.
-    private struct RawConfig: Decodable {
-        var num_layers: Double
-        var hidden_size: Double
-        var state_size: Double
-        var conv_dimension: Double
-        var vocab_size: Double
-        var expansion_factor: Double
-        var mamba_moe_layers: [String]
-        var ffn_hidden_size: Double
-        var add_bias_linear: Bool?
-        var swiglu: Bool?
-        var max_sequence_length: Double?
+    /// How a JSON object spells a config: config.json's own fields, or the .molt header's
+    /// `model` object (Formats/molt.md), which says `layers` for `mamba_moe_layers`, has no
+    /// `num_layers`, and adds `architecture` and the two sizes read from the weights.
+    public enum Spelling: Sendable {
+        case configJSON
+        case moltHeader
+    }
+
+    /// The one validating initialiser, for config.json and the .molt header alike: sizes are
+    /// whole numbers from 1 to 2^24 (they multiply into tensor sizes, so stay far from
+    /// overflow), layers are "r" or an expert count up to 65536, unknown fields are ignored.
+    /// Errors name the field as the file spells it, and `file`.
+    public init(json: JSON, spelling: Spelling, file: String?) throws {
+        let prefix = spelling == .moltHeader ? "model." : ""
+        func fail(_ message: String) -> MoltError { MoltError.badInput(message, file: file) }
+        guard case .object = json else { throw fail("\(prefix.isEmpty ? "config" : "model") is \(json.kindName), not an object") }
+        let layersField = spelling == .moltHeader ? "layers" : "mamba_moe_layers"
+        guard let layerList = json[layersField] else {
+            // config.json has no `architectures` field: a model is recognised by its layer list.
+            throw fail(spelling == .moltHeader ? "header has no 'model.layers'" : "no 'mamba_moe_layers' list: not a BlackMamba config")
+        }
+        if spelling == .moltHeader, json["architecture"] != .string("blackmamba") {
+            throw MoltError.unsupported("model architecture \(json["architecture"].map { quoted($0.serialized()) } ?? "(none)") is not blackmamba", file: file)
+        }
+        guard case .array(let items) = layerList else { throw fail("field \(quoted(prefix + layersField)) is not a list") }
+        var layers: [Layer] = []
+        for (i, item) in items.enumerated() {
+            if item == .string("r") {
+                layers.append(.mamba)
+            } else if case .string(let text) = item, let experts = Int(text), experts > 0, experts <= 65536 {
+                layers.append(.moe(experts: experts))
+            } else {
+                throw fail("\(prefix)\(layersField)[\(i)] is \(quoted(item.serialized())): expected \"r\" or an expert count")
+            }
+        }
+        func size(_ name: String) throws -> Int? {
+            guard let value = json[name], value != .null else { return nil }
+            let number: Double? =
+                switch value {
+                case .int(let i): Double(i)
+                case .double(let d): d
+                default: nil
+                }
+            guard let number, number == number.rounded(), number >= 1, number <= Double(1 << 24) else {
+                throw fail("field \(quoted(prefix + name)) is \(value.serialized()): must be a whole number from 1 to 2^24")
+            }
+            return Int(number)
+        }
+        func required(_ name: String) throws -> Int {
+            guard let value = try size(name) else { throw fail("missing field \(quoted(prefix + name))") }
+            return value
+        }
+        func flag(_ name: String) throws -> Bool {
+            switch json[name] {
+            case nil, .null?: return false
+            case .bool(let b)?: return b
+            case let other?: throw fail("field \(quoted(prefix + name)) is \(other.kindName), not a boolean")
+            }
+        }
+        if spelling == .configJSON {
+            let numLayers = try required("num_layers")
+            guard numLayers == layers.count else { throw fail("num_layers is \(numLayers) but mamba_moe_layers lists \(layers.count)") }
+        }
+        self.init(
+            hiddenSize: try required("hidden_size"), stateSize: try required("state_size"),
+            convDimension: try required("conv_dimension"), expansionFactor: try required("expansion_factor"),
+            ffnHiddenSize: try required("ffn_hidden_size"), vocabSize: try required("vocab_size"),
+            layers: layers, addBiasLinear: try flag("add_bias_linear"), swiglu: try flag("swiglu"),
+            maxSequenceLength: try size("max_sequence_length"),
+            dtRank: spelling == .moltHeader ? try required("dt_rank") : nil,
+            vocabRows: spelling == .moltHeader ? try required("vocab_rows") : nil)
     }
 
     /// The config with `dtRank` and `vocabRows` taken from the weights' shapes, when present.
@@ -137,9 +152,18 @@ public struct BlackMambaConfig: Sendable, Equatable, Codable {
 extension BlackMambaConfig {
     /// The config in config.json's field names, plus the two sizes read from the weights.
     public var json: JSON {
-        .object([
-            ("num_layers", .int(layers.count)),
-            ("mamba_moe_layers", JSON(layers.map { if case .moe(let e) = $0 { String(e) } else { "r" } })),
+        .object([("num_layers", .int(layers.count)), ("mamba_moe_layers", layerList)] + commonFields)
+    }
+
+    /// The .molt header's `model` object, which `init(json:spelling: .moltHeader)` reads back.
+    public var headerJSON: JSON {
+        .object([("architecture", "blackmamba"), ("layers", layerList)] + commonFields)
+    }
+
+    private var layerList: JSON { JSON(layers.map { if case .moe(let e) = $0 { String(e) } else { "r" } }) }
+
+    private var commonFields: [(String, JSON)] {
+        [
             ("hidden_size", .int(hiddenSize)),
             ("state_size", .int(stateSize)),
             ("conv_dimension", .int(convDimension)),
@@ -151,6 +175,6 @@ extension BlackMambaConfig {
             ("max_sequence_length", maxSequenceLength.map(JSON.int) ?? .null),
             ("dt_rank", .int(dtRank)),
             ("vocab_rows", .int(vocabRows)),
-        ])
+        ]
     }
 }
