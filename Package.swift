@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "CMoltSystem"),
         // Tensors, dtypes, mapped files, checksums and errors shared by every other module.
         .target(name: "MoltCore", dependencies: ["CMoltSystem", "CZlib", "CCrypto"]),
-        // Readers of source checkpoints: torch zip and legacy, safetensors, checkpoint dirs.
+        // Readers of source checkpoints (torch zip and legacy, safetensors, checkpoint dirs), the
+        // safetensors writer, and NumPy .npy arrays (logits out, goldens in).
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
         // The quantizer's search, packing and error measurement: portable C plus AVX2 /
         // AVX-512 paths chosen at run time, all giving the same bytes.
@@ -40,8 +41,9 @@ let package = Package(
         // The BlackMamba forward pass: prefill and decode over f32 weights, and q8/q4 weights
         // read in place through the kernels.
         .target(name: "MoltRuntime", dependencies: ["MoltCore", "MoltFormat", "MoltKernels", "COpenBLAS"]),
-        // Side-by-side runs of a source and a converted model, and the verdict on a conversion.
-        .target(name: "MoltParity", dependencies: ["MoltCore", "MoltRuntime"]),
+        // Side-by-side runs of a source and a converted model, the verdict on a conversion, and
+        // the verification policy (what is run, when, and how strictly it is judged).
+        .target(name: "MoltParity", dependencies: ["MoltCore", "MoltFormat", "MoltKernels", "MoltRuntime"]),
         // The `molt` command-line tool.
         .executableTarget(
             name: "MoltCLI",
@@ -53,7 +55,7 @@ let package = Package(
 
         // What several test targets share: scratch directories.
         .target(name: "MoltTestSupport", dependencies: ["MoltCore"], path: "Tests/MoltTestSupport"),
-        .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "COpenBLAS"]),
+        .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "MoltTestSupport"]),
         .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint", "MoltTestSupport"]),
         .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant", "CMoltQuant"]),
         .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant", "MoltTestSupport"]),

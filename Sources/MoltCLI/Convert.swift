@@ -3,6 +3,7 @@ import Foundation
 import MoltCheckpoint
 import MoltCore
 import MoltFormat
+import MoltParity
 import MoltQuant
 import MoltRuntime
 import MoltTokenizer
@@ -82,9 +83,10 @@ struct Convert: ParsableCommand {
         // The source's side of the parity check runs meanwhile, in the time the conversion leaves idle.
         let parity = verification.noVerify
             ? nil
-            : try verification.start(
+            : try Verification.start(
                 sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, storedAs: converter.storedTypes,
-                tokenizer: parsedTokenizer)
+                sequences: try verification.sequences(vocabSize: modelConfig.vocabSize, tokenizer: parsedTokenizer),
+                thresholds: verification.thresholds)
 
         // The source's SHA-256s and zip CRCs are computed on the other core while this one converts.
         let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
@@ -108,7 +110,7 @@ struct Convert: ParsableCommand {
 
         if let parity {
             try out.flush()
-            let report = try verification.finish(parity, convertedPath: out.temporaryPath)
+            let report = try parity.finish(convertedPath: out.temporaryPath)
             try writer.replaceTrailer(parity: report.json)
             FileHandle.standardError.write(Data((report.text + "\n").utf8))
             try verification.writeReport(report)

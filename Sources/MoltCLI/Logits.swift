@@ -1,4 +1,5 @@
 import ArgumentParser
+import MoltCheckpoint
 import MoltRuntime
 
 struct Logits: ParsableCommand {

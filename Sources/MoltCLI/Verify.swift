@@ -39,10 +39,12 @@ struct Verify: ParsableCommand {
         let pending = source.map { opened in
             Result {
                 let checkpoint = try opened.get()
-                return try verification.start(
-                    sourceConfig: try checkpoint.requireModel(), sourceTensors: checkpoint.tensors.byName,
-                    storedAs: file.storedTypes,
-                    tokenizer: file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file))
+                let sourceConfig = try checkpoint.requireModel()
+                let tokenizer = file.header.tokenizer == nil ? nil : try TokenizerSource.load(nil, embeddedIn: file)
+                return try Verification.start(
+                    sourceConfig: sourceConfig, sourceTensors: checkpoint.tensors.byName, storedAs: file.storedTypes,
+                    sequences: try verification.sequences(vocabSize: sourceConfig.vocabSize, tokenizer: tokenizer),
+                    thresholds: verification.thresholds)
             }
         }
         try file.verifyChecksums()
@@ -56,7 +58,7 @@ struct Verify: ParsableCommand {
             return
         }
         try checkSources(recorded: file.header.provenance.sources, actual: try source.get().files)
-        let report = try verification.finish(try pending.get(), convertedPath: model)
+        let report = try pending.get().finish(convertedPath: model)
         print(report.text)
         try verification.writeReport(report)
         if !report.passed { throw ExitCode(3) }

@@ -191,3 +191,10 @@ public final class MoltFile: @unchecked Sendable {
         }
     }
 }
+
+extension MoltFile {
+    /// The type each tensor is stored as (compare `Converter.storedTypes`).
+    public var storedTypes: [String: MoltTensorType] {
+        Dictionary(uniqueKeysWithValues: header.tensors.map { ($0.name, $0.type) })
+    }
+}

@@ -33,6 +33,20 @@ public enum VerificationSet {
             return piece.count >= 2 ? VerificationSequence(name: "\(name)-\(index)", tokens: piece, isText: true) : nil
         }
     }
+
+    /// What a conversion is verified on: the seeded random sequences, plus the built-in text
+    /// and `calibration` text when there is a tokenizer (`encode`).
+    public static func sequences(
+        vocabSize: Int, encode: ((String) -> [Int])?, calibration: String? = nil
+    ) throws -> [VerificationSequence] {
+        var sequences = random(vocabSize: vocabSize)
+        guard let encode else { return sequences }
+        sequences += text(encode(builtInText), name: "text", length: 64, limit: 2)
+        if let calibration { sequences += text(encode(calibration), name: "calibration") }
+        let outside = sequences.flatMap(\.tokens).first { $0 >= vocabSize }
+        if let outside { throw MoltError.badInput("the tokenizer gives id \(outside), outside the model's vocabulary of \(vocabSize)") }
+        return sequences
+    }
 }
 
 extension VerificationSet {

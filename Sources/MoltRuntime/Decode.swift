@@ -32,7 +32,7 @@ public final class DecodeState {
     let model: BlackMambaModel
     /// Per Mamba layer, in layer order (`MambaWeights.slot`).
     let mamba: [MambaState]
-    let scratch: Activations
+    let scratch: RunState
     /// [vocabRows]: the logits after the last token decoded.
     let logits: FloatBuffer
 
@@ -40,7 +40,7 @@ public final class DecodeState {
         let c = model.config
         self.model = model
         mamba = c.layers.filter { $0 == .mamba }.map { _ in MambaState(config: c) }
-        scratch = Activations(config: c, positions: 1)
+        scratch = RunState(config: c, positions: 1)
         logits = FloatBuffer(count: c.vocabRows)
     }
 }
@@ -59,7 +59,7 @@ extension BlackMambaModel {
         try check(batchOf: tokens.count, states: states)
         for (token, state) in zip(tokens, states) { try validate(tokens: [token], firstPosition: state.position) }
         guard !tokens.isEmpty else { return [] }
-        let v = vocabRows, scratch = Activations(config: config, positions: tokens.count)
+        let v = vocabRows, scratch = RunState(config: config, positions: tokens.count)
         forward(zip(tokens, states).enumerated().map { Segment(tokens: [$1.0][...], state: $1.1, row: $0) }, scratch: scratch)
         let out = FloatBuffer(count: tokens.count * v)
         logits(scratch.x.base, rows: tokens.count, scratch: scratch, into: out.base, stepwise: true)

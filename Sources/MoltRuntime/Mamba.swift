@@ -5,8 +5,58 @@ import Glibc
 import Darwin
 #endif
 
-// The time-dependent half of the Mamba mixer, shared by prefill (many positions) and decode
-// (one). The projections around it are plain matrix products, done by the callers.
+// The Mamba mixer (Formats/model.md): projections around a causal convolution and the
+// selective scan, which carry each sequence's state from one position to the next.
+
+extension BlackMambaModel {
+    /// The Mamba mixer over `steps` rows: with [x, z] = in_proj(normed),
+    /// residual += out_proj(scan(silu(conv(x))) * silu(z)).
+    func mamba(_ w: MambaWeights, segments: [Segment], steps t: Int, stepwise: Bool, scratch a: RunState) {
+        let h = config.hiddenSize, di = w.inner, k1 = w.kernel - 1, dbcWidth = w.xProj.rows
+        matmul(a.normed.base, rows: t, lda: h, w.inProj, into: a.xz.base, ldc: 2 * di, stepwise: stepwise)
+        addBias(w.inBias, to: a.xz.base, rows: t, width: 2 * di)
+
+        // The conv sees the K-1 inputs the state kept, then the segment's; it keeps the last K-1.
+        for s in segments {
+            let state = s.state.mamba[w.slot], n = s.tokens.count
+            a.history.base.update(from: state.conv.base, count: k1 * di)
+            for r in 0..<n {
+                (a.history.base + (k1 + r) * di).update(from: a.xz.base + (s.row + r) * 2 * di, count: di)
+            }
+            state.conv.base.update(from: a.history.base + n * di, count: k1 * di)
+            parallelBlocks(di) { channels in
+                causalConvSiLU(
+                    history: a.history.base, steps: n, weights: w, into: a.u.base + s.row * di, channels: channels)
+            }
+        }
+
+        matmul(a.u.base, rows: t, lda: di, w.xProj, into: a.dbc.base, ldc: dbcWidth, stepwise: stepwise)
+        // delta's low-rank input is the first R columns of each dbc row.
+        matmul(a.dbc.base, rows: t, lda: dbcWidth, w.dtProj, into: a.delta.base, ldc: di, stepwise: stepwise)
+        // The element-wise steps split channels, not rows, so a decode step's one row is shared too.
+        parallelBlocks(di) { c in
+            for r in 0..<t { softplusDelta(a.delta.base + r * di + c.lowerBound, bias: w.dtBias + c.lowerBound, count: c.count) }
+        }
+
+        for s in segments {
+            let n = s.tokens.count, offset = s.row * di
+            parallelBlocks(di) { channels in
+                selectiveScan(
+                    steps: n, u: a.u.base + offset, delta: a.delta.base + offset, bc: a.dbc.base + s.row * dbcWidth + w.rank,
+                    bcStride: dbcWidth, weights: w, state: s.state.mamba[w.slot].ssm.base, into: a.y.base + offset,
+                    channels: channels)
+            }
+        }
+        parallelBlocks(di) { c in
+            for r in 0..<t {
+                gateWithSiLU(a.y.base + r * di + c.lowerBound, by: a.xz.base + r * 2 * di + di + c.lowerBound, count: c.count)
+            }
+        }
+
+        matmul(a.y.base, rows: t, lda: di, w.outProj, into: a.x.base, ldc: h, accumulate: true, stepwise: stepwise)
+        addBias(w.outBias, to: a.x.base, rows: t, width: h)
+    }
+}
 
 /// u[t, c] = silu(b[c] + sum_k w[c, k] * x[t - K + 1 + k, c]) for t in 0..<steps and c in
 /// `channels`, where `history` is [K-1 + steps, Di]: the K-1 inputs before position 0 (zeros at

@@ -35,7 +35,7 @@ extension BlackMambaModel {
         for (tokens, state) in zip(batch, states) { try validate(tokens: tokens, firstPosition: state.position) }
         let v = vocabRows, h = config.hiddenSize
         let total = batch.reduce(0) { $0 + $1.count }
-        let scratch = Activations(config: config, positions: min(total, Self.prefillChunk))
+        let scratch = RunState(config: config, positions: min(total, Self.prefillChunk))
         var outs = batch.map { [Float](repeating: 0, count: (rows == .all ? $0.count : 1) * v) }
 
         // Pieces of the sequences, in order, fill chunks of `scratch.positions` rows; a sequence

@@ -1,4 +1,5 @@
 import Foundation
+import MoltCheckpoint
 import MoltRuntime
 import Testing
 

@@ -33,7 +33,7 @@ private func entry(_ name: String, _ shape: [Int], _ begin: Int, _ end: Int) -> 
 
 private func floatBytes(_ values: [Float]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
 
-extension OutputFileTests {
+@Suite(.serialized) struct SafetensorsWriterTests {
     private static let declared: [SafetensorsWriter.Entry] = [
         .init(name: "layers.0.weight", dtype: .f32, shape: [2, 3]),
         .init(name: "odd \"name\"\n\u{1}é", dtype: .bf16, shape: [3]),

@@ -1,9 +1,9 @@
 import MoltCore
 
-/// Scratch for running up to `positions` positions through the layers at once: the residual
-/// stream and every intermediate, row-major [positions, width]. Allocated once per prefill call
-/// or per decode state, never per token.
-final class Activations {
+/// The run state: scratch for running up to `positions` positions through the layers at once,
+/// the residual stream and every intermediate, row-major [positions, width]. Allocated once per
+/// prefill call or per decode state, never per token.
+final class RunState {
     let positions: Int
     /// The residual stream [T, H].
     let x: FloatBuffer

@@ -1,12 +1,11 @@
 import Foundation
-import MoltCheckpoint
 import MoltCore
 import MoltTestSupport
 import Testing
 
 /// Tests that create temporary outputs. Serialized because one of them calls the
 /// process-wide `removeAllTemporaryFiles()`, which would unlink a concurrent test's file.
-@Suite(.serialized) struct OutputFileTests {
+@Suite(.serialized) struct AtomicOutputTests {
     private func write(_ output: AtomicOutput, _ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try output.write($0) }
     }

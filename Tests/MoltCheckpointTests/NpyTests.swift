@@ -1,6 +1,6 @@
 import Foundation
 import MoltCore
-import MoltRuntime
+import MoltCheckpoint
 import Testing
 
 /// This test process's scratch directory, made on first use and removed when the process exits.
