@@ -23,9 +23,6 @@ struct Bench: ParsableCommand {
     @Option(help: "Tokens to decode for the decode measurement.")
     var gen = 64
 
-    @Option(help: "Threads for the bandwidth measurement (default: every core).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -53,6 +50,7 @@ struct Bench: ParsableCommand {
         let decodeSeconds = marks[marks.count - 1].timeIntervalSince(marks[0])
         // Before the bandwidth measurement, whose buffer would count as the model's.
         let peakRSS = ResourceUsage.peakResidentBytes
+        let threads = model.threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard let bandwidth = MemoryBandwidth.read(threads: threads) else {
             throw MoltError(.io, "could not allocate the bandwidth measurement's buffer")
         }

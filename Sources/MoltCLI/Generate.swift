@@ -17,7 +17,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Comma-separated prompt token ids, e.g. 5,17,42.")
     var tokens: TokenList
 
-    @Option(name: .short, help: "How many tokens to generate.")
+    @Option(name: .short, parsing: .unconditional, help: "How many tokens to generate.")
     var n = 16
 
     @OptionGroup(title: "Sampling")
@@ -28,8 +28,8 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be 0 or more") }
-        if (sampling.temperature ?? 0) == 0 && (sampling.topK != nil || sampling.topP != nil) {
-            throw ValidationError("--top-k and --top-p shape sampling: give a --temperature above 0 as well")
+        if (sampling.temperature ?? 0) == 0 && (sampling.topK != nil || sampling.topP != nil || sampling.minP != 0) {
+            throw ValidationError("--top-k, --top-p and --min-p shape sampling: give a --temperature above 0 as well")
         }
     }
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import MoltCheckpoint
 import MoltCore
 import MoltFormat
+import MoltKernels
 import MoltRuntime
 import MoltTokenizer
 
@@ -13,6 +14,15 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "The config.json to use when none sits beside the weights.")
     var config: String?
+
+    @Option(name: .shortAndLong, help: "Threads to run the model on (default: every core).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    var kernels: KernelThreads { threads.map { KernelThreads.forModel(count: $0) } ?? .shared }
 
     /// Binds the weights of a .molt file (quantized tensors dequantized) or of a source
     /// checkpoint, whose zip CRCs are checked on the other core while bf16 weights are widened.
@@ -25,12 +35,12 @@ struct ModelOptions: ParsableArguments {
         if MoltFile.looksLikeMolt(path: model) {
             guard config == nil else { throw MoltError(.usage, "--config applies to source checkpoints; a .molt file holds its config") }
             let file = try MoltFile(path: model)
-            return (try BlackMambaModel(molt: file), file)
+            return (try BlackMambaModel(molt: file, kernels: kernels), file)
         }
         let checkpoint = try Checkpoint.open(model, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
         let bound = try checkpoint.tensors.verifyingIntegrity {
-            try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName)
+            try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName, kernels: kernels)
         }
         return (bound, nil)
     }

@@ -11,7 +11,7 @@ struct Molt: ParsableCommand {
             a weights file (pytorch_model.bin in zip or legacy format, model.safetensors) or a \
             shard index (*.index.json). Pickles are never executed: they are read as data.
 
-            Exit codes: 0 success, 1 usage error, 2 bad input.
+            Exit codes: 0 success, 1 usage error, 2 bad input, 3 failed parity (convert, verify).
             """,
         version: version,
         subcommands: [Inspect.self, Export.self, Convert.self, Verify.self, Logits.self, Generate.self, Run.self, Bench.self, Perplexity.self, Tokenize.self]

@@ -34,8 +34,7 @@ struct Perplexity: ParsableCommand {
     func run() throws {
         let (network, molt) = try model.loadWithFile()
         let tokenizer = try TokenizerSource.load(self.tokenizer, embeddedIn: molt)
-        guard let data = FileManager.default.contents(atPath: text) else { throw MoltError(.io, "\(text): cannot read") }
-        let ids = tokenizer.encode(String(decoding: data, as: UTF8.self))
+        let ids = tokenizer.encode(try Input.textFile(text))
         guard ids.count >= 2 else { throw MoltError.badInput("\(text): fewer than 2 tokens") }
         try network.validate(tokens: ids)
         var nll = 0.0, scored = 0

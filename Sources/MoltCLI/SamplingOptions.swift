@@ -13,10 +13,21 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Sample only among the most likely tokens whose probabilities add up to p. (generate: 1, run: 0.95)")
     var topP: Float?
 
+    @Option(help: "Sample only among tokens at least this fraction as likely as the most likely one; 0 keeps all.")
+    var minP: Float = 0
+
+    @Option(help: "Divide the positive logits (multiply the negative ones) of tokens seen among the last --repeat-last-n by this; 1 is off, 1.1 is typical.")
+    var repeatPenalty: Float = 1
+
+    @Option(help: "How many of the latest tokens (prompt included) the repetition penalty looks at.")
+    var repeatLastN = 64
+
     @Option(help: "Seed of the sampler's random numbers.")
     var seed: UInt64 = 0
 
     func sampler(temperature t: Float, topK k: Int, topP p: Float) throws -> Sampler {
-        try Sampler(temperature: temperature ?? t, topK: topK ?? k, topP: topP ?? p, seed: seed)
+        try Sampler(
+            temperature: temperature ?? t, topK: topK ?? k, topP: topP ?? p, minP: minP, repetitionPenalty: repeatPenalty,
+            repeatLastN: repeatLastN, seed: seed)
     }
 }

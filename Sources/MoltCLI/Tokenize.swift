@@ -35,13 +35,3 @@ struct Tokenize: ParsableCommand {
         print(json ? JSON.object([("ids", JSON(ids))]).serialized() : ids.map(String.init).joined(separator: ","))
     }
 }
-
-/// Text given on the command line, or on standard input when it is "-".
-enum Input {
-    static func text(_ argument: String) throws -> String {
-        guard argument == "-" else { return argument }
-        var lines: [String] = []
-        while let line = readLine(strippingNewline: false) { lines.append(line) }
-        return lines.joined()
-    }
-}

@@ -12,6 +12,10 @@ func leave(_ code: Int32) -> Never {
 
 // Exit codes are part of the interface: 0 success, 1 usage, 2 bad input, 3 failed parity.
 Interrupts.removeTemporaryFilesOnSignal()
+if let problem = CommandSpelling.problem(in: Array(CommandLine.arguments.dropFirst())) {
+    Terminal.error(problem)
+    leave(1)
+}
 do {
     var command = try Molt.parseAsRoot()
     try command.run()

@@ -22,7 +22,7 @@ public final class Background<Value>: @unchecked Sendable {
             self.done.signal()
         }
         switch thread {
-        case .shared: DispatchQueue.global().async(execute: run)
+        case .shared: DispatchQueue.global().async { run() }
         case .dedicated(let niceness):
             let thread = Foundation.Thread {
                 if niceness > 0 { _ = molt_set_thread_niceness(niceness) }

@@ -8,38 +8,77 @@ import MoltCore
 /// Chooses the next token from logits. Temperature 0 is greedy (the lowest id wins ties);
 /// otherwise a token is drawn from softmax(logits / temperature), restricted first to the
 /// `topK` most likely tokens (0: no limit) and then to the fewest most likely tokens whose
-/// probability reaches `topP` (1: no limit). Draws come from a seeded xoshiro256**, so the same
-/// seed and logits give the same tokens on every machine.
+/// probability reaches `topP` (1: no limit), then to those at least `minP` times as likely as
+/// the most likely one (0: no limit). Before any of this, a repetition penalty above 1 makes
+/// the tokens among the last `repeatLastN` seen (prompt and output) less likely, as in Hugging
+/// Face's and llama.cpp's samplers: a positive logit is divided by it, a negative one
+/// multiplied. Draws come from a seeded xoshiro256**, so the same seed and logits give the
+/// same tokens on every machine.
 public struct Sampler: Sendable {
     public let temperature: Float
     public let topK: Int
     public let topP: Float
+    public let minP: Float
+    public let repetitionPenalty: Float
+    public let repeatLastN: Int
     private var random: Xoshiro256
-    /// Reused across draws: exp((logit - max) / temperature) per token, and candidate ids.
+    /// Reused across draws: exp((logit - max) / temperature) per token, candidate ids, and
+    /// the penalized logits.
     private var weights: [Double] = []
     private var candidates: [Int] = []
+    private var penalized: [Float] = []
+    /// The last `repeatLastN` tokens seen, oldest first.
+    private var recent: [Int] = []
 
-    public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) throws {
+    public init(
+        temperature: Float = 1, topK: Int = 0, topP: Float = 1, minP: Float = 0, repetitionPenalty: Float = 1,
+        repeatLastN: Int = 64, seed: UInt64 = 0
+    ) throws {
         guard temperature.isFinite, temperature >= 0 else {
             throw MoltError(.usage, "temperature must be a number >= 0, not \(temperature)")
         }
         guard topK >= 0 else { throw MoltError(.usage, "top-k must be >= 0 (0 keeps every token), not \(topK)") }
         guard topP > 0, topP <= 1 else { throw MoltError(.usage, "top-p must be in (0, 1], not \(topP)") }
-        self.init(checked: temperature, topK, topP, seed)
-    }
-
-    private init(checked temperature: Float, _ topK: Int, _ topP: Float, _ seed: UInt64) {
+        guard minP >= 0, minP <= 1 else { throw MoltError(.usage, "min-p must be in [0, 1], not \(minP)") }
+        guard repetitionPenalty.isFinite, repetitionPenalty > 0 else {
+            throw MoltError(.usage, "repeat-penalty must be a number > 0 (1 is off), not \(repetitionPenalty)")
+        }
+        guard repeatLastN >= 0 else { throw MoltError(.usage, "repeat-last-n must be >= 0, not \(repeatLastN)") }
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
+        self.minP = minP
+        self.repetitionPenalty = repetitionPenalty
+        self.repeatLastN = repeatLastN
         random = Xoshiro256(seed: seed)
     }
 
     /// Always the most likely token.
-    public static var greedy: Sampler { Sampler(checked: 0, 0, 1, 0) }
+    public static var greedy: Sampler { try! Sampler(temperature: 0) }
 
-    /// The chosen token id, an index into `logits`. An empty buffer gives 0.
+    /// Records tokens the model was given (a prompt), for the repetition penalty.
+    public mutating func remember(_ tokens: [Int]) {
+        guard repetitionPenalty != 1, repeatLastN > 0 else { return }
+        recent += tokens.suffix(repeatLastN)
+        if recent.count > repeatLastN { recent.removeFirst(recent.count - repeatLastN) }
+    }
+
+    /// The chosen token id, an index into `logits`, remembered for the repetition penalty. An
+    /// empty buffer gives 0.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        guard repetitionPenalty != 1, !recent.isEmpty else { return choose(logits) }
+        penalized.removeAll(keepingCapacity: true)
+        penalized.append(contentsOf: logits)
+        for id in Set(recent) where id < penalized.count {
+            let logit = penalized[id]
+            penalized[id] = logit > 0 ? logit / repetitionPenalty : logit * repetitionPenalty
+        }
+        let id = penalized.withUnsafeBufferPointer { choose($0) }
+        remember([id])
+        return id
+    }
+
+    private mutating func choose(_ logits: UnsafeBufferPointer<Float>) -> Int {
         guard let base = logits.baseAddress, logits.count > 1, temperature > 0, topK != 1 else {
             return logits.baseAddress.map { argmax($0, count: logits.count) } ?? 0
         }
@@ -53,7 +92,7 @@ public struct Sampler: Sendable {
             total += w
         }
         let limitK = topK > 0 && topK < n
-        if !limitK && topP >= 1 { return draw(from: 0..<n, mass: total) }
+        if !limitK && topP >= 1 && minP == 0 { return draw(from: 0..<n, mass: total) }
 
         if limitK {
             keepTopK()
@@ -64,6 +103,8 @@ public struct Sampler: Sendable {
             candidates = (0..<n).filter { weights[$0] >= floor }
             candidates.sort { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }
         }
+        // The most likely token's weight is exp(0) = 1, so min-p compares weights with minP.
+        if minP > 0 { candidates.removeAll { weights[$0] < Double(minP) } }
         guard !candidates.isEmpty else { return argmax(base, count: n) }
 
         // The nucleus is measured within what top-k kept, as in Hugging Face's samplers.

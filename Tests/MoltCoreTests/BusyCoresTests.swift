@@ -17,7 +17,7 @@ import Testing
     let waited = Background(.dedicated()) { BusyCores.waitUntilFree() }
     Thread.sleep(forTimeInterval: 0.05)
     let finishedEarly = DispatchSemaphore(value: 0)
-    Background { try waited.wait(); finishedEarly.signal() }
+    _ = Background { try waited.wait(); finishedEarly.signal() }
     #expect(finishedEarly.wait(timeout: .now() + 0.1) == .timedOut, "the wait ended while the stretch ran")
     release.signal()
     #expect(finishedEarly.wait(timeout: .now() + 5) == .success, "the wait did not end with the stretch")

@@ -36,7 +36,7 @@ func cornerValues(_ count: Int, seed: UInt64) -> [Float] {
             switch mode {
             case 0: out.append(0.7)
             case 1: out.append(i % 2 == 0 ? 0 : -0.0)
-            case 2: out.append(1e-39 * random.normal())
+            case 2: out.append(Float(1e-39 as Double) * random.normal())  // subnormal
             case 3: out.append(1e-6 * random.normal())
             case 4: out.append(3e-5 * random.normal())
             case 5: out.append(6e4 * (random.unit() * 2 - 1))

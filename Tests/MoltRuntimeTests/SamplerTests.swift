@@ -62,3 +62,30 @@ private func draws(_ sampler: inout Sampler, _ logits: [Float], _ count: Int) ->
         #expect(error?.kind == .usage)
     }
 }
+
+@Test func minPKeepsTokensNearTheLikeliest() throws {
+    // Relative to the top token (logit 3): e^-0.05 = 0.95, e^-0.1 = 0.90, e^-1 = 0.37, e^-2 = 0.14.
+    let logits: [Float] = [0.5, 3, 1, 2.9, -1, 2.95, 2]
+    var half = try Sampler(minP: 0.5, seed: 5)
+    #expect(Set(draws(&half, logits, 2000).keys) == [1, 3, 5])
+    var third = try Sampler(minP: 0.3, seed: 5)
+    #expect(Set(draws(&third, logits, 2000).keys) == [1, 3, 5, 6])
+    var withTopK = try Sampler(topK: 2, minP: 0.3, seed: 5)
+    #expect(Set(draws(&withTopK, logits, 2000).keys) == [1, 5])
+}
+
+@Test func repetitionPenaltyLowersTokensSeenLately() throws {
+    // Greedy: 3 wins by 0.1 until it has been seen; 3 / 1.1 = 2.73 then loses to 2.9.
+    let logits: [Float] = [-1, 3, 2.9, -0.5]
+    var penalized = try Sampler(temperature: 0, repetitionPenalty: 1.1, repeatLastN: 2)
+    penalized.remember([1])
+    #expect(draws(&penalized, logits, 1) == [2: 1])
+    // Both seen among the last two: 3 / 1.1 = 2.73 beats 2.9 / 1.1 = 2.64 again.
+    #expect(draws(&penalized, logits, 1) == [1: 1])
+    // A negative logit is multiplied (divided, -0.5 would rise to -0.33 and still win).
+    var negative = try Sampler(temperature: 0, repetitionPenalty: 1.5, repeatLastN: 64)
+    negative.remember([1])
+    #expect(draws(&negative, [-0.6, -0.5], 1) == [0: 1])
+    #expect(throws: MoltError.self) { try Sampler(repetitionPenalty: 0) }
+    #expect(throws: MoltError.self) { try Sampler(minP: 1.5) }
+}

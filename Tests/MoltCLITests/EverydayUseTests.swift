@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+/// What a new user trips over: misspelled commands, misleading help, prompts given every way.
+private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/tokenizer.json"]
+
+@Test func aMisspelledCommandIsNamedWithItsLikelyMeaning() throws {
+    let typo = try MoltBinary.run(["conver", "x", "-o", "y"])
+    #expect(typo.status == 1)
+    #expect(typo.stderr == "molt: error: unknown command 'conver'; did you mean 'convert'?\n")
+    let unknown = try MoltBinary.run(["help", "nonexist"])
+    #expect(unknown.status == 1)
+    #expect(unknown.stderr.hasPrefix("molt: error: unknown command 'nonexist' (commands: inspect, export, convert,"))
+    let known = try MoltBinary.run(["help", "convert"])
+    #expect(known.status == 0)
+    #expect(known.stdout.hasPrefix("OVERVIEW: Convert a checkpoint"))
+}
+
+@Test func helpNamesEveryExitCodeAndOneDefaultPerOption() throws {
+    let top = try MoltBinary.run(["--help"])
+    #expect(top.stdout.contains("Exit codes: 0 success, 1 usage error, 2 bad input, 3 failed parity"))
+    let bench = try MoltBinary.run(["bench", "--help"])
+    let threads = try #require(bench.stdout.components(separatedBy: "\n").first { $0.contains("--threads") && $0.contains("default") })
+    #expect(threads.hasSuffix("Threads to run the model on (default: every core)."))
+    #expect(threads.components(separatedBy: "(default:").count == 2)
+}
+
+@Test func countsAndThreadsOutOfRangeAreUsageErrors() throws {
+    let negative = try MoltBinary.run(["generate", MoltBinary.fixture("a-zip-bare"), "--tokens", "1,2", "-n", "-5"])
+    #expect(negative.status == 1)
+    #expect(negative.stderr.hasPrefix("molt: error: -n must be 0 or more\n"))
+    let zero = try MoltBinary.run(["bench", MoltBinary.fixture("a-zip-bare"), "-t", "0"])
+    #expect(zero.status == 1)
+    #expect(zero.stderr.hasPrefix("molt: error: --threads must be at least 1\n"))
+    let minP = try MoltBinary.run(["run"] + trained + ["-p", "x", "--min-p", "2"])
+    #expect(minP.status == 1)
+    #expect(minP.stderr == "molt: error: min-p must be in [0, 1], not 2.0\n")
+    let penalty = try MoltBinary.run(["run"] + trained + ["-p", "x", "--repeat-penalty", "0"])
+    #expect(penalty.status == 1)
+    #expect(penalty.stderr == "molt: error: repeat-penalty must be a number > 0 (1 is off), not 0.0\n")
+}
+
+@Test func runTakesItsPromptFromAnOptionAFileOrStandardInput() throws {
+    let greedy = ["-n", "6", "--temperature", "0", "-t", "1"]
+    let byShort = try MoltBinary.run(["run"] + trained + ["-p", "def fibonacci(n):"] + greedy)
+    #expect(byShort.status == 0, "\(byShort.stderr)")
+    #expect(!byShort.stdout.isEmpty)
+    let byLong = try MoltBinary.run(["run"] + trained + ["--prompt", "def fibonacci(n):"] + greedy)
+    #expect(byLong.stdout == byShort.stdout)
+    try MoltBinary.withScratch { dir in
+        let file = dir.appendingPathComponent("prompt.txt")
+        try Data("def fibonacci(n):".utf8).write(to: file)
+        let byFile = try MoltBinary.run(["run"] + trained + ["-f", file.path] + greedy)
+        #expect(byFile.stdout == byShort.stdout)
+        let echoed = try MoltBinary.run(["run"] + trained + ["-f", file.path, "--echo"] + greedy)
+        #expect(echoed.stdout == "def fibonacci(n):" + byShort.stdout)
+    }
+    let byStdin = try MoltBinary.run(["run"] + trained + ["-p", "-"] + greedy, input: "def fibonacci(n):")
+    #expect(byStdin.stdout == byShort.stdout)
+
+    let none = try MoltBinary.run(["run"] + trained)
+    #expect(none.status == 1)
+    #expect(none.stderr.hasPrefix("molt: error: give a prompt: -p TEXT, -f FILE, or -i to type prompts\n"))
+}
+
+@Test func binaryFilesAreRefusedAsText() throws {
+    let weights = "Fixtures/trained/model.safetensors"
+    let run = try MoltBinary.run(["run"] + trained + ["-f", weights])
+    #expect(run.status == 2)
+    #expect(run.stderr == "molt: error: \(weights): byte 0: not UTF-8 text\n")
+    try MoltBinary.withScratch { dir in
+        let nul = dir.appendingPathComponent("nul.txt")
+        try Data("text\0more".utf8).write(to: nul)
+        let perplexity = try MoltBinary.run(["perplexity"] + trained + ["--text", nul.path])
+        #expect(perplexity.status == 2)
+        #expect(perplexity.stderr == "molt: error: \(nul.path): byte 4: not a text file (a NUL byte)\n")
+    }
+}
+
+@Test func interactiveTurnsKeepTheState() throws {
+    // An empty line lets the model go on from its state: two turns of 3 tokens are the same
+    // tokens as one run of 6, with the turn's line break between them.
+    let prompt = ["-p", "def fibonacci(n):", "--temperature", "0"]
+    let three = try MoltBinary.run(["run"] + trained + prompt + ["-n", "3"])
+    let six = try MoltBinary.run(["run"] + trained + prompt + ["-n", "6"])
+    let turns = try MoltBinary.run(["run"] + trained + prompt + ["-n", "3", "-i"], input: "\n")
+    #expect(turns.status == 0, "\(turns.stderr)")
+    let first = String(three.stdout.dropLast())
+    #expect(six.stdout.hasPrefix(first))
+    #expect(turns.stdout == first + "\n" + six.stdout.dropFirst(first.count))
+    #expect(turns.stderr.components(separatedBy: "molt: prompt:").count == 3)
+}
