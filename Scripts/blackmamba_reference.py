@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent PyTorch reference implementation of BlackMamba (Mamba + top-1 MoE).
 
-Written from the project's spec (BLACKMAMBA.md), not from the published inference code.
+Written from the project's model specification (Formats/model.md), not from the published
+inference code.
 Used to produce golden outputs for the Swift toolchain and as the PyTorch side of the
 speed benchmark.
 

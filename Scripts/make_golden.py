@@ -4,7 +4,7 @@
     python3 Scripts/make_golden.py [--wait SECONDS] [--only SET ...]
 
 For each golden set (see SETS) it loads the checkpoint with Scripts/blackmamba_reference.py
-(an independent PyTorch implementation of BLACKMAMBA.md), and for a few seeded token
+(an independent PyTorch implementation of Formats/model.md), and for a few seeded token
 sequences writes:
   <set>-seq<k>-f64.npy   prefill logits computed in float64, '<f8', [L, vocab_rows]
   <set>-seq<k>-f32.npy   prefill logits computed in float32, '<f4', [L, vocab_rows]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trainable BlackMamba (Mamba layers alternating with top-1 MoE layers) for CPU training.
 
-Same math as Scripts/blackmamba_reference.py / shared BLACKMAMBA.md, same state-dict key names
+Same math as Scripts/blackmamba_reference.py / Formats/model.md, same state-dict key names
 (`embedding.word_embeddings.weight`, `decoder.layers.{i}.mixer.in_proj.weight`, ...), so
 `blackmamba_reference.BlackMamba(config, model.state_dict())` gives the same logits.
 

@@ -29,7 +29,7 @@ public struct ParityCheck {
     /// It needs nothing of the conversion, so it can run while the conversion is written.
     public struct Reference: @unchecked Sendable {
         let config: BlackMambaConfig
-        let runs: [([Float], DecodeState)]
+        let runs: [([Float], LayerRecorder)]
     }
 
     /// Where each sequence's decode steps begin. At least one position is prefilled, so a
@@ -129,12 +129,9 @@ public struct ParityCheck {
     /// Logits for every position of each sequence, [count, vocabRows]: one batched prefill of
     /// the positions before its `decodeFrom`, then one decode step each; routes and residuals
     /// recorded throughout.
-    private func traced(_ model: BlackMambaModel, decodeFrom splits: [Int]) throws -> [([Float], DecodeState)] {
-        let states = sequences.map { _ in model.makeState() }
-        for state in states {
-            state.recordsRoutes = true
-            state.recordsResiduals = true
-        }
+    private func traced(_ model: BlackMambaModel, decodeFrom splits: [Int]) throws -> [([Float], LayerRecorder)] {
+        let states = sequences.map { _ in model.makeState() }, recorders = sequences.map { _ in LayerRecorder(residuals: true) }
+        for (state, recorder) in zip(states, recorders) { state.observer = recorder }
         var logits = try model.prefill(zip(sequences, splits).map { Array($0.tokens[..<$1]) }, states: states)
         // The sequences' decode steps run side by side, one token of each still going per step:
         // each gets the bits its own steps would, and the weights are read once per step.
@@ -144,6 +141,6 @@ public struct ParityCheck {
             let stepLogits = try model.decode(going.map { sequences[$0].tokens[splits[$0] + step] }, states: going.map { states[$0] })
             for (index, row) in zip(going, stepLogits) { logits[index] += row }
         }
-        return Array(zip(logits, states))
+        return Array(zip(logits, recorders))
     }
 }

@@ -19,16 +19,8 @@ final class MambaState {
 public final class DecodeState {
     /// Tokens consumed so far.
     public internal(set) var position = 0
-    /// When true, the expert chosen for each position from now on is appended to `routes`.
-    public var recordsRoutes = false
-    /// MoE layer index -> chosen expert per recorded position: to see how often quantization
-    /// changes the routing.
-    public internal(set) var routes: [Int: [Int]] = [:]
-    /// When true, the residual stream after each layer is appended to `residuals`.
-    public var recordsResiduals = false
-    /// Layer index -> residual stream [positions, hidden] after that layer, for recorded
-    /// positions: to find the first layer where a converted model drifts from its source.
-    public internal(set) var residuals: [Int: [Float]] = [:]
+    /// Sees each layer's results for the positions of this sequence run from now on.
+    public var observer: LayerObserver?
     let model: BlackMambaModel
     /// Per Mamba layer, in layer order (`MambaWeights.slot`).
     let mamba: [MambaState]

@@ -1,60 +1,55 @@
-import CMoltKernels
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import MoltKernels
 
-// The Mamba mixer (Formats/model.md): projections around a causal convolution and the
-// selective scan, which carry each sequence's state from one position to the next.
+// The Mamba mixer (Formats/model.md, "Mamba mixer"): projections around a causal convolution
+// and the selective scan, which carry each sequence's state from one position to the next.
 
-extension BlackMambaModel {
-    /// The Mamba mixer over `steps` rows: with [x, z] = in_proj(normed),
-    /// residual += out_proj(scan(silu(conv(x))) * silu(z)).
-    func mamba(_ w: MambaWeights, segments: [Segment], steps t: Int, stepwise: Bool, scratch a: RunState) {
-        let h = config.hiddenSize, di = w.inner, k1 = w.kernel - 1, dbcWidth = w.xProj.rows
-        matmul(a.normed.base, rows: t, lda: h, w.inProj, into: a.xz.base, ldc: 2 * di, stepwise: stepwise)
-        addBias(w.inBias, to: a.xz.base, rows: t, width: 2 * di)
+extension ForwardPass {
+    /// The Mamba mixer over the pass's rows: with [x, z] = in_proj(normed),
+    ///     u = silu(conv(x)),  [dt, B, C] = x_proj(u),  delta = softplus(dt_proj(dt) + dt_bias),
+    ///     residual += out_proj(scan(u, delta, A, B, C, D) * silu(z)).
+    func mamba(_ w: MambaWeights) {
+        matmul(a.normed, w.inProj, into: a.xz)
+        addBias(w.inBias, to: a.xz.base, rows: rows, width: a.xz.width)
+        for s in segments { convolve(s, w) }
 
-        // The conv sees the K-1 inputs the state kept, then the segment's; it keeps the last K-1.
-        for s in segments {
-            let state = s.state.mamba[w.slot], n = s.tokens.count
-            a.history.base.update(from: state.conv.base, count: k1 * di)
-            for r in 0..<n {
-                (a.history.base + (k1 + r) * di).update(from: a.xz.base + (s.row + r) * 2 * di, count: di)
-            }
-            state.conv.base.update(from: a.history.base + n * di, count: k1 * di)
-            parallelBlocks(di) { channels in
-                causalConvSiLU(
-                    history: a.history.base, steps: n, weights: w, into: a.u.base + s.row * di, channels: channels)
-            }
-        }
-
-        matmul(a.u.base, rows: t, lda: di, w.xProj, into: a.dbc.base, ldc: dbcWidth, stepwise: stepwise)
+        matmul(a.u, w.xProj, into: a.dbc)
         // delta's low-rank input is the first R columns of each dbc row.
-        matmul(a.dbc.base, rows: t, lda: dbcWidth, w.dtProj, into: a.delta.base, ldc: di, stepwise: stepwise)
+        matmul(a.dbc, w.dtProj, into: a.delta)
         // The element-wise steps split channels, not rows, so a decode step's one row is shared too.
-        parallelBlocks(di) { c in
-            for r in 0..<t { softplusDelta(a.delta.base + r * di + c.lowerBound, bias: w.dtBias + c.lowerBound, count: c.count) }
+        parallelBlocks(w.inner) { c in
+            for r in 0..<rows { MambaKernels.softplus(a.delta[r, c.lowerBound], bias: w.dtBias + c.lowerBound, count: c.count) }
         }
 
-        for s in segments {
-            let n = s.tokens.count, offset = s.row * di
-            parallelBlocks(di) { channels in
-                selectiveScan(
-                    steps: n, u: a.u.base + offset, delta: a.delta.base + offset, bc: a.dbc.base + s.row * dbcWidth + w.rank,
-                    bcStride: dbcWidth, weights: w, state: s.state.mamba[w.slot].ssm.base, into: a.y.base + offset,
-                    channels: channels)
-            }
-        }
-        parallelBlocks(di) { c in
-            for r in 0..<t {
-                gateWithSiLU(a.y.base + r * di + c.lowerBound, by: a.xz.base + r * 2 * di + di + c.lowerBound, count: c.count)
-            }
+        for s in segments { scan(s, w) }
+        parallelBlocks(w.inner) { c in
+            for r in 0..<rows { gateWithSiLU(a.y[r, c.lowerBound], by: a.z(r) + c.lowerBound, count: c.count) }
         }
 
-        matmul(a.y.base, rows: t, lda: di, w.outProj, into: a.x.base, ldc: h, accumulate: true, stepwise: stepwise)
-        addBias(w.outBias, to: a.x.base, rows: t, width: h)
+        matmul(a.y, w.outProj, into: a.x, accumulate: true)
+        addBias(w.outBias, to: a.x.base, rows: rows, width: a.x.width)
+    }
+
+    /// u = silu(conv(x)) over one segment's positions. The conv sees the K-1 inputs the state
+    /// kept, then the segment's; the state keeps the last K-1.
+    private func convolve(_ s: Segment, _ w: MambaWeights) {
+        let state = s.state.mamba[w.slot], k1 = w.kernel - 1, di = w.inner, n = s.tokens.count
+        a.history.base.update(from: state.conv.base, count: k1 * di)
+        for r in 0..<n { a.history[k1 + r].update(from: a.xz[s.row + r], count: di) }
+        state.conv.base.update(from: a.history[n], count: k1 * di)
+        parallelBlocks(di) { channels in
+            causalConvSiLU(history: a.history.base, steps: n, weights: w, into: a.u[s.row], channels: channels)
+        }
+    }
+
+    /// y = the selective scan over one segment's positions, continuing its state. Channels are
+    /// independent, so disjoint channel ranges run concurrently.
+    private func scan(_ s: Segment, _ w: MambaWeights) {
+        parallelBlocks(w.inner) { channels in
+            MambaKernels.scan(
+                steps: s.tokens.count, u: a.u[s.row], delta: a.delta[s.row], di: w.inner, bc: a.dbc[s.row, w.rank],
+                bcStride: a.dbc.width, stateSize: w.stateSize, a: w.a, d: w.d, state: s.state.mamba[w.slot].ssm.base,
+                into: a.y[s.row], channels: channels)
+        }
     }
 }
 
@@ -74,27 +69,6 @@ func causalConvSiLU(
             u[t * di + c] = silu(sum)
         }
     }
-}
-
-/// The selective scan over `steps` positions for the channels in `channels`, carrying each
-/// channel's state row h[c, 0..<N] from one position to the next:
-///     h = exp(delta * A) * h + delta * B * u,    y = h · C + D * u
-/// `u`, `delta` and `y` are [steps, Di]; B of position t starts at bc + t * bcStride, C N after.
-/// Channels are independent, so disjoint channel ranges can run concurrently. The kernel
-/// (CMoltKernels) computes a channel's N exponentials at once.
-func selectiveScan(
-    steps: Int, u: UnsafePointer<Float>, delta: UnsafePointer<Float>, bc: UnsafePointer<Float>, bcStride: Int,
-    weights w: MambaWeights, state: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-    channels: Range<Int>
-) {
-    molt_selective_scan(
-        Int64(steps), u, delta, Int64(w.inner), bc, Int64(bcStride), Int64(w.stateSize), w.a, w.d, state, y,
-        Int64(channels.lowerBound), Int64(channels.upperBound), molt_best_path())
-}
-
-/// delta = softplus(delta + bias), elementwise over one position's `count` channels.
-func softplusDelta(_ delta: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
-    molt_softplus(delta, bias, Int64(count), molt_best_path())
 }
 
 /// y *= silu(z), elementwise over `count` values.

@@ -1,38 +1,49 @@
-// The top-1 mixture-of-experts mixer (Formats/model.md): a router picks one expert per
-// position, whose output, scaled by the router's probability, is added to the residual.
+// The top-1 mixture-of-experts mixer (Formats/model.md, "MoE mixer"): a router picks one
+// expert per position, whose output, scaled by the router's probability, is added to the
+// residual stream.
 
-extension BlackMambaModel {
+extension ForwardPass {
     /// x += p[e] * expert_e(normed) with e the top-1 expert of each position. Positions are
     /// grouped by expert so each expert runs one matrix product over all of its positions.
-    func moe(_ w: MoEWeights, steps t: Int, stepwise: Bool, scratch a: RunState) {
-        let h = config.hiddenSize, experts = w.experts.count
-        matmul(a.normed.base, rows: t, lda: h, w.router, into: a.router.base, ldc: experts, stepwise: stepwise)
-        for r in 0..<t {
-            (a.expert[r], a.weight[r]) = route(a.router.base + r * experts, bias: w.routerBias, experts: experts)
+    func moe(_ w: MoEWeights) {
+        let router = Rows(viewing: a.router, width: w.experts.count)
+        matmul(a.normed, w.router, into: router)
+        for r in 0..<rows {
+            (a.expert[r], a.weight[r]) = route(router[r], bias: w.routerBias, experts: router.width)
         }
         for (e, expert) in w.experts.enumerated() {
-            var count = 0
-            for r in 0..<t where a.expert[r] == e {
-                (a.gathered.base + count * h).update(from: a.normed.base + r * h, count: h)
-                a.order[count] = r
-                count += 1
-            }
+            let count = gather(expert: e)
             guard count > 0 else { continue }
-            let width = expert.fc1.rows, f = expert.ffn
-            matmul(a.gathered.base, rows: count, lda: h, expert.fc1, into: a.hidden.base, ldc: width, stepwise: stepwise)
-            addBias(expert.fc1Bias, to: a.hidden.base, rows: count, width: width)
-            parallelBlocks(f) { units in
-                for j in 0..<count {
-                    expertActivation(a.hidden.base + j * width, into: a.gated.base + j * f, expert: expert, units: units)
-                }
-            }
-            matmul(a.gated.base, rows: count, lda: f, expert.fc2, into: a.expertOut.base, ldc: h, stepwise: stepwise)
-            addBias(expert.fc2Bias, to: a.expertOut.base, rows: count, width: h)
+            run(expert, rows: count)
             for j in 0..<count {
-                let x = a.x.base + a.order[j] * h, out = a.expertOut.base + j * h, p = a.weight[a.order[j]]
-                for i in 0..<h { x[i] += p * out[i] }
+                let r = a.order[j]
+                addScaled(a.expertOut[j], by: a.weight[r], to: a.x[r], count: a.x.width)
             }
         }
+    }
+
+    /// Copies the normed rows of the positions routed to expert `e` into `a.gathered`, their
+    /// positions into `a.order`, and returns how many there are.
+    private func gather(expert e: Int) -> Int {
+        var count = 0
+        for r in 0..<rows where a.expert[r] == e {
+            a.gathered[count].update(from: a.normed[r], count: a.normed.width)
+            a.order[count] = r
+            count += 1
+        }
+        return count
+    }
+
+    /// expertOut = fc2(activation(fc1(gathered))) over the first `count` gathered rows.
+    private func run(_ expert: ExpertWeights, rows count: Int) {
+        let hidden = Rows(viewing: a.hidden, width: expert.fc1.rows), gated = Rows(viewing: a.gated, width: expert.ffn)
+        matmul(a.gathered, expert.fc1, into: hidden, rows: count)
+        addBias(expert.fc1Bias, to: hidden.base, rows: count, width: hidden.width)
+        parallelBlocks(expert.ffn) { units in
+            for j in 0..<count { expertActivation(hidden[j], into: gated[j], expert: expert, units: units) }
+        }
+        matmul(gated, expert.fc2, into: a.expertOut, rows: count)
+        addBias(expert.fc2Bias, to: a.expertOut.base, rows: count, width: a.expertOut.width)
     }
 }
 
@@ -54,4 +65,9 @@ func expertActivation(_ a: UnsafePointer<Float>, into g: UnsafeMutablePointer<Fl
     } else {
         for i in units { g[i] = gelu(a[i]) }
     }
+}
+
+/// x += p * out over `count` values: an expert's output, scaled by its router probability.
+private func addScaled(_ out: UnsafePointer<Float>, by p: Float, to x: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { x[i] += p * out[i] }
 }

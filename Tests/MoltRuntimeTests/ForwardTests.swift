@@ -108,14 +108,14 @@ func batchedPrefillGivesEachSequenceItsOwnLogits(_ dtype: DType) throws {
     // Long enough that chunks end inside sequences, and a one-token sequence among them.
     let batch = [300, 1, 290, 40].map { random.tokens($0, below: config.vocabRows) }
     let states = batch.map { _ in m.makeState() }
-    for state in states { state.recordsRoutes = true }
+    let routes = states.map(recordRoutes)
     let together = try m.prefill(batch, states: states)
     let lasts = try m.prefill(batch, states: batch.map { _ in m.makeState() }, logits: .last)
     for (k, tokens) in batch.enumerated() {
         let alone = m.makeState()
-        alone.recordsRoutes = true
+        let aloneRoutes = recordRoutes(alone)
         let logits = try m.prefill(tokens, state: alone)
-        #expect(states[k].position == tokens.count && states[k].routes == alone.routes, "sequence \(k)")
+        #expect(states[k].position == tokens.count && routes[k].routes == aloneRoutes.routes, "sequence \(k)")
         // Rounding only: a product's summation order may depend on its number of rows.
         #expect(relativeL2(together[k], logits) <= 1e-6, "sequence \(k)")
         #expect(relativeL2(lasts[k], row(logits, tokens.count - 1, width: m.vocabRows)) <= 1e-6, "sequence \(k)")
@@ -134,7 +134,7 @@ func batchedDecodeGivesEachSequenceItsOwnBits(_ dtype: DType) throws {
     let prompts = [5, 1, 9].map { random.tokens($0, below: config.vocabRows) }
     let steps = (0..<4).map { _ in random.tokens(prompts.count, below: config.vocabRows) }
     let together = prompts.map { _ in m.makeState() }, alone = prompts.map { _ in m.makeState() }
-    for state in together + alone { state.recordsRoutes = true }
+    let togetherRoutes = together.map(recordRoutes), aloneRoutes = alone.map(recordRoutes)
     // Prefilled one by one: a batched prefill matches these only to rounding.
     for (prompt, state) in zip(prompts + prompts, together + alone) { _ = try m.prefill(prompt, state: state) }
     for tokens in steps {
@@ -144,7 +144,7 @@ func batchedDecodeGivesEachSequenceItsOwnBits(_ dtype: DType) throws {
         }
     }
     for k in prompts.indices {
-        #expect(together[k].position == alone[k].position && together[k].routes == alone[k].routes, "sequence \(k)")
+        #expect(together[k].position == alone[k].position && togetherRoutes[k].routes == aloneRoutes[k].routes, "sequence \(k)")
     }
     let twice = #expect(throws: MoltError.self) { try m.decode([1, 2], states: [together[0], together[0]]) }
     #expect(twice?.kind == .usage && twice?.message == "the same decode state was given for two sequences")
@@ -211,11 +211,11 @@ func batchedDecodeGivesEachSequenceItsOwnBits(_ dtype: DType) throws {
     let m = try BlackMambaModel(config: config, tensors: randomTensors(config, seed: 3, tiedRouters: true))
     let state = m.makeState()
     _ = try m.prefill([1, 2], state: state)
-    state.recordsRoutes = true
+    let recorder = recordRoutes(state)
     _ = try m.prefill([3, 4, 5], state: state)
     _ = try m.decode(6, state: state)
     // Tied routers send every position to expert 0, the lower of the two equal winners.
-    #expect(state.routes == [1: [0, 0, 0, 0], 3: [0, 0, 0, 0]])
+    #expect(recorder.routes == [1: [0, 0, 0, 0], 3: [0, 0, 0, 0]])
 }
 
 @Test func refusesStatesOfAnotherModel() throws {
@@ -264,4 +264,11 @@ func batchedDecodeGivesEachSequenceItsOwnBits(_ dtype: DType) throws {
     let stopped = try m.generate(prompt: [1], maxNewTokens: 30, sampler: &sampler) { _ in false }
     #expect(stopped.count == 1)
     #expect(try m.generate(prompt: [1], maxNewTokens: 0, sampler: &sampler).isEmpty)
+}
+
+/// Installs a recorder of the experts chosen for `state`'s positions from now on.
+private func recordRoutes(_ state: DecodeState) -> LayerRecorder {
+    let recorder = LayerRecorder()
+    state.observer = recorder
+    return recorder
 }

@@ -38,13 +38,13 @@ func matchesThePyTorchReference(_ name: String) throws {
         #expect(expected.dtype == .f64 && expected.shape == [sequence.tokens.count, model.vocabRows])
         let reference = doubles(expected)
 
-        let state = model.makeState()
-        state.recordsRoutes = true
+        let state = model.makeState(), recorder = LayerRecorder()
+        state.observer = recorder
         let logits = try model.prefill(sequence.tokens, state: state)
         let error = relativeL2(logits, reference)
         #expect(error <= 1e-5, "\(name) sequence \(k): prefill relative L2 \(error)")
         let experts = Dictionary(uniqueKeysWithValues: sequence.experts.map { (Int($0.key)!, $0.value) })
-        #expect(state.routes == experts, "\(name) sequence \(k)")
+        #expect(recorder.routes == experts, "\(name) sequence \(k)")
 
         let stepper = model.makeState()
         var stepped: [Float] = []

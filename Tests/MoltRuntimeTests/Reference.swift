@@ -1,7 +1,7 @@
 import Foundation
 import MoltCore
 
-/// The forward pass exactly as BLACKMAMBA.md writes it: Double precision, plain loops, no BLAS,
+/// The forward pass exactly as Formats/model.md writes it: Double precision, plain loops, no BLAS,
 /// nothing shared with the runtime. Returns logits [L][vocabRows].
 func referenceLogits(_ config: BlackMambaConfig, _ tensors: [String: Tensor], _ tokens: [Int]) throws -> [[Double]] {
     func w(_ name: String) throws -> [Double] { try tensors[name]!.floatValues().map(Double.init) }
