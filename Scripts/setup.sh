@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Molt builds against, only those missing; safe to run repeatedly.
 set -euo pipefail
-packages=(zlib1g-dev libzstd-dev libopenblas-dev libssl-dev pkg-config)
+packages=(zlib1g-dev libzstd-dev libopenblas-dev libssl-dev pkg-config strace)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
