@@ -4,6 +4,8 @@ import PackageDescription
 let package = Package(
     name: "Molt",
     products: [
+        // Every parser as a fuzz target, for Fuzz/ (libFuzzer) and the regression replay.
+        .library(name: "MoltFuzzTargets", targets: ["MoltFuzzTargets"]),
         .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltParity", "MoltTokenizer", "MoltKernels"]),
         .executable(name: "molt", targets: ["MoltCLI"]),
     ],
@@ -53,6 +55,9 @@ let package = Package(
             ]
         ),
 
+        // Every parser as a fuzz target (Fuzz/ drives them with libFuzzer).
+        .target(name: "MoltFuzzTargets", dependencies: ["MoltCore", "MoltCheckpoint", "MoltFormat", "MoltTokenizer"]),
+
         // What several test targets share: scratch directories.
         .target(name: "MoltTestSupport", dependencies: ["MoltCore"], path: "Tests/MoltTestSupport"),
         .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "MoltTestSupport"]),
@@ -64,6 +69,8 @@ let package = Package(
         .testTarget(name: "MoltTokenizerTests", dependencies: ["MoltTokenizer"]),
         .testTarget(name: "MoltKernelsTests", dependencies: ["MoltKernels", "MoltQuant"]),
         .testTarget(name: "MoltParityTests", dependencies: ["MoltParity", "MoltRuntime", "MoltCheckpoint", "MoltFormat", "MoltKernels"]),
+        // Replays every input the fuzzers found, expecting its exact error.
+        .testTarget(name: "MoltFuzzTests", dependencies: ["MoltFuzzTargets", "MoltCore"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]
