@@ -34,8 +34,8 @@ struct Convert: ParsableCommand {
     @Option(help: "Type of the embedding, which is also the output matrix.")
     var embedding: MoltTensorType = .q8
 
-    @Option(help: "Type of routers, norms, A_log, D, conv and biases: f32, f16 or bf16.")
-    var others: MoltTensorType = .f32
+    @Option(help: "Type of routers, norms, A_log, D, conv and biases (never quantized).")
+    var others: UnquantizedType = .f32
 
     @Option(help: "Values per quantization group, along each row (a multiple of 32).")
     var groupSize = 32
@@ -58,14 +58,25 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Verification")
     var verification: VerificationOptions
 
+    @Flag(help: "Skip the parity check (recorded in the file's header).")
+    var noVerify = false
+
+    @Option(help: "When verification fails, keep the converted file here instead of deleting it.")
+    var keepFailed: String?
+
     @Option(help: .hidden)
     var testPerturb: String?
 
     func run() throws {
         let started = Date()
         let recipe = try Recipe(
-            experts: experts, mamba: mamba, embedding: embedding, others: others, groupSize: groupSize, method: method,
+            experts: experts, mamba: mamba, embedding: embedding, others: others.type, groupSize: groupSize, method: method,
             compressed: try compressedGroups())
+        // Every output path is checked before any work: one that exists (without --force) or
+        // cannot be written fails now, not after the conversion and its check.
+        let out = try AtomicOutput(path: output, overwrite: force)
+        let reportOutput = try verification.openReport(force: force)
+        if let keepFailed { try AtomicOutput.check(path: keepFailed, overwrite: force) }
         // The tokenizer is checked before any work, then embedded as the bytes given.
         let tokenizerData = try tokenizer.map { try MappedFile.contents(of: $0, limit: Tokenizer.maxFileSize) }
         let parsedTokenizer = try tokenizerData.map { try Tokenizer(json: $0, file: tokenizer!) }
@@ -79,9 +90,8 @@ struct Convert: ParsableCommand {
             tensors[name] = try Self.damaged(tensor)
         }
         let converter = try Converter(config: modelConfig, tensors: tensors, recipe: recipe)
-        let out = try AtomicOutput(path: output, overwrite: force)
         // The source's side of the parity check runs meanwhile, in the time the conversion leaves idle.
-        let parity = verification.noVerify
+        let parity = noVerify
             ? nil
             : try Verification.start(
                 sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, storedAs: converter.storedTypes,
@@ -113,15 +123,18 @@ struct Convert: ParsableCommand {
             let report = try parity.finish(convertedPath: out.temporaryPath)
             try writer.replaceTrailer(parity: report.json)
             FileHandle.standardError.write(Data((report.text + "\n").utf8))
-            try verification.writeReport(report)
+            try VerificationOptions.write(report, to: reportOutput)
             guard report.passed else {
-                if let keep = verification.keepFailed {
-                    try out.keep(at: keep)
-                    Terminal.note("kept the failed conversion at \(keep)")
+                if let keepFailed {
+                    try out.keep(at: keepFailed)
+                    Terminal.error("\(output): FAILED: the converted model does not match its source within the "
+                        + "thresholds; kept at \(keepFailed), marked as failed")
                 } else {
                     out.abandon()
+                    Terminal.error("\(output): FAILED: the converted model does not match its source within the "
+                        + "thresholds; nothing was written")
                 }
-                Terminal.error("\(output): the conversion failed verification; nothing was written")
+                ParityAdvice.print(for: report, storedTypes: converter.storedTypes, converting: true, kept: keepFailed != nil)
                 throw ExitCode(3)
             }
         } else {
@@ -164,4 +177,11 @@ struct Convert: ParsableCommand {
 }
 
 extension MoltTensorType: ExpressibleByArgument {}
+
+/// The types `--others` takes: routers, norms and biases are never quantized.
+enum UnquantizedType: String, CaseIterable, ExpressibleByArgument {
+    case f32, f16, bf16
+
+    var type: MoltTensorType { MoltTensorType(rawValue: rawValue)! }
+}
 extension QuantMethod: ExpressibleByArgument {}

@@ -71,6 +71,7 @@ struct InspectReport {
             ])),
             ("problems", JSON(checkpoint.shapeProblems)),
             ("warnings", JSON(checkpoint.warnings)),
+            ("ignored", JSON(checkpoint.ignored)),
         ])
     }
 
@@ -99,6 +100,8 @@ struct InspectReport {
         lines.append("experts: \(Formatting.count(expertParameters)) parameters (\(String(format: "%.1f", expertShare * 100))% of all)")
         lines += checkpoint.shapeProblems.map { "problem: \($0)" }
         lines += checkpoint.warnings.map { "warning: \($0)" }
+        // The readers' lines say "ignored object ..." to stand alone elsewhere.
+        lines += checkpoint.ignored.map { "ignored: " + ($0.hasPrefix("ignored ") ? String($0.dropFirst("ignored ".count)) : $0) }
         return lines.joined(separator: "\n")
     }
 

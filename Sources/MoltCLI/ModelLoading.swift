@@ -35,6 +35,7 @@ struct ModelOptions: ParsableArguments {
         if MoltFile.looksLikeMolt(path: model) {
             guard config == nil else { throw MoltError(.usage, "--config applies to source checkpoints; a .molt file holds its config") }
             let file = try MoltFile(path: model)
+            if let warning = file.failedParityWarning { Terminal.warning(warning) }
             return (try BlackMambaModel(molt: file, kernels: kernels), file)
         }
         let checkpoint = try Checkpoint.open(model, configPath: config, verifyChecksums: true)

@@ -4,12 +4,9 @@ import MoltCore
 import MoltParity
 import MoltTokenizer
 
-/// The flags of a conversion's verification (`molt convert`, `molt verify --against`); the
-/// policy itself is MoltParity's `Verification`.
+/// The flags of a conversion's verification that `molt convert` and `molt verify --against`
+/// share; the policy itself is MoltParity's `Verification`.
 struct VerificationOptions: ParsableArguments {
-    @Flag(help: "Skip the parity check (recorded in the file's header).")
-    var noVerify = false
-
     @Option(help: "Largest mean KL(source || converted) allowed, in nats.")
     var maxKL: Double = Thresholds().maxMeanKL
 
@@ -22,11 +19,8 @@ struct VerificationOptions: ParsableArguments {
     @Option(help: "A text file to verify on as well (needs a tokenizer); perplexity of both models is reported on it.")
     var calibration: String?
 
-    @Option(help: "Write the parity report as JSON to this file.")
+    @Option(help: "Write the parity report as JSON to this file (an existing one only with --force).")
     var report: String?
-
-    @Option(help: "When verification fails, keep the converted file here instead of deleting it.")
-    var keepFailed: String?
 
     var thresholds: Thresholds { Thresholds(maxMeanKL: maxKL, minTop1: minTop1, minRouting: minRouting) }
 
@@ -36,16 +30,18 @@ struct VerificationOptions: ParsableArguments {
             if calibration != nil { throw MoltError(.usage, "--calibration needs a tokenizer: pass --tokenizer") }
             return try VerificationSet.sequences(vocabSize: vocabSize, encode: nil)
         }
-        let text = try calibration.map { path in
-            guard let data = FileManager.default.contents(atPath: path) else { throw MoltError(.io, "\(path): cannot read") }
-            return String(decoding: data, as: UTF8.self)
-        }
+        let text = try calibration.map(Input.textFile)
         return try VerificationSet.sequences(vocabSize: vocabSize, encode: { tokenizer.encode($0) }, calibration: text)
     }
 
-    func writeReport(_ parity: ParityReport) throws {
-        guard let path = report else { return }
-        let output = try AtomicOutput(path: path, overwrite: true)
+    /// The --report file, opened before any work so that a path that exists (without
+    /// `force`) or cannot be written fails at once rather than after the check.
+    func openReport(force: Bool) throws -> AtomicOutput? {
+        try report.map { try AtomicOutput(path: $0, overwrite: force) }
+    }
+
+    static func write(_ parity: ParityReport, to output: AtomicOutput?) throws {
+        guard let output else { return }
         try Data((parity.json.serialized(indent: 2) + "\n").utf8).withUnsafeBytes { try output.write($0) }
         try output.commit()
     }

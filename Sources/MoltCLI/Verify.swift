@@ -29,7 +29,11 @@ struct Verify: ParsableCommand {
     @OptionGroup(title: "Parity")
     var verification: VerificationOptions
 
+    @Flag(help: "Overwrite the --report file if it exists.")
+    var force = false
+
     func run() throws {
+        let reportOutput = try verification.openReport(force: force)
         let file = try MoltFile(path: model)
         // With a source, its side of the parity check runs on its own thread while this one
         // checks the checksums and hashes the source; errors in opening the source or starting
@@ -52,16 +56,26 @@ struct Verify: ParsableCommand {
         guard let source, let pending else {
             let model = try BlackMambaModel(molt: file)
             let check = try SelfConsistency(model: model, sequences: VerificationSet.random(vocabSize: file.config.vocabSize))
-            Terminal.note(String(format: "prefill vs decode over %d positions: relative L2 %.2e (limit %.0e)",
-                                 check.positions, check.relativeL2, check.tolerance))
-            if !check.passed { throw ExitCode(3) }
+            let summary = String(format: "prefill vs decode over %d positions: relative L2 %.2e (limit %.0e)",
+                                 check.positions, check.relativeL2, check.tolerance)
+            guard check.passed else {
+                Terminal.error("\(model): FAILED: the model's prefill and its decode steps disagree (\(summary)); "
+                    + "its quantized weights are too coarse for this model: run verify --against its source to see "
+                    + "which layer, and convert with wider types (--experts q8, --mamba f16)")
+                throw ExitCode(3)
+            }
+            Terminal.note(summary + ": PASSED")
             return
         }
         try checkSources(recorded: file.header.provenance.sources, actual: try source.get().files)
         let report = try pending.get().finish(convertedPath: model)
         print(report.text)
-        try verification.writeReport(report)
-        if !report.passed { throw ExitCode(3) }
+        try VerificationOptions.write(report, to: reportOutput)
+        guard report.passed else {
+            Terminal.error("\(model): FAILED: it does not match its source within the thresholds")
+            ParityAdvice.print(for: report, storedTypes: file.storedTypes, converting: false)
+            throw ExitCode(3)
+        }
     }
 
     /// The source given must be the one converted: same files, same sizes, same SHA-256s.

@@ -12,8 +12,11 @@ public struct Checkpoint: Sendable {
     /// config.json was found (the weights are still readable, but shapes are unchecked).
     public let config: BlackMambaConfig?
     public let configPath: String?
-    /// Things the reader walked past: ignored wrapper objects, non-tensor entries.
+    /// What a user should act on: another weights file beside the one read, no config.json.
     public let warnings: [String]
+    /// What the reader walked past: ignored wrapper objects and entries, non-tensor entries.
+    /// Normal in a Megatron checkpoint, so shown by `molt inspect` only, not on every command.
+    public let ignored: [String]
     /// Ways the weights differ from what the config implies (empty when they match).
     public let shapeProblems: [String]
 
@@ -22,7 +25,7 @@ public struct Checkpoint: Sendable {
     /// which reads every byte; without it only the directory and the pickle are read.
     public static func open(_ path: String, configPath: String? = nil, verifyChecksums: Bool = false) throws -> Checkpoint {
         let location = try CheckpointLocation.resolve(path, configPath: configPath)
-        var warnings: [String] = location.warnings
+        var ignored: [String] = []
         let format: SourceFormat
         let tensors: TensorTable
         if let (index, shards) = location.index {
@@ -35,7 +38,7 @@ public struct Checkpoint: Sendable {
                     throw MoltError.badInput("shard is \(kind.rawValue) but earlier shards are \(shardFormat!.rawValue)", file: shard)
                 }
                 shardFormat = kind
-                let part = try readWeights(file, format: kind, verifyChecksums: verifyChecksums, warnings: &warnings)
+                let part = try readWeights(file, format: kind, verifyChecksums: verifyChecksums, warnings: &ignored)
                 for (name, tensor) in part.entries {
                     guard shards.fileOf[name] == shard else {
                         throw MoltError.badInput("tensor \(quoted(name)) is not listed for this shard in \(index)", file: shard)
@@ -51,7 +54,7 @@ public struct Checkpoint: Sendable {
         } else {
             let file = try MappedFile(path: location.weights[0])
             format = try SourceFormat.sniff(file)
-            tensors = try readWeights(file, format: format, verifyChecksums: verifyChecksums, warnings: &warnings)
+            tensors = try readWeights(file, format: format, verifyChecksums: verifyChecksums, warnings: &ignored)
         }
         guard tensors.count > 0 else {
             throw MoltError.badInput("holds no tensors", file: location.weights.first ?? path)
@@ -68,7 +71,7 @@ public struct Checkpoint: Sendable {
         }
         return Checkpoint(
             format: format, files: location.weights, tensors: tensors, config: config, configPath: location.config,
-            warnings: warnings, shapeProblems: problems)
+            warnings: location.warnings, ignored: ignored, shapeProblems: problems)
     }
 
     /// Throws one error listing every shape problem, for commands that need a runnable model.

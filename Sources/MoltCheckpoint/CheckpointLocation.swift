@@ -26,8 +26,10 @@ struct CheckpointLocation {
         if isDirectory.boolValue {
             directory = path
             let present = candidates.filter { FileManager.default.fileExists(atPath: join(path, $0)) }
-            guard let chosen = present.first else {
-                throw MoltError.badInput("no weights found (looked for \(candidates.joined(separator: ", ")))", file: path)
+            guard let chosen = try present.first ?? onlyWeightsFile(in: path) else {
+                throw MoltError.badInput(
+                    "no weights found (looked for \(candidates.joined(separator: ", ")), or a single *.safetensors, *.bin or *.pt)",
+                    file: path)
             }
             weightsPath = join(path, chosen)
             for other in present.dropFirst() where !chosen.hasPrefix(other) && !other.hasPrefix(chosen) {
@@ -49,6 +51,23 @@ struct CheckpointLocation {
                 weights: shards.files, index: (weightsPath, shards), config: config, warnings: warnings)
         }
         return CheckpointLocation(weights: [weightsPath], index: nil, config: config, warnings: warnings)
+    }
+
+    /// Suffixes of weights files under other names (`bf16_pytorch_model.bin`, `model.pt`).
+    static let weightsSuffixes = [".safetensors", ".bin", ".pt", ".pth"]
+
+    /// The one weights file in `directory` when none has a standard name; nil when there is
+    /// none, and an error listing them when several could be meant.
+    static func onlyWeightsFile(in directory: String) throws -> String? {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { name in
+            !name.hasPrefix(".") && weightsSuffixes.contains { name.hasSuffix($0) }
+                && !FileManager.default.isDirectory(join(directory, name))
+        }.sorted()
+        guard names.count <= 1 else {
+            throw MoltError.badInput(
+                "several weights files and none with a standard name: \(names.joined(separator: ", ")); name the one to read", file: directory)
+        }
+        return names.first
     }
 
     static func join(_ directory: String, _ name: String) -> String {
@@ -88,5 +107,12 @@ struct ShardIndex {
         }
         guard !files.isEmpty else { throw MoltError.badInput("weight_map is empty", file: path) }
         return ShardIndex(files: files.sorted(), fileOf: fileOf, order: map.map(\.0))
+    }
+}
+
+extension FileManager {
+    func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 }

@@ -49,6 +49,12 @@ public final class AtomicOutput {
         writer = DescriptorWriter(fd: fd, path: path)
     }
 
+    /// Fails as `init` would for `path` (it exists without `overwrite`, or its directory cannot
+    /// be written), leaving nothing behind: for an output made later by other means.
+    public static func check(path: String, overwrite: Bool) throws {
+        try AtomicOutput(path: path, overwrite: overwrite).abandon()
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         try writing { try writer.write(bytes) }
     }

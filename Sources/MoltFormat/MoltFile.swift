@@ -198,3 +198,14 @@ extension MoltFile {
         Dictionary(uniqueKeysWithValues: header.tensors.map { ($0.name, $0.type) })
     }
 }
+
+extension MoltFile {
+    /// The warning for a file whose conversion failed its parity check (kept with
+    /// `--keep-failed`, which records the failure in the header); nil otherwise. Every
+    /// command that runs a .molt (run, generate, serve, ...) shows it when it loads one.
+    public var failedParityWarning: String? {
+        guard header.parity["passed"] == .bool(false) else { return nil }
+        return "\(path) failed its parity check at conversion (kept with --keep-failed): "
+            + "its outputs may differ from the source's"
+    }
+}

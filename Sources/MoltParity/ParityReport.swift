@@ -49,6 +49,9 @@ public struct ParityReport: Sendable {
     }
     public var meanKL: Double { prefill.meanKL }
     public var top1: Double { prefill.top1Agreement }
+    /// The worse of prefill and decode, which the thresholds are applied to.
+    public var worstMeanKL: Double { max(prefill.meanKL, decode.meanKL) }
+    public var worstTop1: Double { min(prefill.top1Agreement, decode.top1Agreement) }
     /// Share of (position, MoE layer) pairs routed to the same expert, over all MoE layers.
     public var routingAgreement: Double {
         routing.isEmpty ? 1 : routing.map(\.agreement).reduce(0, +) / Double(routing.count)

@@ -90,3 +90,36 @@ private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/toke
     #expect(turns.stdout == first + "\n" + six.stdout.dropFirst(first.count))
     #expect(turns.stderr.components(separatedBy: "molt: prompt:").count == 3)
 }
+
+@Test func whatAReaderIgnoredIsShownByInspectOnly() throws {
+    let megatron = MoltBinary.fixture("b-zip-megatron")
+    let inspect = try MoltBinary.run(["inspect", megatron])
+    #expect(inspect.status == 0)
+    #expect(inspect.stdout.contains("\nignored: object argparse.Namespace\n"))
+    #expect(inspect.stdout.hasSuffix("\nignored: wrapper entries: 'args', 'checkpoint_version', 'iteration', 'rng_state'\n"))
+    #expect(inspect.stderr.isEmpty)
+    try MoltBinary.withScratch { dir in
+        let export = try MoltBinary.run(["export", megatron, "-o", dir.appendingPathComponent("b.safetensors").path])
+        #expect(export.status == 0)
+        #expect(export.stderr.isEmpty, "\(export.stderr)")
+    }
+    let generate = try MoltBinary.run(["generate", megatron, "--tokens", "1,2", "-n", "1"])
+    #expect(generate.stderr.isEmpty, "\(generate.stderr)")
+}
+
+@Test func aSingleWeightsFileUnderAnyNameIsFound() throws {
+    try MoltBinary.withScratch { dir in
+        let source = MoltBinary.fixture("a-zip-bare")
+        try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir.appendingPathComponent("config.json").path)
+        try FileManager.default.copyItem(
+            atPath: source + "/pytorch_model.bin", toPath: dir.appendingPathComponent("bf16_pytorch_model.bin").path)
+        let one = try MoltBinary.run(["inspect", dir.path])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stdout.contains("files:   \(dir.path)/bf16_pytorch_model.bin\n"))
+        try FileManager.default.copyItem(atPath: source + "/pytorch_model.bin", toPath: dir.appendingPathComponent("model.pt").path)
+        let two = try MoltBinary.run(["inspect", dir.path])
+        #expect(two.status == 2)
+        #expect(two.stderr == "molt: error: \(dir.path): several weights files and none with a standard name: "
+            + "bf16_pytorch_model.bin, model.pt; name the one to read\n")
+    }
+}
