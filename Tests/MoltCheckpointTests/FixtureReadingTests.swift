@@ -86,3 +86,15 @@ func everyTensorMatchesPyTorchDigest(_ fixture: Fixture) throws {
         #expect(tensor.storage.mappedFile != nil, "\(name) was copied")
     }
 }
+
+/// Issue 13: Megatron-LM nests its modules (`model.language_model.embedding.word_embeddings
+/// .weight`); such a file "held no tensors". Read nested, it must give exactly model A.
+@Test func nestedMegatronStateDictReadsAsTheFlatModel() throws {
+    let nested = try Checkpoint.open(FixturePaths.checkpoints.appendingPathComponent("a-zip-megatron-nested").path)
+    let flat = try Checkpoint.open(FixturePaths.checkpoints.appendingPathComponent("a-zip-megatron").path)
+    #expect(nested.tensors.names == flat.tensors.names)
+    for name in flat.tensors.names {
+        #expect(try nested.tensors[name]!.sha256() == flat.tensors[name]!.sha256(), "\(name)")
+    }
+    #expect(nested.shapeProblems.isEmpty)
+}
