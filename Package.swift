@@ -20,7 +20,8 @@ let package = Package(
         // SHA-256 (OpenSSL 3's libcrypto): as fast as a bundled BoringSSL and nothing to compile.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
-        // System calls Swift's Glibc module does not export.
+        // System calls Swift's Glibc module does not export, and the one CPU feature detector
+        // (molt_cpu.h: the instruction-set levels the C kernels and the quantizer run at).
         .target(name: "CMoltSystem"),
         // Tensors, dtypes, mapped files, checksums and errors shared by every other module.
         .target(name: "MoltCore", dependencies: ["CMoltSystem", "CZlib", "CCrypto"]),
@@ -29,7 +30,7 @@ let package = Package(
         .target(name: "MoltCheckpoint", dependencies: ["MoltCore", "CZlib"]),
         // The quantizer's search, packing and error measurement: portable C plus AVX2 /
         // AVX-512 paths chosen at run time, all giving the same bytes.
-        .target(name: "CMoltQuant"),
+        .target(name: "CMoltQuant", dependencies: ["CMoltSystem"]),
         // Group-wise int8/int4 quantization with scale search, and its error metrics.
         .target(name: "MoltQuant", dependencies: ["MoltCore", "CMoltQuant"]),
         // The .molt file format: streaming writer, validating reader.
@@ -38,7 +39,7 @@ let package = Package(
         .target(name: "MoltTokenizer", dependencies: ["MoltCore"]),
         // Matrix-vector and matrix-matrix kernels over f32/f16/bf16/q8/q4 weights: portable C
         // plus AVX2 / AVX-512 VNNI paths chosen at run time.
-        .target(name: "CMoltKernels"),
+        .target(name: "CMoltKernels", dependencies: ["CMoltSystem"]),
         .target(name: "MoltKernels", dependencies: ["MoltCore", "MoltQuant", "CMoltKernels"]),
         // The BlackMamba forward pass: prefill and decode over f32 weights, and q8/q4 weights
         // read in place through the kernels.

@@ -81,7 +81,7 @@ static const molt_gemm_kernel *gemm_kernel(molt_path path) {
 }
 
 int molt_dequantize_row(const molt_matrix *w, int64_t row, float *out) {
-    const molt_gemm_kernel *kernel = gemm_kernel(molt_best_path());
+    const molt_gemm_kernel *kernel = gemm_kernel(molt_cpu_best_path());
     int64_t padded = padded_columns(w);
     if (padded == w->columns) {
         kernel->dequantize(w, row, out);

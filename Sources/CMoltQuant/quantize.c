@@ -36,12 +36,12 @@ static molt_quant_status locate_failure(const molt_quant_job *job, const uint8_t
     return MOLT_QUANT_OK;
 }
 
-molt_quant_status molt_quantize_rows(const molt_quant_job *job, molt_quant_path path, const void *source, int64_t rows,
+molt_quant_status molt_quantize_rows(const molt_quant_job *job, molt_path path, const void *source, int64_t rows,
                                      void *destination, molt_quant_error *error, molt_quant_failure *failure) {
     molt_quant_block_fn block = molt_quant_block_portable;
 #if defined(__x86_64__) || defined(__i386__)
-    if (path == MOLT_QUANT_PATH_AVX512) block = molt_quant_block_avx512;
-    if (path == MOLT_QUANT_PATH_AVX2) block = molt_quant_block_avx2;
+    if (path >= MOLT_PATH_AVX512) block = molt_quant_block_avx512;
+    if (path == MOLT_PATH_AVX2) block = molt_quant_block_avx2;
 #endif
     molt_quant_status status = block(job, source, rows, destination, error);
     if (status == MOLT_QUANT_NOT_FINITE || status == MOLT_QUANT_TOO_LARGE) {

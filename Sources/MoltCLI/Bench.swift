@@ -11,7 +11,10 @@ struct Bench: ParsableCommand {
             Decode on a CPU is bound by the bytes of weights each token reads (every Mamba \
             layer, one expert per MoE layer, the whole output matrix). The bound is those \
             bytes over the read bandwidth measured here, in the same run. Prompt tokens are \
-            seeded random ids; generation is timed as `molt run` does it, greedily.
+            seeded random ids; generation is timed as `molt run` does it, greedily. The kernels \
+            run at the highest instruction-set level the CPU has; MOLT_KERNELS=scalar, avx2, \
+            avx512 or avx512vnni chooses one by hand (refused where the CPU lacks it), and the \
+            level used is reported.
             """
     )
 
@@ -70,6 +73,7 @@ struct Bench: ParsableCommand {
             ("decode_bound_tokens_per_second", .double(bound)),
             ("decode_share_of_bound", .double(decodeRate / bound)),
             ("peak_rss_bytes", .int(peakRSS)),
+            ("kernel_path", .string(KernelPath.best.description)),
         ]
         if json {
             print(JSON.object(result).serialized(indent: 2))
@@ -80,6 +84,7 @@ struct Bench: ParsableCommand {
                          bound, Formatting.bytes(active), bandwidth / 1e9, threads))
             print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@", decodeRate / bound * 100,
                          Formatting.bytes(peakRSS)))
+            print("kernels  \(KernelPath.best) (of \(KernelPath.supported.map(\.description).joined(separator: ", ")); MOLT_KERNELS chooses)")
         }
     }
 }

@@ -18,6 +18,8 @@ if let problem = CommandSpelling.problem(in: Array(CommandLine.arguments.dropFir
 }
 do {
     var command = try Molt.parseAsRoot()
+    // A MOLT_KERNELS naming no level, or one this CPU lacks, stops every command before work.
+    _ = try KernelPath.selection.get()
     try command.run()
     leave(0)
 } catch let error as MoltError {

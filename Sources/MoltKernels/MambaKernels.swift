@@ -1,4 +1,5 @@
 import CMoltKernels
+import MoltCore
 
 /// The Mamba mixer's element-wise kernels (Formats/model.md, "Mamba mixer").
 public enum MambaKernels {

@@ -1,4 +1,5 @@
 import CMoltKernels
+import MoltCore
 
 extension WeightMatrix {
     /// y[rows] = W x, x holding `columns` floats; with `count` > 1, that many vectors at once,

@@ -11,33 +11,11 @@ public enum QuantMethod: String, Sendable, CaseIterable, Codable {
     case search
 }
 
-/// The instruction-set level the quantizer's C kernels run at. Every level gives the same
-/// bytes and error sums; `best` is the fastest this CPU supports, and tests force each in turn.
-public enum QuantPath: Int, Sendable, CaseIterable, CustomStringConvertible {
-    /// Portable C, 8 groups at a time in generic vectors: the path on CPUs without AVX2 (or
-    /// not x86), and the reference the others must match.
-    case portable = 0
-    /// AVX2 + F16C, 8 groups at a time.
-    case avx2 = 1
-    /// AVX-512 F/BW/DQ/VL, 16 groups at a time.
-    case avx512 = 2
-
-    public static let best = QuantPath(rawValue: Int(molt_quant_best_path().rawValue)) ?? .portable
-
-    public var isSupported: Bool { rawValue <= QuantPath.best.rawValue }
-
-    public static var supported: [QuantPath] { allCases.filter(\.isSupported) }
-
-    public var description: String {
-        switch self {
-        case .portable: "portable"
-        case .avx2: "avx2"
-        case .avx512: "avx512"
-        }
-    }
-}
-
 public enum Quantizer {
+    /// The levels this CPU runs that give distinct quantizer paths (the VNNI level runs the
+    /// AVX-512 one). Every path gives the same bytes and error sums; tests compare them.
+    public static var paths: [KernelPath] { KernelPath.supported.filter { $0 != .avx512vnni } }
+
     /// Rows per unit of parallel work. Fixed (not derived from the core count) so that the
     /// error sums, merged in block order, are the same on every machine.
     static func blockRows(columns: Int) -> Int { max(1, 16384 / max(columns, 1)) }
@@ -49,7 +27,7 @@ public enum Quantizer {
     /// of a matrix at a time.
     public static func quantizeRows(
         _ source: UnsafeRawPointer, dtype: DType, rows: Int, firstRow: Int = 0, layout: QuantLayout, method: QuantMethod,
-        path: QuantPath = .best, into destination: UnsafeMutableRawPointer
+        path: KernelPath = .best, into destination: UnsafeMutableRawPointer
     ) throws -> QuantError {
         var job = molt_quant_job()
         switch dtype {
@@ -67,7 +45,6 @@ public enum Quantizer {
         job.row_stride = Int64(layout.rowStride)
         job.scales_offset = Int64(layout.scalesOffset)
         job.minimums_offset = Int64(layout.minimumsOffset)
-        let cPath = molt_quant_path(rawValue: UInt32(path.rawValue))
         let sourceRowBytes = layout.columns * dtype.size
 
         let perBlock = blockRows(columns: layout.columns)
@@ -80,7 +57,7 @@ public enum Quantizer {
                 let first = block * perBlock, count = min(perBlock, rows - first)
                 var sums = molt_quant_error(), failure = molt_quant_failure(), job = job.value
                 let status = molt_quantize_rows(
-                    &job, cPath, source.value + first * sourceRowBytes, Int64(count), destination.value + first * layout.rowStride,
+                    &job, path.c, source.value + first * sourceRowBytes, Int64(count), destination.value + first * layout.rowStride,
                     &sums, &failure)
                 let row = firstRow + first + Int(failure.row), start = Int(failure.start), end = start + Int(failure.count)
                 switch status {
@@ -105,7 +82,7 @@ public enum Quantizer {
     /// A whole row-major [rows, columns] matrix, into freshly owned storage.
     public static func quantize(
         _ values: UnsafeBufferPointer<Float>, rows: Int, columns: Int, type: QuantType, groupSize: Int = 32,
-        method: QuantMethod = .search, path: QuantPath = .best
+        method: QuantMethod = .search, path: KernelPath = .best
     ) throws -> (matrix: QuantizedMatrix, error: QuantError) {
         let layout = try QuantLayout(type: type, rows: rows, columns: columns, groupSize: groupSize)
         guard values.count == (try Checked.multiply([rows, columns], what: "matrix")) else {

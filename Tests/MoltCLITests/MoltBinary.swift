@@ -21,11 +21,13 @@ enum MoltBinary {
         var stderr: String
     }
 
-    /// Runs molt with `arguments`, and `input` on its standard input (else none).
-    static func run(_ arguments: [String], input: String? = nil) throws -> Result {
+    /// Runs molt with `arguments`, and `input` on its standard input (else none), with
+    /// `environment` added to this process's.
+    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = repository
         let out = Pipe(), err = Pipe(), inputPipe = Pipe()
         process.standardOutput = out

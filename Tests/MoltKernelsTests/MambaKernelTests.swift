@@ -1,5 +1,6 @@
 import CMoltKernels
 import Foundation
+import MoltCore
 @testable import MoltKernels
 import Testing
 

@@ -1,3 +1,4 @@
+import MoltCore
 import MoltKernels
 import Testing
 

@@ -4,7 +4,7 @@ import Testing
 @testable import MoltQuant
 
 /// Every instruction-set path must give the same bytes and the same error sums, so that a
-/// conversion gives the same file on every machine. The portable path is the reference.
+/// conversion gives the same file on every machine. The scalar path is the reference.
 
 private let pathShapes: [(rows: Int, columns: Int, group: Int)] = [(24, 256, 32), (17, 100, 32), (9, 40, 32), (5, 200, 64), (40, 1030, 128), (3, 4100, 4096), (70, 1152, 32)]
 
@@ -17,7 +17,7 @@ private func encode(_ values: [Float], as dtype: DType) -> [UInt8] {
     }
 }
 
-private func run(_ source: [UInt8], dtype: DType, layout: QuantLayout, method: QuantMethod, path: QuantPath) -> Result<([UInt8], QuantError), MoltError> {
+private func run(_ source: [UInt8], dtype: DType, layout: QuantLayout, method: QuantMethod, path: KernelPath) -> Result<([UInt8], QuantError), MoltError> {
     var bytes = [UInt8](repeating: 0xAA, count: layout.byteCount)
     return Result {
         let error = try source.withUnsafeBytes { src in
@@ -30,7 +30,7 @@ private func run(_ source: [UInt8], dtype: DType, layout: QuantLayout, method: Q
 }
 
 @Test(
-    .enabled(if: QuantPath.supported.count > 1, "this CPU has only the portable path: nothing to compare it with"),
+    .enabled(if: Quantizer.paths.count > 1, "this CPU has only the scalar path: nothing to compare it with"),
     arguments: [DType.f32, .bf16, .f16], QuantType.allCases)
 func everyPathGivesTheSameBytes(dtype: DType, type: QuantType) throws {
     for (index, shape) in pathShapes.enumerated() {
@@ -40,8 +40,8 @@ func everyPathGivesTheSameBytes(dtype: DType, type: QuantType) throws {
         for values in inputs {
             let source = encode(values, as: dtype)
             for method in QuantMethod.allCases {
-                let reference = try run(source, dtype: dtype, layout: layout, method: method, path: .portable).get()
-                for path in QuantPath.supported where path != .portable {
+                let reference = try run(source, dtype: dtype, layout: layout, method: method, path: .scalar).get()
+                for path in Quantizer.paths where path != .scalar {
                     let (bytes, error) = try run(source, dtype: dtype, layout: layout, method: method, path: path).get()
                     #expect(bytes == reference.0, "\(path) \(type) \(method) \(dtype) \(shape)")
                     #expect(error == reference.1, "\(path) \(type) \(method) \(dtype) \(shape)")
@@ -62,7 +62,7 @@ func everyPathRefusesTheSameGroup(type: QuantType) throws {
             let row = position / shape.columns, start = position % shape.columns / 32 * 32
             let expected = "row \(row), columns \(start)..<\(min(start + 32, shape.columns)): "
                 + (bad.isFinite ? "values too large for \(type.rawValue)'s f16 scales" : "NaN or infinite value")
-            for path in QuantPath.supported {
+            for path in Quantizer.paths {
                 let result = run(encode(values, as: .f32), dtype: .f32, layout: layout, method: .search, path: path)
                 guard case .failure(let error) = result else {
                     Issue.record("\(path): \(bad) at \(position) accepted")
@@ -82,7 +82,7 @@ func theFirstRefusedGroupIsNamed(type: QuantType) throws {
     var values = Distribution.normal.values(4 * 256, seed: 12)
     values[256 + 40] = 1e30
     values[256 + 70] = .nan
-    for path in QuantPath.supported {
+    for path in Quantizer.paths {
         let result = run(encode(values, as: .f32), dtype: .f32, layout: layout, method: .search, path: path)
         guard case .failure(let error) = result else {
             Issue.record("\(path): accepted")

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "molt_cpu.h" /* molt_path, the instruction-set levels */
 
 typedef enum {
     MOLT_WEIGHT_F32 = 0,
@@ -15,14 +16,6 @@ typedef enum {
     MOLT_WEIGHT_Q8 = 3,
     MOLT_WEIGHT_Q4 = 4,
 } molt_weight_type;
-
-/* Instruction-set levels. Every level needs the one below it on the CPU. */
-typedef enum {
-    MOLT_PATH_SCALAR = 0,
-    MOLT_PATH_AVX2 = 1,        /* AVX2, FMA, F16C */
-    MOLT_PATH_AVX512 = 2,      /* AVX-512 F, BW, DQ, VL */
-    MOLT_PATH_AVX512_VNNI = 3, /* AVX-512 VNNI */
-} molt_path;
 
 /* How matvec treats the activation vector for q8/q4 weights. INT8 quantizes it per block of
  * 32 to int8 with an f32 scale and uses integer dot products; INT16 does the same with int16
@@ -49,9 +42,10 @@ typedef struct {
 int molt_matrix_init(molt_matrix *m, molt_weight_type type, const void *data, int64_t rows, int64_t columns,
                      int32_t group_size);
 
-/* The highest path this CPU (and OS) supports, and whether it supports `path`. */
-molt_path molt_best_path(void);
-int molt_path_supported(molt_path path);
+/* Whether this CPU (and OS) supports `path`. */
+static inline int molt_path_supported(molt_path path) {
+    return path >= MOLT_PATH_SCALAR && path <= molt_cpu_best_path();
+}
 
 /* A persistent pool of worker threads; the calling thread is worker 0, so a pool of 1 has no
  * threads. Runs are serialized: a pool runs one kernel at a time, and a kernel must not be

@@ -7,6 +7,7 @@
  * same error sums, so a conversion gives the same file on every machine. */
 
 #include <stdint.h>
+#include "molt_cpu.h" /* molt_path, the instruction-set levels */
 
 typedef enum {
     MOLT_QUANT_Q8 = 0,
@@ -18,15 +19,6 @@ typedef enum {
     MOLT_QUANT_SOURCE_BF16 = 1,
     MOLT_QUANT_SOURCE_F16 = 2,
 } molt_quant_source;
-
-/* Instruction-set levels; each needs the one below it on the CPU. */
-typedef enum {
-    MOLT_QUANT_PATH_PORTABLE = 0, /* portable C, 8 groups at a time in generic vectors */
-    MOLT_QUANT_PATH_AVX2 = 1,   /* AVX2 + F16C, 8 groups at a time */
-    MOLT_QUANT_PATH_AVX512 = 2, /* AVX-512 F/BW/DQ/VL, 16 groups at a time */
-} molt_quant_path;
-
-molt_quant_path molt_quant_best_path(void);
 
 /* What to quantize: a matrix of `columns` values per row in groups of `group_size` (a multiple
  * of 32), stored as Formats/molt.md lays out q8/q4 rows. */
@@ -65,9 +57,9 @@ typedef struct {
 } molt_quant_failure;
 
 /* Quantizes `rows` consecutive rows at `source` into `destination` (rows * row_stride bytes)
- * on `path` (which the CPU must support) and adds the error to `*error`. On a refusal, fills
+ * on `path` (which the CPU must support; the VNNI level runs the AVX-512 path) and adds the error to `*error`. On a refusal, fills
  * `*failure`; the destination is then partly written. */
-molt_quant_status molt_quantize_rows(const molt_quant_job *job, molt_quant_path path, const void *source, int64_t rows,
+molt_quant_status molt_quantize_rows(const molt_quant_job *job, molt_path path, const void *source, int64_t rows,
                                      void *destination, molt_quant_error *error, molt_quant_failure *failure);
 
 /* `x` rounded to the nearest f16 (ties to even) and back, as the portable path rounds scales

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "molt_cpu.h"
+
 /// copy_file_range(2), which Swift's Glibc module does not export (it needs _GNU_SOURCE).
 /// Copies `length` bytes from `in_fd` at `*in_offset` to `out_fd` at its file position,
 /// inside the kernel. Returns bytes copied, or -1 with errno set.

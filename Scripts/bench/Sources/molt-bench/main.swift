@@ -45,7 +45,7 @@ if arguments.isEmpty || arguments.contains("quant") {
     print("quantization of [\(rows), \(columns)] bf16 (\(Int(megabytes)) MB), normal values, \(cores) cores, median of \(runs):")
     for type in QuantType.allCases {
         for method in QuantMethod.allCases {
-            for path in QuantPath.supported {
+            for path in Quantizer.paths {
                 let layout = try QuantLayout(type: type, rows: rows, columns: columns, groupSize: 32)
                 let out = UnsafeMutableRawPointer.allocate(byteCount: layout.byteCount, alignment: 64)
                 defer { out.deallocate() }

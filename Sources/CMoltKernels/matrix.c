@@ -1,29 +1,5 @@
 #include "internal.h"
 
-/* __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0). */
-static molt_path detect(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")))
-        return MOLT_PATH_SCALAR;
-    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")))
-        return MOLT_PATH_AVX2;
-    if (!__builtin_cpu_supports("avx512vnni")) return MOLT_PATH_AVX512;
-    return MOLT_PATH_AVX512_VNNI;
-#else
-    return MOLT_PATH_SCALAR;
-#endif
-}
-
-molt_path molt_best_path(void) {
-    static molt_path best = (molt_path)-1;
-    if ((int)best < 0) best = detect(); /* idempotent, so a racing first call is harmless */
-    return best;
-}
-
-int molt_path_supported(molt_path path) { return path >= MOLT_PATH_SCALAR && path <= molt_best_path(); }
-
 int molt_matrix_init(molt_matrix *m, molt_weight_type type, const void *data, int64_t rows, int64_t columns,
                      int32_t group_size) {
     if (rows < 0 || columns < 0) return -1;
