@@ -1,6 +1,7 @@
 import Foundation
 import MoltFormat
 import MoltParity
+import MoltQuant
 
 /// What to try after a failed parity check, in the order a user would try it: a failed check
 /// exits 3, and without these lines that is a dead end.

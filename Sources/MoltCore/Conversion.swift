@@ -81,11 +81,13 @@ extension Tensor {
         return try Tensor(storage: storage, dtype: target, shape: shape)
     }
 
-    static func widen(_ raw: UnsafeRawBufferPointer, dtype: DType, into out: UnsafeMutableBufferPointer<Float>) throws {
+    /// `out.count` elements of `dtype` at `raw` (any alignment) as f32: the one widening every
+    /// reader and writer uses. Floats widen exactly; integers convert exactly where Float allows.
+    public static func widen(_ raw: UnsafeRawBufferPointer, dtype: DType, into out: UnsafeMutableBufferPointer<Float>) throws {
         let n = out.count
         switch dtype {
         case .f32:
-            for i in 0..<n { out[i] = raw.loadUnaligned(fromByteOffset: i * 4, as: Float.self) }
+            if n > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: n * 4) }
         case .bf16:
             for i in 0..<n { out[i] = FloatBits.bf16ToFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
         case .f16:

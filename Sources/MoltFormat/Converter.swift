@@ -1,5 +1,6 @@
 import Foundation
 import MoltCore
+import MoltQuant
 
 /// Streams a model's tensors into a .molt file, one tensor at a time, in the canonical order
 /// of `BlackMambaConfig.expectedTensors` (which keeps each expert's tensors together, as the

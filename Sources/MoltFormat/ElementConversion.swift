@@ -4,13 +4,10 @@ import MoltCore
 enum ElementConversion {
     /// Widens `count` elements of `dtype` at `source` to f32.
     static func widen(_ source: UnsafeRawPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<Float>) throws {
-        switch dtype {
-        case .f32: UnsafeMutableRawPointer(out).copyMemory(from: source, byteCount: count * 4)
-        case .bf16: for i in 0..<count { out[i] = FloatBits.bf16ToFloat(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-        case .f16: for i in 0..<count { out[i] = FloatBits.f16ToFloat(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-        case .f64: for i in 0..<count { out[i] = Float(source.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
-        default: throw MoltError.unsupported("cannot store \(dtype.rawValue) values as floats")
-        }
+        guard dtype.isFloatingPoint else { throw MoltError.unsupported("cannot store \(dtype.rawValue) values as floats") }
+        try Tensor.widen(
+            UnsafeRawBufferPointer(start: source, count: count * dtype.size), dtype: dtype,
+            into: UnsafeMutableBufferPointer(start: out, count: count))
     }
 
     /// Narrows (or copies) `count` f32 values to `target`, little-endian.

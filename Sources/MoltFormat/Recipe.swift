@@ -25,8 +25,8 @@ public struct Recipe: Sendable, Equatable {
         guard !others.isQuantized else {
             throw MoltError(.usage, "routers, norms, conv and biases cannot be quantized (asked for \(others.rawValue))")
         }
-        guard groupSize >= 32, groupSize <= 4096, groupSize % 32 == 0 else {
-            throw MoltError(.usage, "group size must be a multiple of 32 from 32 to 4096, not \(groupSize)")
+        guard QuantLayout.isValid(groupSize: groupSize) else {
+            throw MoltError(.usage, "group size must be a multiple of 32 from 32 to \(QuantLayout.groupSizeLimit), not \(groupSize)")
         }
         self.experts = experts
         self.mamba = mamba

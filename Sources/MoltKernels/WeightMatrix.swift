@@ -6,11 +6,7 @@ import MoltQuant
 /// f32, f16, bf16 rows, or q8/q4 rows (values, f16 scales, f16 minimums). `y = W x` runs along
 /// `columns`.
 public struct WeightMatrix: @unchecked Sendable {
-    public enum Element: String, Sendable, CaseIterable {
-        case f32, f16, bf16, q8, q4
-    }
-
-    public let element: Element
+    public let element: MoltTensorType
     public let rows: Int
     public let columns: Int
     /// G for q8/q4, 0 otherwise.
@@ -23,7 +19,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// `pointer` must stay valid while the matrix is used, unless `owner` keeps it alive.
     /// Validates the shape, the group size and that `byteCount` is exactly the layout's size.
-    public init(element: Element, rows: Int, columns: Int, groupSize: Int = 0, pointer: UnsafeRawPointer,
+    public init(element: MoltTensorType, rows: Int, columns: Int, groupSize: Int = 0, pointer: UnsafeRawPointer,
                 byteCount: Int, owner: AnyObject? = nil) throws {
         let expected: Int
         switch element {
@@ -34,7 +30,7 @@ public struct WeightMatrix: @unchecked Sendable {
                 throw MoltError.badInput("\(element.rawValue) matrix data is not \(size)-byte aligned")
             }
         case .q8, .q4:
-            expected = try QuantLayout(type: element == .q8 ? .q8 : .q4, rows: rows, columns: columns, groupSize: groupSize).byteCount
+            expected = try QuantLayout(type: element.quantType!, rows: rows, columns: columns, groupSize: groupSize).byteCount
         }
         guard byteCount == expected else {
             throw MoltError.badInput("\(element.rawValue) matrix [\(rows), \(columns)] needs \(expected) bytes, got \(byteCount)")
@@ -74,7 +70,7 @@ public struct WeightMatrix: @unchecked Sendable {
         guard tensor.shape.count == 2, tensor.isContiguous else {
             throw MoltError.badInput("a weight matrix needs a contiguous 2-D tensor, got shape \(tensor.shape)")
         }
-        let element: Element
+        let element: MoltTensorType
         switch tensor.dtype {
         case .f32: element = .f32
         case .f16: element = .f16

@@ -1,6 +1,7 @@
 import MoltCore
 import MoltFormat
 import MoltKernels
+import MoltQuant
 import MoltRuntime
 
 /// The verification of a conversion against its source (Formats/parity.md): started before

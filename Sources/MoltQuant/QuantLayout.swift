@@ -29,9 +29,15 @@ public struct QuantLayout: Sendable, Equatable {
     /// Bytes of the whole matrix: rows × rowStride.
     public let byteCount: Int
 
+    /// The group-size rule (Formats/molt.md): a multiple of 32 from 32 to `groupSizeLimit`, so
+    /// that a group is whole blocks of the kernels' 32 lanes.
+    public static func isValid(groupSize: Int) -> Bool {
+        groupSize >= 32 && groupSize <= groupSizeLimit && groupSize % 32 == 0
+    }
+
     /// Validates the sizes (they may come from an untrusted file) with overflow checks.
     public init(type: QuantType, rows: Int, columns: Int, groupSize: Int) throws {
-        guard groupSize >= 32, groupSize <= QuantLayout.groupSizeLimit, groupSize % 32 == 0 else {
+        guard QuantLayout.isValid(groupSize: groupSize) else {
             throw MoltError.badInput("group size \(groupSize) is not a multiple of 32 from 32 to \(QuantLayout.groupSizeLimit)")
         }
         guard rows >= 0, columns >= 0 else { throw MoltError.badInput("negative matrix shape [\(rows), \(columns)]") }

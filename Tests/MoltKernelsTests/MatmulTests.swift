@@ -1,5 +1,6 @@
 import MoltCore
 import MoltKernels
+import MoltQuant
 import Testing
 
 @Suite struct MatmulTests {
@@ -7,8 +8,8 @@ import Testing
     /// X's row and W's reconstructed row, on every path and route (and so within f32 roundoff
     /// of the Double product). The counts of rows of X cover the AVX-512 tile's narrow (at most
     /// 8 rows) and wide blocks, alone and after a full block.
-    @Test(arguments: WeightMatrix.Element.allCases)
-    func isSequentialFusedSum(element: WeightMatrix.Element) throws {
+    @Test(arguments: MoltTensorType.allCases)
+    func isSequentialFusedSum(element: MoltTensorType) throws {
         for (index, shape) in shapes.enumerated() {
             let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize, seed: UInt64(index))
             for t in [1, 5, 13, 20, 30] {
@@ -33,8 +34,8 @@ import Testing
         }
     }
 
-    @Test(arguments: [WeightMatrix.Element.q4, .bf16])
-    func threadCountDoesNotChangeResult(element: WeightMatrix.Element) throws {
+    @Test(arguments: [MoltTensorType.q4, .bf16])
+    func threadCountDoesNotChangeResult(element: MoltTensorType) throws {
         let fixture = try Fixture(element, rows: 200, columns: 300, groupSize: 32, seed: 3)
         var random = Random(seed: 4)
         let x = random.activations(17 * 300)

@@ -1,5 +1,6 @@
 import MoltCore
 import MoltKernels
+import MoltQuant
 import Testing
 
 @Suite struct MatvecTests {
@@ -8,8 +9,8 @@ import Testing
     /// for int8 activations on q8/q4, the activation quantization bound), and the vector's
     /// relative L2 error within what these data show (f32: about 1e-7 to 7e-7; int8: 0.2% to
     /// 2.3%, these activations having outlier channels) with a margin.
-    @Test(arguments: WeightMatrix.Element.allCases)
-    func matchesReference(element: WeightMatrix.Element) throws {
+    @Test(arguments: MoltTensorType.allCases)
+    func matchesReference(element: MoltTensorType) throws {
         for (index, shape) in shapes.enumerated() {
             let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize, seed: UInt64(index))
             var random = Random(seed: 100 + UInt64(index))
@@ -44,8 +45,8 @@ import Testing
     }
 
     /// Each row is computed whole by one thread, so 1, 2 or 3 threads give the same bits.
-    @Test(arguments: WeightMatrix.Element.allCases)
-    func threadCountDoesNotChangeResult(element: WeightMatrix.Element) throws {
+    @Test(arguments: MoltTensorType.allCases)
+    func threadCountDoesNotChangeResult(element: MoltTensorType) throws {
         let fixture = try Fixture(element, rows: 301, columns: 290, groupSize: 32, seed: 7)
         var random = Random(seed: 8)
         let x = random.activations(290)
@@ -61,8 +62,8 @@ import Testing
 
     /// Several vectors in one call share the pass over the weights, and each gets the bits it
     /// gets alone, on every path and precision, with rows that span several of a task's pieces.
-    @Test(arguments: WeightMatrix.Element.allCases)
-    func severalVectorsGetTheirOwnResults(element: WeightMatrix.Element) throws {
+    @Test(arguments: MoltTensorType.allCases)
+    func severalVectorsGetTheirOwnResults(element: MoltTensorType) throws {
         let fixture = try Fixture(element, rows: 1_201, columns: 290, groupSize: 32, seed: 11)
         var random = Random(seed: 12)
         let count = 5
@@ -88,8 +89,8 @@ import Testing
 
     /// The integer kernels all multiply the same quantized activations; only the order of the
     /// f32 sums of the exact integer dot products differs.
-    @Test(arguments: [(WeightMatrix.Element.q8, ActivationPrecision.int8), (.q4, .int8), (.q8, .int16)])
-    func integerPathsAgree(element: WeightMatrix.Element, activations: ActivationPrecision) throws {
+    @Test(arguments: [(MoltTensorType.q8, ActivationPrecision.int8), (.q4, .int8), (.q8, .int16)])
+    func integerPathsAgree(element: MoltTensorType, activations: ActivationPrecision) throws {
         let fixture = try Fixture(element, rows: 64, columns: 1152, groupSize: 32, seed: 11)
         var random = Random(seed: 12)
         let x = random.activations(1152)

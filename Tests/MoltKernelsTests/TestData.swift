@@ -29,7 +29,7 @@ struct Fixture {
     /// |min| per weight, 0 but for q4.
     let offsets: [Float]
 
-    init(_ element: WeightMatrix.Element, rows: Int, columns: Int, groupSize: Int, seed: UInt64) throws {
+    init(_ element: MoltTensorType, rows: Int, columns: Int, groupSize: Int, seed: UInt64) throws {
         var random = Random(seed: seed)
         let source = random.weights(rows * columns, columns: columns)
         self.rows = rows

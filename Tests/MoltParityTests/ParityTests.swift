@@ -4,6 +4,7 @@ import MoltCore
 import MoltFormat
 import MoltKernels
 import MoltParity
+import MoltQuant
 import MoltRuntime
 import Testing
 

@@ -1,7 +1,8 @@
 import MoltCore
-import MoltQuant
 
-/// The element encodings a .molt tensor may have (Formats/molt.md, "Tensor entries").
+/// The element encodings a .molt tensor may have (Formats/molt.md, "Tensor entries"), which
+/// are also the weight layouts the kernels read: the one stored-element type of the format and
+/// the kernels (`DType` is a source tensor's, `QuantType` the quantizer's q8/q4 alone).
 public enum MoltTensorType: String, Sendable, CaseIterable, Codable {
     case f32, f16, bf16, q8, q4
 
