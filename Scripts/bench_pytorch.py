@@ -22,7 +22,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blackmamba_reference import BlackMamba, random_state_dict, write_safetensors, _argmax_lowest  # noqa: E402
+import safetensors_io  # noqa: E402
+from blackmamba_reference import BlackMamba, _argmax_lowest  # noqa: E402
+from random_weights import random_state_dict  # noqa: E402
 
 
 def main():
@@ -44,14 +46,12 @@ def main():
         "ffn_hidden_size": 3072, "add_bias_linear": False, "swiglu": True,
         "max_sequence_length": 2048,
     }
-    sd = random_state_dict(config, 50304, dt_rank=72, seed=a.seed)
-    if a.dtype == "bf16":
-        sd = {k: v.to(torch.bfloat16) for k, v in sd.items()}
+    sd = random_state_dict(config, 50304, seed=a.seed, dtype=torch.bfloat16 if a.dtype == "bf16" else torch.float32)
     if a.save:
         os.makedirs(a.save, exist_ok=True)
         with open(os.path.join(a.save, "config.json"), "w") as f:
             json.dump(config, f, indent=2)
-        write_safetensors(os.path.join(a.save, "model.safetensors"), sd, {"format": "pt"})
+        safetensors_io.write(os.path.join(a.save, "model.safetensors"), sorted(sd.items()), {"format": "pt"})
     model = BlackMamba(config, sd).to(torch.float32).eval()
     del sd
 

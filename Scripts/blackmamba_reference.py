@@ -25,11 +25,14 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+from random_weights import random_state_dict  # noqa: E402
 
 EPS = 1e-5
 
@@ -348,60 +351,8 @@ def _argmax_lowest(v):
 
 
 # --------------------------------------------------------------------------------------
-# safetensors (tiny, no dependency) and checkpoint loading
+# Checkpoint loading
 # --------------------------------------------------------------------------------------
-
-_ST_DTYPES = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-    "U8": torch.uint8, "BOOL": torch.bool,
-}
-_ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dt = _ST_DTYPES[info["dtype"]]
-        b, e = info["data_offsets"]
-        shape = info["shape"]
-        buf = bytearray(data[base + b: base + e])
-        if len(buf) == 0:
-            t = torch.empty(shape, dtype=dt)
-        else:
-            t = torch.frombuffer(buf, dtype=dt).reshape(shape)  # little-endian host assumed
-        out[name] = t
-    return out
-
-
-def write_safetensors(path, tensors: dict, metadata: dict | None = None):
-    header = {}
-    off = 0
-    blobs = []
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().cpu()
-        raw = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
-        header[name] = {"dtype": _ST_NAMES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [off, off + len(raw)]}
-        off += len(raw)
-        blobs.append(raw)
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hb += b" " * ((8 - len(hb) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hb)))
-        f.write(hb)
-        for b in blobs:
-            f.write(b)
-
 
 def load_state_dict(model_dir):
     """Returns (state_dict, source filename). Accepts pytorch_model.bin (bare or Megatron
@@ -414,10 +365,10 @@ def load_state_dict(model_dir):
             wm = json.load(f)["weight_map"]
         sd = {}
         for shard in sorted(set(wm.values())):
-            sd.update(read_safetensors(os.path.join(model_dir, shard)))
+            sd.update(safetensors_io.read(os.path.join(model_dir, shard)))
         return sd, "model.safetensors.index.json"
     if os.path.exists(st):
-        return read_safetensors(st), "model.safetensors"
+        return safetensors_io.read(st), "model.safetensors"
     if os.path.exists(pt):
         obj = torch.load(pt, map_location="cpu", weights_only=False)
         if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
@@ -431,61 +382,6 @@ def load_checkpoint(model_dir):
         config = json.load(f)
     sd, src = load_state_dict(model_dir)
     return config, sd, src
-
-
-# --------------------------------------------------------------------------------------
-# Random models
-# --------------------------------------------------------------------------------------
-
-def random_state_dict(config, vocab_rows, dt_rank=None, seed=0, dtype=torch.float32):
-    """Random weights with plausible Mamba scales (A_log = log(1..N), dt in [1e-3, 0.1])."""
-    g = torch.Generator().manual_seed(seed)
-    H = int(config["hidden_size"]); N = int(config["state_size"]); K = int(config["conv_dimension"])
-    Di = int(config["expansion_factor"]) * H; Fh = int(config["ffn_hidden_size"])
-    R = dt_rank if dt_rank is not None else math.ceil(H / 16)
-    bias = bool(config.get("add_bias_linear", False)); sw = bool(config.get("swiglu", False))
-
-    def rn(*shape, std=1.0):
-        return torch.randn(*shape, generator=g, dtype=torch.float32) * std
-
-    sd = {"embedding.word_embeddings.weight": rn(vocab_rows, H, std=0.5)}
-    for i, (kind, E) in enumerate(_layer_kinds(config)):
-        pre = f"decoder.layers.{i}."
-        sd[pre + "norm.weight"] = 1.0 + rn(H, std=0.1)
-        m = pre + "mixer."
-        if kind == "r":
-            sd[m + "in_proj.weight"] = rn(2 * Di, H, std=H ** -0.5)
-            if bias:
-                sd[m + "in_proj.bias"] = rn(2 * Di, std=0.1)
-            sd[m + "conv1d.weight"] = rn(Di, 1, K, std=K ** -0.5)
-            sd[m + "conv1d.bias"] = rn(Di, std=0.1)
-            sd[m + "x_proj.weight"] = rn(R + 2 * N, Di, std=Di ** -0.5)
-            sd[m + "dt_proj.weight"] = rn(Di, R, std=R ** -0.5)
-            dt = torch.exp(torch.rand(Di, generator=g) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3))
-            sd[m + "dt_proj.bias"] = dt + torch.log(-torch.expm1(-dt))  # inverse softplus
-            sd[m + "A_log"] = torch.log(torch.arange(1, N + 1, dtype=torch.float32)).repeat(Di, 1) \
-                + rn(Di, N, std=0.05)
-            sd[m + "D"] = 1.0 + rn(Di, std=0.1)
-            sd[m + "out_proj.weight"] = rn(H, Di, std=Di ** -0.5)
-            if bias:
-                sd[m + "out_proj.bias"] = rn(H, std=0.1)
-        else:
-            sd[m + "router.weight"] = rn(E, H, std=H ** -0.5)
-            sd[m + "router.bias"] = rn(E, std=0.1)
-            rows = 2 * Fh if sw else Fh
-            for e in range(E):
-                ex = m + f"local_experts.{e}."
-                sd[ex + "linear_fc1.weight"] = rn(rows, H, std=H ** -0.5)
-                if bias:
-                    sd[ex + "linear_fc1.bias"] = rn(rows, std=0.1)
-                sd[ex + "linear_fc2.weight"] = rn(H, Fh, std=Fh ** -0.5)
-                if bias:
-                    sd[ex + "linear_fc2.bias"] = rn(H, std=0.1)
-    sd["decoder.final_layernorm.weight"] = 1.0 + rn(H, std=0.1)
-    sd["decoder.final_layernorm.bias"] = rn(H, std=0.1)
-    if bias:
-        sd["output_layer.bias"] = rn(vocab_rows, std=0.1)
-    return {k: v.to(dtype) for k, v in sd.items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -645,8 +541,8 @@ def self_test():
         t = {"a": torch.randn(3, 4).to(torch.bfloat16), "b": torch.randn(5, dtype=torch.float64),
              "c": torch.arange(6, dtype=torch.int32).reshape(2, 3)}
         p = os.path.join(td, "x.safetensors")
-        write_safetensors(p, t, {"format": "pt"})
-        r = read_safetensors(p)
+        safetensors_io.write(p, sorted(t.items()), {"format": "pt"})
+        r = safetensors_io.read(p)
         st_ok = all(torch.equal(t[k], r[k]) and t[k].dtype == r[k].dtype for k in t)
         ok &= st_ok
         print(f"[{'PASS' if st_ok else 'FAIL'}] safetensors round trip (bf16, f64, i32)")

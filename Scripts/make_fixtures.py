@@ -45,6 +45,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import safetensors_io  # noqa: E402
+from random_weights import random_state_dict  # noqa: E402
+from safetensors_io import tensor_bytes  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -58,27 +63,6 @@ DTYPE_NAMES = {
     torch.int64: "i64", torch.int32: "i32", torch.int16: "i16", torch.int8: "i8",
     torch.uint8: "u8", torch.bool: "bool",
 }
-ST_DTYPES = {
-    torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
-    torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
-    torch.uint8: "U8", torch.bool: "BOOL",
-}
-ST_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
-            "U8": 1, "BOOL": 1, "U16": 2, "U32": 4, "U64": 8}
-ST_TORCH = {v: k for k, v in ST_DTYPES.items()}
-
-
-def tensor_bytes(t):
-    """The tensor's values as contiguous little-endian bytes (bool as one byte 0/1)."""
-    t = t.detach()
-    if t.dtype == torch.bool:
-        t = t.to(torch.uint8)
-    t = t.contiguous().reshape(-1)
-    if t.numel() == 0:
-        return b""
-    return t.view(torch.uint8).numpy().tobytes()
-
-
 def digest(t):
     return hashlib.sha256(tensor_bytes(t)).hexdigest()
 
@@ -159,62 +143,8 @@ def with_module_metadata(sd):
 
 
 def build_state_dict(cfg, vocab_rows, seed):
-    """Random weights at Mamba/Megatron-like scales, in nn.Module state-dict order."""
-    H = cfg["hidden_size"]
-    Di = cfg["expansion_factor"] * H
-    N = cfg["state_size"]
-    K = cfg["conv_dimension"]
-    R = math.ceil(H / 16)
-    F = cfg["ffn_hidden_size"]
-    V = vocab_rows
-    bias = cfg["add_bias_linear"]
-    g = torch.Generator().manual_seed(seed)
-
-    def normal(shape, std, mean=0.0):
-        return torch.randn(shape, generator=g) * std + mean
-
-    def uniform(shape, lo, hi):
-        return torch.rand(shape, generator=g) * (hi - lo) + lo
-
-    sd = collections.OrderedDict()
-    sd["embedding.word_embeddings.weight"] = normal((V, H), 0.1)
-    for i, kind in enumerate(cfg["mamba_moe_layers"]):
-        m = f"decoder.layers.{i}.mixer."
-        if kind == "r":
-            # parameters owned by the mixer itself come before its sub-modules
-            a = torch.log(torch.arange(1, N + 1, dtype=torch.float32)).repeat(Di, 1)
-            sd[m + "A_log"] = a + normal((Di, N), 0.05)
-            sd[m + "D"] = normal((Di,), 0.1, 1.0)
-            sd[m + "in_proj.weight"] = normal((2 * Di, H), H ** -0.5)
-            if bias:
-                sd[m + "in_proj.bias"] = normal((2 * Di,), 0.02)
-            sd[m + "conv1d.weight"] = normal((Di, 1, K), K ** -0.5 * 0.5)
-            sd[m + "conv1d.bias"] = normal((Di,), 0.05)
-            sd[m + "x_proj.weight"] = normal((R + 2 * N, Di), Di ** -0.5)
-            sd[m + "dt_proj.weight"] = uniform((Di, R), -R ** -0.5, R ** -0.5)
-            dt = torch.exp(uniform((Di,), math.log(0.001), math.log(0.1)))
-            sd[m + "dt_proj.bias"] = dt + torch.log(-torch.expm1(-dt))  # softplus^-1(dt)
-            sd[m + "out_proj.weight"] = normal((H, Di), Di ** -0.5)
-            if bias:
-                sd[m + "out_proj.bias"] = normal((H,), 0.02)
-        else:
-            E = int(kind)
-            sd[m + "router.weight"] = normal((E, H), H ** -0.5)
-            sd[m + "router.bias"] = normal((E,), 0.1)
-            fc1_rows = 2 * F if cfg["swiglu"] else F
-            for e in range(E):
-                x = f"{m}local_experts.{e}."
-                sd[x + "linear_fc1.weight"] = normal((fc1_rows, H), H ** -0.5)
-                if bias:
-                    sd[x + "linear_fc1.bias"] = normal((fc1_rows,), 0.02)
-                sd[x + "linear_fc2.weight"] = normal((H, F), F ** -0.5)
-                if bias:
-                    sd[x + "linear_fc2.bias"] = normal((H,), 0.02)
-        sd[f"decoder.layers.{i}.norm.weight"] = normal((H,), 0.05, 1.0)
-    sd["decoder.final_layernorm.weight"] = normal((H,), 0.05, 1.0)
-    sd["decoder.final_layernorm.bias"] = normal((H,), 0.02)
-    if bias:
-        sd["output_layer.bias"] = normal((V,), 0.02)
+    """random_weights' state dict, checked nonzero, with the module metadata torch.save keeps."""
+    sd = random_state_dict(cfg, vocab_rows, seed)
     for k, v in sd.items():
         assert v.abs().sum() > 0, k
     return with_module_metadata(sd)
@@ -306,22 +236,6 @@ def torch_save_bytes(obj, **kw):
     return buf.getvalue()
 
 
-def safetensors_bytes(items, metadata=None):
-    header = {}
-    if metadata is not None:
-        header["__metadata__"] = metadata
-    chunks, off = [], 0
-    for name, t in items:
-        b = tensor_bytes(t)
-        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [off, off + len(b)]}
-        chunks.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)        # like the reference writer: data starts 8-aligned
-    return struct.pack("<Q", len(h)) + h + b"".join(chunks)
-
-
 def zip_entries(data):
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         return [(i.filename, z.read(i.filename)) for i in z.infolist()]
@@ -358,82 +272,8 @@ def write_json(path, obj):
 # ----------------------------------------------------------------------------------------
 # readers used for verification
 
-class StAError(Exception):
-    pass
-
-
-def st_parse(data):
-    """Reference safetensors reader with the checks Molt's reader must make.
-    Returns [(name, dtype, shape, bytes)] in data-offset order."""
-    if len(data) < 8:
-        raise StAError("file too short for the header length")
-    n = struct.unpack_from("<Q", data)[0]
-    if n > 100_000_000:
-        raise StAError(f"header length {n} exceeds the 100,000,000 byte limit")
-    if 8 + n > len(data):
-        raise StAError(f"header length {n} runs past the end of the {len(data)} byte file")
-    raw = data[8:8 + n]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise StAError(f"header is not valid UTF-8 ({e})")
-
-    def pairs(kv):
-        d = {}
-        for k, v in kv:
-            if k in d:
-                raise StAError(f"key {k!r} appears twice in the header")
-            d[k] = v
-        return d
-
-    try:
-        header = json.loads(text, object_pairs_hook=pairs)
-    except json.JSONDecodeError as e:
-        raise StAError(f"header is not valid JSON ({e})")
-    entries = []
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dt = info["dtype"]
-        if dt not in ST_SIZES:
-            raise StAError(f"tensor {name!r}: unsupported dtype {dt}")
-        numel = 1
-        for s in info["shape"]:
-            numel *= s
-            if numel >= 2 ** 64:
-                raise StAError(f"tensor {name!r}: shape {info['shape']} overflows")
-        nbytes = numel * ST_SIZES[dt]
-        if nbytes >= 2 ** 64:
-            raise StAError(f"tensor {name!r}: byte size overflows")
-        b, e = info["data_offsets"]
-        if e < b or e - b != nbytes:
-            raise StAError(f"tensor {name!r}: data size {e - b} != {nbytes} from shape and dtype")
-        entries.append((b, e, name, dt, info["shape"]))
-    entries.sort()
-    data_len = len(data) - 8 - n
-    pos = 0
-    for b, e, name, _, _ in entries:
-        if b < pos:
-            raise StAError(f"tensor {name!r}: data overlaps the previous tensor")
-        if b > pos:
-            raise StAError(f"tensor {name!r}: gap of {b - pos} bytes before its data")
-        pos = e
-    if pos != data_len:
-        raise StAError(f"last tensor ends at {pos}, but the data section has {data_len} bytes")
-    base = 8 + n
-    return [(name, dt, shape, data[base + b:base + e]) for b, e, name, dt, shape in entries]
-
-
 def st_load(path):
-    out = collections.OrderedDict()
-    for name, dt, shape, raw in st_parse(Path(path).read_bytes()):
-        tdt = ST_TORCH[dt]
-        t = torch.frombuffer(bytearray(raw), dtype=torch.uint8) if raw else torch.empty(0, dtype=torch.uint8)
-        if tdt == torch.bool:
-            t = t.to(torch.bool)
-        else:
-            t = t.view(tdt)
-        out[name] = t.reshape(shape)
+    out = safetensors_io.read(path)
     try:                                       # independent check when available
         import safetensors.torch as stt
         ref = stt.load_file(str(path))
@@ -617,7 +457,7 @@ def make_model_fixtures(root, log):
             notes.append("globals: " + ", ".join(file_globals(p)))
         elif fmt == "safetensors":
             p = d / "model.safetensors"
-            p.write_bytes(safetensors_bytes(sd.items(), {"format": "pt"}))
+            p.write_bytes(safetensors_io.encode(sd.items(), {"format": "pt"}))
             assert [digest(v) for v in st_load(p).values()] == [e["sha256"] for e in entries]
             exp["weights"] = [p.name]
         elif fmt == "safetensors-sharded":
@@ -625,7 +465,7 @@ def make_model_fixtures(root, log):
             files, wmap = [], {}
             for i, g in enumerate(groups):
                 fn = f"model-{i + 1:05d}-of-{len(groups):05d}.safetensors"
-                (d / fn).write_bytes(safetensors_bytes([(n, sd[n]) for n in g], {"format": "pt"}))
+                (d / fn).write_bytes(safetensors_io.encode([(n, sd[n]) for n in g], {"format": "pt"}))
                 files.append(fn)
                 wmap.update({n: fn for n in g})
             write_json(d / "model.safetensors.index.json",
@@ -1121,8 +961,8 @@ def bad_corpus(root, log):
         blob = (d / name).read_bytes()
         if name.endswith(".safetensors"):
             try:
-                st_parse(blob)
-            except StAError as e:
+                safetensors_io.parse(blob)
+            except safetensors_io.SafetensorsError as e:
                 assert entry["expect"].lower() in str(e).lower(), (name, str(e))
             else:
                 raise AssertionError(f"{name} parsed")

@@ -13,10 +13,9 @@
  * block never straddles two weight groups. */
 #define MOLT_BLOCK 32
 
-/* How far ahead of its loads a quantized row kernel prefetches. The hardware prefetcher alone
- * left q4 decode at 10 GB/s from DRAM where the same kernel runs at 16 GB/s from L2; 2 KB
- * ahead brought it to 14 GB/s on Zen 4. Prefetches never fault, so running past the end of
- * the matrix is harmless. */
+/* How far ahead of its loads a quantized row kernel prefetches: the hardware prefetcher alone
+ * leaves q4 decode well short of what the kernel does from L2 (BENCHMARKS.md, "Kernel design
+ * choices"). Prefetches never fault, so running past the end of the matrix is harmless. */
 #define MOLT_PREFETCH_BYTES 2048
 
 /* The activation vector as the row kernels read it, prepared once per matvec. */

@@ -33,7 +33,7 @@ MOLT_TARGET_AVX512 static void broadcast_tile(const float *rows, int64_t ld, con
 
 /* The weights a matmul reads are usually cold (a prefill touches each expert once), and the
  * hardware prefetcher alone left the dequantization waiting on memory: prefetching this far
- * ahead made cold products of 16 rows of X 10-15% faster. */
+ * ahead makes cold products faster (BENCHMARKS.md, "Kernel design choices"). */
 #define DEQUANTIZE_PREFETCH_BYTES 4096
 
 MOLT_TARGET_AVX512 static void dequantize(const molt_matrix *w, int64_t r, float *out) {

@@ -136,8 +136,9 @@ MOLT_TARGET_AVX512 static void rows_q4(const molt_matrix *w, const molt_activati
     }
 }
 
-/* f16 and bf16 rows take AVX2's kernels (matvec.c): widening 16 halves to a 512-bit register
- * ran at 15-20 GB/s from DRAM on Zen 4, 8 to a 256-bit one at 24-26. */
+/* f16 and bf16 rows take AVX2's kernels (matvec.c): widening 8 halves into a 256-bit register
+ * keeps up with DRAM where 16 into a 512-bit one does not (BENCHMARKS.md, "Kernel design
+ * choices"). */
 const molt_rows_fn molt_rows_avx512[5] = {rows_f32, NULL, NULL, rows_q8, rows_q4};
 #else
 #include "internal.h"

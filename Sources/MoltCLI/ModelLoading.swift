@@ -24,8 +24,9 @@ struct ModelOptions: ParsableArguments {
 
     var kernels: KernelThreads { threads.map { KernelThreads.forModel(count: $0) } ?? .shared }
 
-    /// Binds the weights of a .molt file (q8/q4, f16 and bf16 weights read in place by the kernels) or of a source
-    /// checkpoint, whose zip CRCs are checked on the other core while bf16 weights are widened.
+    /// Binds the weights of a .molt file (q8/q4, f16 and bf16 weights read in place by the
+    /// kernels) or of a source checkpoint, whose zip CRCs are checked on the other core while
+    /// bf16 weights are widened.
     func load() throws -> BlackMambaModel {
         try loadWithFile().model
     }

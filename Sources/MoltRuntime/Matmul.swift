@@ -71,8 +71,8 @@ extension WeightMatrix {
     /// Matrix-vector products round their activations per block of 32 for integer dot
     /// products: int8 for q4 weights, int16 for q8 (one multiply-add instruction per 32
     /// weights instead of six). Both read weights faster than with f32 activations, at an
-    /// error small next to the weights' own (Formats/kernels.md; BENCHMARKS.md measures
-    /// both). Products of several rows keep f32.
+    /// error small next to the weights' own (Formats/kernels.md; BENCHMARKS.md, "Kernel
+    /// design choices"). Products of several rows keep f32.
     var vectorActivations: ActivationPrecision {
         switch element {
         case .q4: .int8

@@ -13,7 +13,7 @@ Differences from the reference are only in how things are computed, for batched 
   statistics for a Switch-style load-balancing loss.
 
 Self-test (gradients vs. naive autograd, logits vs. the reference):
-    python3 Scripts/train_model.py --self-test
+    python3 Scripts/trainable_blackmamba.py --self-test
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def _load_clib():
             subprocess.run(cmd, check=True, capture_output=True)
             os.replace(tmp, so)
         except Exception as ex:  # noqa: BLE001
-            print(f"[train_model] C scan kernel not built ({ex}); using the PyTorch scan", file=sys.stderr)
+            print(f"[trainable_blackmamba] C scan kernel not built ({ex}); using the PyTorch scan", file=sys.stderr)
             return None
     lib = ctypes.CDLL(so)
     P, I = ctypes.c_void_p, ctypes.c_int

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Train a small BlackMamba on Python standard-library sources (CPU), for quantization studies.
 
-    python3 Scripts/train_small.py                       # writes Fixtures/trained/
-    python3 Scripts/train_small.py --train-minutes 2 --out /tmp/t   # quick trial
+    python3 Scripts/train_fixture.py                       # writes Fixtures/trained/
+    python3 Scripts/train_fixture.py --train-minutes 2 --out /tmp/t   # quick trial
 
 What it does (all seeded, deterministic up to the time limit):
 1. Tokenizer: Fixtures/tokenizer/tokenizer.json (byte-level BPE, <|endoftext|> = 0), polled
@@ -12,7 +12,7 @@ What it does (all seeded, deterministic up to the time limit):
    FILE: file index % 20 == 7 is held out (5%), the rest is training data. Training stream =
    <|endoftext|> file <|endoftext|> file ...; batches are random windows of --seq+1 tokens.
    heldout.txt / calibration.txt are pieces of the held-out files only (see below).
-3. Model: Scripts/train_model.py (same math and state-dict keys as blackmamba_reference.py;
+3. Model: Scripts/trainable_blackmamba.py (same math and state-dict keys as blackmamba_reference.py;
    the selective scan is a fused C kernel with exact backward, or a chunked PyTorch scan).
 4. Loss: next-token cross entropy + --aux-coef * (mean over MoE layers of the Switch
    load-balancing loss E * sum_e f_e * P_e, f_e = fraction of tokens whose argmax is e,
@@ -54,7 +54,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import blackmamba_reference as ref  # noqa: E402
-from train_model import TrainBlackMamba, MoEMixer, c_scan_usable  # noqa: E402
+import safetensors_io  # noqa: E402
+from trainable_blackmamba import TrainBlackMamba, MoEMixer, c_scan_usable  # noqa: E402
 
 LOG_LINES = []
 
@@ -264,7 +265,7 @@ def main():
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
-    log(f"# train_small.py {' '.join(sys.argv[1:])}")
+    log(f"# train_fixture.py {' '.join(sys.argv[1:])}")
     log(f"torch {torch.__version__}, python {sys.version.split()[0]}, threads {torch.get_num_threads()}")
 
     # -- tokenizer ------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def main():
     else:
         log("WARNING: tokenizer not found; using the byte-level fallback (256 bytes + <|endoftext|>)")
         tok = byte_level_tokenizer()
-        tok_source = "byte-level fallback built by train_small.py"
+        tok_source = "byte-level fallback built by train_fixture.py"
     t_start = time.time()  # the run's clock starts once the tokenizer is there
     vocab = tok.get_vocab_size(with_added_tokens=True)
     eot = tok.token_to_id("<|endoftext|>")
@@ -443,7 +444,7 @@ def main():
         json.dump(config, f, indent=2)
         f.write("\n")
     st_path = os.path.join(args.out, "model.safetensors")
-    ref.write_safetensors(st_path, sd16, {"format": "pt"})
+    safetensors_io.write(st_path, sorted(sd16.items()), {"format": "pt"})
     log(f"wrote {st_path} ({os.path.getsize(st_path) / 1e6:.2f} MB, {len(sd16)} tensors, bf16)")
 
     # -- evaluate with the reference implementation ---------------------------------------
@@ -489,7 +490,7 @@ def main():
         f.write("\n".join(LOG_LINES) + "\n")
 
     # -- README ---------------------------------------------------------------------------
-    rel_script = "Scripts/train_small.py"
+    rel_script = "Scripts/train_fixture.py"
     cmd = "python3 " + rel_script + ("" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
     lines = []
     lines.append("# Fixtures/trained: a small trained BlackMamba\n")
@@ -522,7 +523,7 @@ def main():
                  f"({sum('/' not in n for n in held_names)} of the {len(held_names)} in heldout.txt).")
     lines.append(f"- Model: {json.dumps(config)}; {n_params:,} parameters ({100 * n_expert / n_params:.0f}% "
                  f"in experts); dt_rank {math.ceil(args.hidden / 16)}; embedding rows {rows} (tied output).")
-    lines.append(f"- Training: `Scripts/train_model.py` (same math and key names as "
+    lines.append(f"- Training: `Scripts/trainable_blackmamba.py` (same math and key names as "
                  f"`Scripts/blackmamba_reference.py`; logits agree to rel L2 {rel_final:.1e} in float32), "
                  f"random windows of {L + 1} tokens from the training stream "
                  f"(`<|endoftext|>` between files), batch {B} x {L}; AdamW lr {args.lr:g}, betas 0.9/0.95, "
