@@ -50,6 +50,15 @@ static void copy_tile(const molt_quant_job *job, const uint8_t *base, const tile
     }
 }
 
+/* The search weights of the tile's groups, transposed like the values. */
+static void copy_weights(const molt_quant_job *job, const tile_lanes *t, float *w) {
+    const int64_t g = job->group_size;
+    for (int lane = 0; lane < LANES; lane++) {
+        const float *weights = job->weights + t->groups[lane] * g;
+        for (int64_t j = 0; j < g; j++) w[LANES * j + lane] = weights[j];
+    }
+}
+
 /* Each lane's words go to its own group: `words` per lane, word w of lane l at w * LANES + l. */
 static void store_words(const tile_lanes *t, const uint32_t *packed, int64_t words, int64_t group_bytes) {
     for (int64_t lane = 0; lane < t->used; lane++) {
@@ -88,8 +97,8 @@ __attribute__((always_inline)) static inline void pack_q4(const float *x, int64_
             int64_t j = 4 * w + b;
             vf k0 = quantize(vmul(vsub(vload(x + LANES * j), choice->offset), choice->inverse), low, high);
             vf k1 = quantize(vmul(vsub(vload(x + LANES * (j + half)), choice->offset), choice->inverse), low, high);
-            k0 = vsel(choice->constant, zero, WEIGH(j, k0));
-            k1 = vsel(choice->constant, zero, WEIGH(j + half, k1));
+            k0 = vsel(choice->constant, zero, MASK(j, k0));
+            k1 = vsel(choice->constant, zero, MASK(j + half, k1));
             word = vi_or(word, vi_shl(vi_or(vtoi(k0), vi_shl(vtoi(k1), 4)), 8 * b));
         }
         vi_store(packed + w * LANES, word);
@@ -100,10 +109,12 @@ molt_quant_status BLOCK_NAME(const molt_quant_job *job, const uint8_t *source, i
                              molt_quant_error *error) {
     const int64_t g = job->group_size, total = rows * job->groups, esize = molt_source_size(job->source);
     const size_t tile_bytes = (size_t)(LANES * g) * sizeof(float);
-    /* The tile's values, q8's candidate integers or q4's centred values, the packed words. */
-    uint8_t *scratch = aligned_alloc(64, (2 * tile_bytes + tile_bytes / 4 + 63) / 64 * 64);
+    /* The tile's values, q8's candidate integers or q4's centred values, the packed words,
+     * the search weights. */
+    const int weighted = job->search && job->weights;
+    uint8_t *scratch = aligned_alloc(64, (3 * tile_bytes + tile_bytes / 4 + 63) / 64 * 64);
     if (!scratch) return MOLT_QUANT_NO_MEMORY;
-    float *x = (float *)scratch, *k = (float *)(scratch + tile_bytes);
+    float *x = (float *)scratch, *k = (float *)(scratch + tile_bytes), *w = (float *)(scratch + 2 * tile_bytes + tile_bytes / 4);
     uint32_t *packed = (uint32_t *)(scratch + 2 * tile_bytes);
     tile_lanes t;
     molt_quant_status status = MOLT_QUANT_OK;
@@ -116,9 +127,10 @@ molt_quant_status BLOCK_NAME(const molt_quant_job *job, const uint8_t *source, i
         else
 #endif
             copy_tile(job, base, &t, x);
+        if (weighted) copy_weights(job, &t, w);
         if (job->type == MOLT_QUANT_Q8) {
             q8_choice choice;
-            status = q8_tile(x, g, job->search, k, &choice);
+            status = weighted ? q8_tile(x, g, 1, w, 1, k, &choice) : q8_tile(x, g, job->search, w, 0, k, &choice);
             if (status != MOLT_QUANT_OK) break;
             pack_q8(x, g, &choice, packed);
             store_words(&t, packed, g / 4, g);
@@ -126,12 +138,18 @@ molt_quant_status BLOCK_NAME(const molt_quant_job *job, const uint8_t *source, i
         } else {
             q4_choice choice;
             vf count = vload(t.counts);
-            if (t.whole) {
-                status = q4_tile(x, g, count, 0, job->search, k, &choice);
-                if (status == MOLT_QUANT_OK) pack_q4(x, g, count, 0, &choice, packed);
-            } else {
-                status = q4_tile(x, g, count, 1, job->search, k, &choice);
-                if (status == MOLT_QUANT_OK) pack_q4(x, g, count, 1, &choice, packed);
+            /* Weighted, padding weighs 0, so the tile need not be treated as ragged. */
+            if (weighted)
+                status = q4_tile(x, g, count, 0, 1, w, 1, k, &choice);
+            else if (t.whole)
+                status = q4_tile(x, g, count, 0, job->search, w, 0, k, &choice);
+            else
+                status = q4_tile(x, g, count, 1, job->search, w, 0, k, &choice);
+            if (status == MOLT_QUANT_OK) {
+                if (t.whole)
+                    pack_q4(x, g, count, 0, &choice, packed);
+                else
+                    pack_q4(x, g, count, 1, &choice, packed);
             }
             if (status != MOLT_QUANT_OK) break;
             store_words(&t, packed, g / 8, g / 2);

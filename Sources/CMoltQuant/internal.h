@@ -13,6 +13,7 @@ typedef molt_quant_status (*molt_quant_block_fn)(const molt_quant_job *job, cons
                                                  uint8_t *destination, molt_quant_error *error);
 
 molt_quant_status molt_quant_block_portable(const molt_quant_job *, const uint8_t *, int64_t, uint8_t *, molt_quant_error *);
+void molt_quant_measure_portable(const molt_quant_job *, const uint8_t *, int64_t, const uint8_t *, molt_quant_error *);
 #if defined(__x86_64__) || defined(__i386__)
 molt_quant_status molt_quant_block_avx2(const molt_quant_job *, const uint8_t *, int64_t, uint8_t *, molt_quant_error *);
 molt_quant_status molt_quant_block_avx512(const molt_quant_job *, const uint8_t *, int64_t, uint8_t *, molt_quant_error *);

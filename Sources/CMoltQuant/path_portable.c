@@ -8,3 +8,10 @@
 #include "measure.h"
 #define BLOCK_NAME molt_quant_block_portable
 #include "block.h"
+
+/* The error measurement alone, for rows stored by another quantizer (MoltQuant's GPTQ): every
+ * path measures alike, so the portable one serves all. */
+void molt_quant_measure_portable(const molt_quant_job *job, const uint8_t *source, int64_t rows, const uint8_t *destination,
+                                 molt_quant_error *error) {
+    measure_rows(job, source, rows, destination, error);
+}

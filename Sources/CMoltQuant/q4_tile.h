@@ -10,7 +10,9 @@ static const float q4_targets[6] = {14.5f, 14.75f, 15.0f, 15.25f, 15.5f, 15.75f}
 #define Q4_REFINEMENT_ROUNDS 3
 
 /* v where element j is data, else 0. */
-#define WEIGH(j, v) (ragged ? vsel(vlt(vset((float)(j)), count), v, vset(0.0f)) : (v))
+#define MASK(j, v) (ragged ? vsel(vlt(vset((float)(j)), count), v, vset(0.0f)) : (v))
+/* v times element j's weight: its search weight (`weighted`, padding weighs 0), else as MASK. */
+#define WEIGH(j, v) (weighted ? vmul(vload(w + LANES * (j)), v) : MASK(j, v))
 
 /* Sums over one assignment of integers k, per lane: what least squares and the error need. */
 typedef struct {
@@ -23,7 +25,8 @@ typedef struct {
 } q4_fit;
 
 /* Weighted squared error of q = nearest integers to (x - minimum) / scale. */
-__attribute__((always_inline)) static inline vf q4_error(const float *x, int64_t g, vf count, int ragged, vf scale, vf minimum) {
+__attribute__((always_inline)) static inline vf q4_error(const float *x, int64_t g, vf count, int ragged, const float *w, int weighted, vf scale,
+                                                        vf minimum) {
     vf inverse = vdiv(vset(1.0f), scale), error = vset(0.0f), low = vset(0.0f), high = vset(15.0f);
     for (int64_t j = 0; j < g; j++) {
         vf v = vload(x + LANES * j);
@@ -36,8 +39,8 @@ __attribute__((always_inline)) static inline vf q4_error(const float *x, int64_t
 /* The integers for (scale, offset) on values `centred` on the group minimum. An offset of 0
  * (`offset` false) is left out: v - 0 is v, and v * inverse is then never below 0 (or NaN,
  * which the clamp would keep), so the lower clamp is left out too. */
-__attribute__((always_inline)) static inline q4_moments q4_gather(const float *centred, int64_t g, vf count, int ragged, vf inverse,
-                                                                  int offset, vf by) {
+__attribute__((always_inline)) static inline q4_moments q4_gather(const float *centred, int64_t g, vf count, int ragged,
+                                                                  const float *w, int weighted, vf inverse, int offset, vf by) {
     q4_moments m = {vset(0.0f), vset(0.0f), vset(0.0f)};
     vf low = vset(0.0f), high = vset(15.0f);
     for (int64_t j = 0; j < g; j++) {
@@ -79,10 +82,12 @@ typedef struct {
 } q4_choice;
 
 /* Returns MOLT_QUANT_NOT_FINITE or MOLT_QUANT_TOO_LARGE if any lane is refused. `count` is the
- * number of data values in each lane's group; `centred` holds LANES * g floats of scratch.
+ * number of data values in each lane's group; `centred` holds LANES * g floats of scratch;
+ * `w` the tile's weights when `weighted` (then n in the least squares is the weights' sum).
  * Passes that need the same inputs share a loop (each sum still sees its values in order). */
 __attribute__((always_inline)) static inline molt_quant_status q4_tile(const float *x, int64_t g, vf count, int ragged, int search,
-                                                                       float *centred, q4_choice *choice) {
+                                                                       const float *w, int weighted, float *centred,
+                                                                       q4_choice *choice) {
     vf zero = vset(0.0f), finite = vmul(vload(x), zero), low = vload(x), high = low;
     for (int64_t j = 1; j < g; j++) {
         vf v = vload(x + LANES * j);
@@ -100,7 +105,7 @@ __attribute__((always_inline)) static inline molt_quant_status q4_tile(const flo
     vf best_scale = nearest_scale, best_minimum = minimum;
     if (search) {
         /* Round to nearest's error (as q4_error), and the sums of the centred values. */
-        vf nearest_error = zero, sum_x = zero, sum_xx = zero, nearest_inverse = vdiv(vset(1.0f), nearest_scale);
+        vf nearest_error = zero, sum_x = zero, sum_xx = zero, sum_w = zero, nearest_inverse = vdiv(vset(1.0f), nearest_scale);
         for (int64_t j = 0; j < g; j++) {
             vf x_j = vload(x + LANES * j), v = vsub(x_j, low);
             vf d = vsub(x_j, vadd(vmul(nearest_scale, quantize(vmul(vsub(x_j, minimum), nearest_inverse), zero, vset(15.0f))), minimum));
@@ -109,10 +114,13 @@ __attribute__((always_inline)) static inline molt_quant_status q4_tile(const flo
             vf wx = WEIGH(j, v);
             sum_x = vadd(sum_x, wx);
             sum_xx = vadd(sum_xx, vmul(wx, v));
+            if (weighted) sum_w = vadd(sum_w, vload(w + LANES * j));
         }
+        vf n = weighted ? sum_w : count;
         vf best_error = nearest_error, best_centred = vsub(minimum, low);
         for (int t = 0; t < 6; t++) {
-            q4_fit f = q4_solve(q4_gather(centred, g, count, ragged, vdiv(vset(q4_targets[t]), range), 0, zero), count, sum_x, sum_xx, low);
+            q4_fit f = q4_solve(q4_gather(centred, g, count, ragged, w, weighted, vdiv(vset(q4_targets[t]), range), 0, zero), n, sum_x,
+                                sum_xx, low);
             vm better = mand(f.ok, vlt(f.error, best_error));
             best_scale = vsel(better, f.scale, best_scale);
             best_minimum = vsel(better, f.minimum, best_minimum);
@@ -123,7 +131,8 @@ __attribute__((always_inline)) static inline molt_quant_status q4_tile(const flo
          * stops improving would get the same candidate again, so stopping when no lane
          * improves gives every lane the result it would get alone. */
         for (int round = 0; round < Q4_REFINEMENT_ROUNDS; round++) {
-            q4_fit f = q4_solve(q4_gather(centred, g, count, ragged, vdiv(vset(1.0f), best_scale), 1, best_centred), count, sum_x, sum_xx, low);
+            q4_fit f = q4_solve(q4_gather(centred, g, count, ragged, w, weighted, vdiv(vset(1.0f), best_scale), 1, best_centred), n,
+                                sum_x, sum_xx, low);
             vm better = mand(f.ok, vlt(f.error, best_error));
             if (!many(better)) break;
             best_scale = vsel(better, f.scale, best_scale);
@@ -132,7 +141,7 @@ __attribute__((always_inline)) static inline molt_quant_status q4_tile(const flo
             best_error = vsel(better, f.error, best_error);
         }
         /* Never worse than round to nearest, measured on the values as they will be stored. */
-        vm keep = vlt(q4_error(x, g, count, ragged, best_scale, best_minimum), nearest_error);
+        vm keep = vlt(q4_error(x, g, count, ragged, w, weighted, best_scale, best_minimum), nearest_error);
         best_scale = vsel(keep, best_scale, nearest_scale);
         best_minimum = vsel(keep, best_minimum, minimum);
     }

@@ -11,15 +11,18 @@ static const float q8_targets[4] = {126.0f, 126.5f, 127.0f, 127.5f};
  * bounds are integers, so clamp-then-round equals round-then-clamp. */
 static inline vf quantize(vf v, vf low, vf high) { return vround(lmin(lmax(v, low), high)); }
 
-/* Sum of (x - scale k)^2 for k = nearest integers to x * inverse. */
-static inline vf q8_error(const float *x, int64_t g, vf scale, vf inverse) {
+/* Element j's weight times v when `weighted` (Formats/quantization.md), else v. */
+#define Q8_WEIGH(j, v) (weighted ? vmul(vload(w + LANES * (j)), v) : (v))
+
+/* Sum of w (x - scale k)^2 for k = nearest integers to x * inverse. */
+__attribute__((always_inline)) static inline vf q8_error(const float *x, int64_t g, const float *w, int weighted, vf scale, vf inverse) {
     vf total = vset(-0.0f), low = vset(-127.0f), high = vset(127.0f);
     for (int64_t i = 0; i < 8; i++) {
         vf sum = vset(0.0f);
         for (int64_t j = i; j < g; j += 8) {
             vf v = vload(x + LANES * j);
             vf d = vsub(v, vmul(scale, quantize(vmul(v, inverse), low, high)));
-            sum = vadd(sum, vmul(d, d));
+            sum = vadd(sum, vmul(Q8_WEIGH(j, d), d));
         }
         total = vadd(total, sum);
     }
@@ -32,8 +35,9 @@ typedef struct {
 } q8_choice;
 
 /* Returns MOLT_QUANT_NOT_FINITE or MOLT_QUANT_TOO_LARGE if any lane is refused. `k` holds
- * LANES * g floats of scratch. */
-static inline molt_quant_status q8_tile(const float *x, int64_t g, int search, float *k, q8_choice *choice) {
+ * LANES * g floats of scratch; `w` the tile's weights when `weighted`. */
+__attribute__((always_inline)) static inline molt_quant_status q8_tile(const float *x, int64_t g, int search, const float *w, int weighted,
+                                                                       float *k, q8_choice *choice) {
     vf finite = vset(0.0f), absmax = vset(0.0f), zero = vset(0.0f);
     for (int64_t j = 0; j < g; j++) {
         vf v = vload(x + LANES * j);
@@ -47,7 +51,7 @@ static inline molt_quant_status q8_tile(const float *x, int64_t g, int search, f
     if (!mall(vfinite(best))) return MOLT_QUANT_TOO_LARGE;
     vf best_inverse = vdiv(vset(1.0f), best);
     if (search) {
-        vf best_error = q8_error(x, g, best, best_inverse);
+        vf best_error = q8_error(x, g, w, weighted, best, best_inverse);
         vf low = vset(-127.0f), high = vset(127.0f);
         for (int t = 0; t < 4; t++) {
             /* Integers for the largest |x| mapped to the target; scale by least squares. */
@@ -59,8 +63,8 @@ static inline molt_quant_status q8_tile(const float *x, int64_t g, int search, f
                     vf v = vload(x + LANES * j);
                     vf q = quantize(vmul(v, inverse), low, high);
                     vstore(k + LANES * j, q);
-                    xk_i = vadd(xk_i, vmul(v, q));
-                    kk_i = vadd(kk_i, vmul(q, q));
+                    xk_i = vadd(xk_i, vmul(Q8_WEIGH(j, v), q));
+                    kk_i = vadd(kk_i, vmul(Q8_WEIGH(j, q), q));
                 }
                 xk = vadd(xk, xk_i);
                 kk = vadd(kk, kk_i);
@@ -73,7 +77,7 @@ static inline molt_quant_status q8_tile(const float *x, int64_t g, int search, f
                 vf sum = vset(0.0f);
                 for (int64_t j = i; j < g; j += 8) {
                     vf d = vsub(vload(x + LANES * j), vmul(scale, vload(k + LANES * j)));
-                    sum = vadd(sum, vmul(d, d));
+                    sum = vadd(sum, vmul(Q8_WEIGH(j, d), d));
                 }
                 error = vadd(error, sum);
             }
@@ -85,7 +89,7 @@ static inline molt_quant_status q8_tile(const float *x, int64_t g, int search, f
         /* For the chosen scale the nearest integers are optimal; keep them if rounding the
          * fitted scale to f16 left the candidate's integers off by one somewhere. */
         vf nearest_inverse = vdiv(vset(1.0f), best);
-        vf refined = q8_error(x, g, best, nearest_inverse);
+        vf refined = q8_error(x, g, w, weighted, best, nearest_inverse);
         best_inverse = vsel(vlt(refined, best_error), nearest_inverse, best_inverse);
     }
     choice->scale = vsel(empty, zero, best);

@@ -52,4 +52,8 @@ molt_quant_status molt_quantize_rows(const molt_quant_job *job, molt_path path, 
     return status;
 }
 
+void molt_quant_measure(const molt_quant_job *job, const void *source, int64_t rows, const void *destination, molt_quant_error *error) {
+    molt_quant_measure_portable(job, source, rows, destination, error);
+}
+
 float molt_quant_round_to_half(float x) { return molt_round_to_half(x); }

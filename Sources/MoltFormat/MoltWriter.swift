@@ -59,11 +59,12 @@ public final class MoltWriter {
     }
 
     /// Appends `tensor` stored as `type`: f32/f16/bf16 convert from any float dtype; q8/q4
-    /// quantize a 2-D [out, in] tensor in groups of `groupSize` along `in` with `method`.
+    /// quantize a 2-D [out, in] tensor in groups of `groupSize` along `in` with `method`, which
+    /// reads `statistics` (its calibrated inputs) when it is a calibrated one.
     @discardableResult
     public func append(
         _ name: String, _ tensor: Tensor, as type: MoltTensorType, groupSize: Int = 32, method: QuantMethod = .search,
-        compress: Bool = false
+        statistics: InputStatistics? = nil, compress: Bool = false
     ) throws -> MoltTensorEntry {
         try guarded {
             guard !tensorNames.contains(name) else { throw MoltError(.usage, "tensor \(quoted(name)) appended twice") }
@@ -80,7 +81,10 @@ public final class MoltWriter {
                 }
                 let layout = try QuantLayout(type: quantType, rows: tensor.shape[0], columns: tensor.shape[1], groupSize: groupSize)
                 let stream = try StoredStream(sink: sink, compressor: compress ? ZstdFrameWriter(level: zstdLevel, contentSize: layout.byteCount) : nil)
-                let error = try writeQuantized(tensor, layout: layout, method: method, into: stream)
+                if method.isCalibrated, statistics == nil {
+                    throw MoltError(.usage, "tensor '\(name)': \(method.rawValue) needs calibration statistics")
+                }
+                let error = try writeQuantized(tensor, layout: layout, method: method, statistics: statistics, into: stream)
                 try stream.finish()
                 entry = MoltTensorEntry(
                     name: name, type: type, shape: tensor.shape, groupSize: groupSize, paddedColumns: layout.paddedColumns,
@@ -257,8 +261,13 @@ public final class MoltWriter {
         }
     }
 
-    private func writeQuantized(_ tensor: Tensor, layout: QuantLayout, method: QuantMethod, into stream: StoredStream) throws -> QuantError {
+    private func writeQuantized(
+        _ tensor: Tensor, layout: QuantLayout, method: QuantMethod, statistics: InputStatistics?, into stream: StoredStream
+    ) throws -> QuantError {
         let columns = layout.columns
+        // Per tensor, not per chunk: the weighted search's weights, GPTQ's inverse Hessian.
+        let weights = method == .weighted ? try statistics?.searchWeights(layout: layout) : nil
+        let factor = method == .gptq ? try statistics.flatMap(GPTQ.inverseFactor) : nil
         // Chunks are counted in f32 whatever the source type: blocks of parallel work start at
         // each chunk, so the chunks fix the order of the error sums.
         let rowsPerChunk = max(1, MoltWriter.chunkBytes / max(1, columns * 4))
@@ -267,7 +276,8 @@ public final class MoltWriter {
             guard let base = raw.baseAddress, layout.rows > 0 else { return error }
             // The quantizer reads f32, bf16 and f16 in place (any alignment); others are
             // widened to f32 a chunk at a time.
-            let inPlace = [DType.f32, .bf16, .f16].contains(tensor.dtype)
+            // GPTQ updates f32 copies of the rows.
+            let inPlace = [DType.f32, .bf16, .f16].contains(tensor.dtype) && method != .gptq
             let floats = UnsafeMutablePointer<Float>.allocate(capacity: inPlace ? 0 : rowsPerChunk * columns)
             defer { floats.deallocate() }
             let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, rowsPerChunk * layout.rowStride), alignment: 64)
@@ -278,11 +288,17 @@ public final class MoltWriter {
                 let chunkError: QuantError
                 if inPlace {
                     chunkError = try Quantizer.quantizeRows(
-                        chunk, dtype: tensor.dtype, rows: rows, firstRow: first, layout: layout, method: method, into: out.baseAddress!)
+                        chunk, dtype: tensor.dtype, rows: rows, firstRow: first, layout: layout, method: method, weights: weights,
+                        into: out.baseAddress!)
+                } else if method == .gptq {
+                    try ElementConversion.widen(chunk, dtype: tensor.dtype, count: rows * columns, into: floats)
+                    chunkError = try GPTQ.quantizeRows(
+                        floats, rows: rows, firstRow: first, layout: layout, factor: factor, into: out.baseAddress!)
                 } else {
                     try ElementConversion.widen(chunk, dtype: tensor.dtype, count: rows * columns, into: floats)
                     chunkError = try Quantizer.quantizeRows(
-                        floats, dtype: .f32, rows: rows, firstRow: first, layout: layout, method: method, into: out.baseAddress!)
+                        floats, dtype: .f32, rows: rows, firstRow: first, layout: layout, method: method, weights: weights,
+                        into: out.baseAddress!)
                 }
                 error.merge(chunkError)
                 try stream.feed(UnsafeRawBufferPointer(rebasing: out[0..<rows * layout.rowStride]))

@@ -2,13 +2,25 @@ import CMoltQuant
 import Dispatch
 import MoltCore
 
-/// How each group's scale (and minimum) is chosen. Formats/quantization.md describes both.
+/// How each group's scale (and minimum) is chosen. Formats/quantization.md describes them.
 public enum QuantMethod: String, Sendable, CaseIterable, Codable {
     /// Scale from the group's extremes, nearest integers: the baseline.
     case nearest
     /// A grid of candidate integer assignments, each refitted by least squares with the
     /// f16-rounded result scored; never worse than `nearest` on any group.
     case search
+    /// `search` scored by the squared error weighted by each input column's calibrated
+    /// importance (Σx², Formats/calibration.md): the error where the activations are large
+    /// counts for more.
+    case weighted
+    /// Column-by-column rounding with the error fed into the columns not yet rounded through
+    /// the inverse Hessian of the calibrated inputs (GPTQ).
+    case gptq
+
+    /// Whether the method reads calibration statistics.
+    public var isCalibrated: Bool { self == .weighted || self == .gptq }
+    /// Whether it needs the Gram matrix XᵀX rather than its diagonal alone.
+    public var needsGram: Bool { self == .gptq }
 }
 
 public enum Quantizer {
@@ -27,7 +39,27 @@ public enum Quantizer {
     /// of a matrix at a time.
     public static func quantizeRows(
         _ source: UnsafeRawPointer, dtype: DType, rows: Int, firstRow: Int = 0, layout: QuantLayout, method: QuantMethod,
-        path: KernelPath = .best, into destination: UnsafeMutableRawPointer
+        weights: [Float]? = nil, path: KernelPath = .best, into destination: UnsafeMutableRawPointer
+    ) throws -> QuantError {
+        guard method == .nearest || method == .search || method == .weighted else {
+            throw MoltError(.usage, "\(method.rawValue) is not a per-group method (see GPTQ)")
+        }
+        if method == .weighted {
+            guard let weights, weights.count == layout.groups * layout.groupSize else {
+                throw MoltError(.usage, "the weighted search needs \(layout.groups * layout.groupSize) weights")
+            }
+            return try weights.withUnsafeBufferPointer { w in
+                try quantizeRows(source, dtype: dtype, rows: rows, firstRow: firstRow, layout: layout, search: true,
+                                 weights: w.baseAddress, path: path, into: destination)
+            }
+        }
+        return try quantizeRows(source, dtype: dtype, rows: rows, firstRow: firstRow, layout: layout, search: method == .search,
+                                weights: nil, path: path, into: destination)
+    }
+
+    private static func quantizeRows(
+        _ source: UnsafeRawPointer, dtype: DType, rows: Int, firstRow: Int, layout: QuantLayout, search: Bool,
+        weights: UnsafePointer<Float>?, path: KernelPath, into destination: UnsafeMutableRawPointer
     ) throws -> QuantError {
         var job = molt_quant_job()
         switch dtype {
@@ -38,7 +70,8 @@ public enum Quantizer {
         }
         guard path.isSupported else { throw MoltError(.usage, "this CPU cannot run the quantizer's \(path) path") }
         job.type = layout.type == .q8 ? MOLT_QUANT_Q8 : MOLT_QUANT_Q4
-        job.search = method == .search ? 1 : 0
+        job.search = search ? 1 : 0
+        job.weights = weights
         job.columns = Int64(layout.columns)
         job.group_size = Int64(layout.groupSize)
         job.groups = Int64(layout.groups)
@@ -82,7 +115,7 @@ public enum Quantizer {
     /// A whole row-major [rows, columns] matrix, into freshly owned storage.
     public static func quantize(
         _ values: UnsafeBufferPointer<Float>, rows: Int, columns: Int, type: QuantType, groupSize: Int = 32,
-        method: QuantMethod = .search, path: KernelPath = .best
+        method: QuantMethod = .search, statistics: InputStatistics? = nil, path: KernelPath = .best
     ) throws -> (matrix: QuantizedMatrix, error: QuantError) {
         let layout = try QuantLayout(type: type, rows: rows, columns: columns, groupSize: groupSize)
         guard values.count == (try Checked.multiply([rows, columns], what: "matrix")) else {
@@ -91,7 +124,18 @@ public enum Quantizer {
         var error = QuantError()
         let storage = try Storage(byteCount: layout.byteCount) { out in
             guard let src = values.baseAddress, let dst = out.baseAddress else { return }
-            error = try quantizeRows(src, dtype: .f32, rows: rows, layout: layout, method: method, path: path, into: dst)
+            switch method {
+            case .gptq:
+                guard let statistics else { throw MoltError(.usage, "gptq needs calibration statistics") }
+                error = try GPTQ.quantizeRows(src, rows: rows, layout: layout, factor: try GPTQ.inverseFactor(statistics), into: dst)
+            case .weighted:
+                guard let statistics else { throw MoltError(.usage, "the weighted search needs calibration statistics") }
+                error = try quantizeRows(
+                    src, dtype: .f32, rows: rows, layout: layout, method: method, weights: try statistics.searchWeights(layout: layout),
+                    path: path, into: dst)
+            default:
+                error = try quantizeRows(src, dtype: .f32, rows: rows, layout: layout, method: method, path: path, into: dst)
+            }
         }
         return (try QuantizedMatrix(layout: layout, storage: storage), error)
     }

@@ -26,6 +26,10 @@ typedef struct {
     molt_quant_type type;
     molt_quant_source source;
     int32_t search; /* 0: round to nearest; 1: the candidate search */
+    /* NULL, or the search's per-value weights: groups * group_size floats, the weights of
+     * group g's values at g * group_size (padding 0). With weights the search minimises the
+     * weighted squared error; weights all 1 give exactly the unweighted search. */
+    const float *weights;
     int64_t columns;
     int64_t group_size;
     int64_t groups;          /* ceil(columns / group_size) */
@@ -61,6 +65,10 @@ typedef struct {
  * `*failure`; the destination is then partly written. */
 molt_quant_status molt_quantize_rows(const molt_quant_job *job, molt_path path, const void *source, int64_t rows,
                                      void *destination, molt_quant_error *error, molt_quant_failure *failure);
+
+/* Adds the error of `rows` stored rows at `destination` against `source` to `*error`, measured
+ * as molt_quantize_rows measures its own: for rows another quantizer chose. */
+void molt_quant_measure(const molt_quant_job *job, const void *source, int64_t rows, const void *destination, molt_quant_error *error);
 
 /* `x` rounded to the nearest f16 (ties to even) and back, as the portable path rounds scales
  * and minimums (beyond f16's range: +infinity). For the tests. */
