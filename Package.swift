@@ -6,7 +6,7 @@ let package = Package(
     products: [
         // Every parser as a fuzz target, for Fuzz/ (libFuzzer) and the regression replay.
         .library(name: "MoltFuzzTargets", targets: ["MoltFuzzTargets"]),
-        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltParity", "MoltTokenizer", "MoltKernels"]),
+        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltParity", "MoltTokenizer", "MoltKernels", "MoltCalibration"]),
         .executable(name: "molt", targets: ["MoltCLI"]),
     ],
     dependencies: [
@@ -47,11 +47,14 @@ let package = Package(
         // Side-by-side runs of a source and a converted model, the verdict on a conversion, and
         // the verification policy (what is run, when, and how strictly it is judged).
         .target(name: "MoltParity", dependencies: ["MoltCore", "MoltFormat", "MoltKernels", "MoltRuntime"]),
+        // Input statistics of every quantizable weight, recorded from the source model
+        // (Formats/calibration.md), for the calibrated quantizer methods.
+        .target(name: "MoltCalibration", dependencies: ["MoltCore", "MoltQuant", "MoltRuntime", "COpenBLAS"]),
         // The `molt` command-line tool.
         .executableTarget(
             name: "MoltCLI",
             dependencies: [
-                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity", "MoltTokenizer", "MoltKernels",
+                "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity", "MoltTokenizer", "MoltKernels", "MoltCalibration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +75,7 @@ let package = Package(
         .testTarget(name: "MoltParityTests", dependencies: ["MoltParity", "MoltRuntime", "MoltCheckpoint", "MoltFormat", "MoltKernels"]),
         // Replays every input the fuzzers found, expecting its exact error.
         .testTarget(name: "MoltFuzzTests", dependencies: ["MoltFuzzTargets", "MoltCore"]),
+        .testTarget(name: "MoltCalibrationTests", dependencies: ["MoltCalibration", "MoltRuntime", "MoltCheckpoint", "MoltQuant", "MoltTestSupport"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MoltCalibration
 import MoltCheckpoint
 import MoltCore
 import MoltFormat
@@ -15,7 +16,9 @@ struct Convert: ParsableCommand {
             Tensors are written one at a time to a temporary file that is renamed into place \
             only when complete: an error or Ctrl-C leaves no output behind. Types: q4 (4-bit, \
             scale and minimum per group), q8 (8-bit, scale per group), f16, bf16, f32. \
-            Routers, norms, A_log, D, conv and biases are "others".
+            Routers, norms, A_log, D, conv and biases are "others". The calibrated methods \
+            (weighted, gptq) first run the source on calibration text: --calibration FILE, a \
+            saved --calibration-stats file, or otherwise text the source generates itself.
             """
     )
 
@@ -40,8 +43,21 @@ struct Convert: ParsableCommand {
     @Option(help: "Values per quantization group, along each row (a multiple of 32).")
     var groupSize = 32
 
-    @Option(help: "Quantizer: search (lowest squared error over a grid per group) or nearest (round to nearest).")
-    var method: QuantMethod = .search
+    @Option(help: """
+        Quantizer: weighted (search weighted by calibrated input importance), gptq (error \
+        compensation through the calibrated inputs' Hessian), search (lowest squared weight \
+        error per group) or nearest (round to nearest).
+        """)
+    var method: QuantMethod = .weighted
+
+    @Option(help: "Calibration statistics from `molt calibrate` to quantize with (checked against the source's SHA-256).")
+    var calibrationStats: String?
+
+    @Option(help: "Calibrate on at most this many tokens of the --calibration text.")
+    var calibrationTokens = 8192
+
+    @Option(help: "Seed of the self-generated calibration text (used without --calibration or --calibration-stats).")
+    var calibrationSeed: UInt64 = Calibration.defaultSeed
 
     @Option(help: "Comma-separated groups to zstd-compress: experts, mamba, embedding, others.")
     var compress: String = ""
@@ -84,12 +100,19 @@ struct Convert: ParsableCommand {
         let modelConfig = try checkpoint.requireModel()
         for warning in checkpoint.warnings { Terminal.warning(warning) }
         var tensors = checkpoint.tensors.byName
+        // The source's SHA-256s and zip CRCs are computed on the other core meanwhile.
+        let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
+        let calibration = try calibrate(checkpoint, recipe: recipe, tokenizer: parsedTokenizer, digests: digests)
         if let name = testPerturb {
             // Test-only: damage one tensor so the verifier can be seen to catch it.
             guard let tensor = tensors[name] else { throw MoltError(.usage, "--test-perturb: no tensor \(name)") }
             tensors[name] = try Self.damaged(tensor)
         }
-        let converter = try Converter(config: modelConfig, tensors: tensors, recipe: recipe)
+        var converter = try Converter(config: modelConfig, tensors: tensors, recipe: recipe)
+        if let calibration {
+            converter.statistics = Dictionary(uniqueKeysWithValues: calibration.statistics.tensors.map { ($0.name, $0.statistics) })
+            converter.calibration = calibration.statistics.record(statsSHA256: calibration.fileSHA256)
+        }
         // The source's side of the parity check runs meanwhile, in the time the conversion leaves idle.
         let parity = noVerify
             ? nil
@@ -98,8 +121,6 @@ struct Convert: ParsableCommand {
                 sequences: try verification.sequences(vocabSize: modelConfig.vocabSize, tokenizer: parsedTokenizer),
                 thresholds: verification.thresholds)
 
-        // The source's SHA-256s and zip CRCs are computed on the other core while this one converts.
-        let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
         var progress = Progress(total: converter.sourceBytes, label: "convert")
         let tensorCount = converter.ordered.count
         let writer = try checkpoint.tensors.verifyingIntegrity {
@@ -121,8 +142,8 @@ struct Convert: ParsableCommand {
         if let parity {
             try out.flush()
             let report = try parity.finish(convertedPath: out.temporaryPath)
-            try writer.replaceTrailer(parity: report.json)
-            FileHandle.standardError.write(Data((report.text + "\n").utf8))
+            try writer.replaceTrailer(parity: Self.withQuantizer(report.json, recipe: recipe, calibration: converter.calibration))
+            FileHandle.standardError.write(Data((report.text + "\n" + quantizerLines(recipe, converter.calibration) + "\n").utf8))
             try VerificationOptions.write(report, to: reportOutput)
             guard report.passed else {
                 if let keepFailed {
@@ -138,7 +159,8 @@ struct Convert: ParsableCommand {
                 throw ExitCode(3)
             }
         } else {
-            try writer.replaceTrailer(parity: .object([("verified", .bool(false))]))
+            try writer.replaceTrailer(parity: Self.withQuantizer(
+                .object([("verified", .bool(false))]), recipe: recipe, calibration: converter.calibration))
         }
         try out.commit()
         if parity != nil {
@@ -152,6 +174,47 @@ struct Convert: ParsableCommand {
         Terminal.note(String(
             format: "wrote %@: %@ from %@ of source (%.2fx) in %.1f s", output, Formatting.bytes(written),
             Formatting.bytes(converter.sourceBytes), Double(converter.sourceBytes) / Double(max(written, 1)), seconds))
+    }
+
+    /// Statistics for a calibrated method, when the recipe quantizes anything: from a saved
+    /// file (checked against the source), the --calibration text, or self-generated text.
+    private func calibrate(
+        _ checkpoint: Checkpoint, recipe: Recipe, tokenizer: Tokenizer?, digests: Background<[(MappedFile, String)]>
+    ) throws -> (statistics: CalibrationStatistics, fileSHA256: String?)? {
+        let quantized = Dictionary(uniqueKeysWithValues: checkpoint.tensors.byName.compactMap { name, tensor in
+            recipe.type(of: name, tensor).isQuantized ? (name, tensor.shape[1]) : nil
+        })
+        guard recipe.method.isCalibrated, !quantized.isEmpty else {
+            if calibrationStats != nil { Terminal.warning("--calibration-stats is unused: --method \(recipe.method.rawValue) is not calibrated") }
+            return nil
+        }
+        let source = CalibrationSupport.identity(try digests.wait().map { ($0.0.path, $0.1, $0.0.count) })
+        if let path = calibrationStats {
+            let statistics = try StatisticsFile.read(path)
+            try statistics.check(against: source, file: path, quantized: quantized, needsGram: recipe.method.needsGram)
+            Terminal.note(CalibrationSupport.summary(statistics))
+            return (statistics, try MappedFile(path: path).sha256())
+        }
+        let statistics = try CalibrationSupport.measure(
+            checkpoint: checkpoint, source: source, textPath: verification.calibration, tokenizer: tokenizer, limit: calibrationTokens,
+            seed: calibrationSeed, gram: recipe.method.needsGram)
+        Terminal.note(CalibrationSupport.summary(statistics))
+        return (statistics, nil)
+    }
+
+    /// The method that made the file and, when calibrated, what on and each expert's tokens.
+    private func quantizerLines(_ recipe: Recipe, _ calibration: JSON?) -> String {
+        let lines = MoltInspectReport.calibrationLines(recipe.json(calibration: calibration))
+        return lines.isEmpty ? "quantizer:  \(recipe.method.rawValue) (not calibrated)" : lines.joined(separator: "\n")
+    }
+
+    /// The parity report with the quantizer that made the file: method and calibration.
+    static func withQuantizer(_ report: JSON, recipe: Recipe, calibration: JSON?) -> JSON {
+        guard case .object(var fields) = report else { return report }
+        var quantizer: [(String, JSON)] = [("method", .string(recipe.method.rawValue))]
+        if let calibration { quantizer.append(("calibration", calibration)) }
+        fields.append(("quantizer", .object(quantizer)))
+        return .object(fields)
     }
 
     private func compressedGroups() throws -> Set<Recipe.Group> {

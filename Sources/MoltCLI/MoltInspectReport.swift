@@ -49,9 +49,10 @@ struct MoltInspectReport {
             "format:     molt \(header.formatVersion), written by \(header.tool.name) \(header.tool.version) on \(header.provenance.created)",
             "model:      BlackMamba, \(c.layers.count) layers: \(InspectReport.pattern(c.layers.map { if case .moe(let e) = $0 { String(e) } else { "r" } }))",
             "            hidden \(c.hiddenSize), state \(c.stateSize), ffn \(c.ffnHiddenSize), vocab \(c.vocabSize) (\(c.vocabRows) rows)",
-            "recipe:     \(header.quantization.serialized())",
+            "recipe:     \(Self.withoutCalibration(header.quantization).serialized())",
             "tokenizer:  \(header.tokenizer == nil ? "none" : "embedded")",
         ]
+        lines += Self.calibrationLines(header.quantization)
         for source in header.provenance.sources {
             lines.append("source:     \(source.name)  \(Formatting.bytes(source.size))  sha256 \(source.sha256)")
         }
@@ -74,5 +75,36 @@ struct MoltInspectReport {
             + "\(header.expertRegions.count) page-aligned expert regions")
         lines.append("parity:     \(header.parity == .null ? "not verified" : header.parity.serialized())")
         return lines.joined(separator: "\n")
+    }
+
+    /// The recipe without its calibration record, which gets lines of its own.
+    static func withoutCalibration(_ recipe: JSON) -> JSON {
+        guard case .object(let fields) = recipe else { return recipe }
+        return .object(fields.filter { $0.0 != "calibration" })
+    }
+
+    /// What calibrated the quantizer (Formats/calibration.md) and each expert's routed tokens.
+    static func calibrationLines(_ recipe: JSON) -> [String] {
+        guard let calibration = recipe["calibration"], case .array(let experts) = calibration["experts"] ?? .null else {
+            return []
+        }
+        let text = calibration["text"] ?? .null
+        let what = text["kind"] == .string("file")
+            ? "text sha256 \(text["sha256"].map { if case .string(let s) = $0 { s } else { "?" } } ?? "?")"
+            : "self-generated text, seed \(text["seed"]?.serialized() ?? "?")"
+        var lines = ["calibrated: \(recipe["method"]?.serialized() ?? "?") on \(calibration["tokens"]?.serialized() ?? "?") tokens of \(what)"]
+        var byLayer: [(Int, [String])] = []
+        for expert in experts {
+            guard case .int(let layer) = expert["layer"] ?? .null, case .int(let count) = expert["routed_tokens"] ?? .null else { continue }
+            let mark = expert["filled"] == .bool(true) ? "*" : ""
+            if byLayer.last?.0 == layer { byLayer[byLayer.count - 1].1.append("\(count)\(mark)") } else { byLayer.append((layer, ["\(count)\(mark)"])) }
+        }
+        for (layer, counts) in byLayer {
+            lines.append("            layer \(layer) routed tokens per expert: \(counts.joined(separator: " "))")
+        }
+        if experts.contains(where: { $0["filled"] == .bool(true) }) {
+            lines.append("            (* below the floor: statistics filled from the layer's reservoir)")
+        }
+        return lines
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 extension Tensor {
     /// SHA-256 of the values as contiguous little-endian bytes: what the fixture script
     /// records from PyTorch for every tensor.
@@ -16,4 +18,9 @@ extension Sequence where Element == UInt8 {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+extension Data {
+    /// Lowercase hex SHA-256 of the bytes.
+    public var sha256Hex: String { withUnsafeBytes { SHA256Hasher.hex($0) } }
 }

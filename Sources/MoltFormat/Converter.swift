@@ -9,6 +9,10 @@ public struct Converter {
     public let config: BlackMambaConfig
     public let tensors: [String: Tensor]
     public let recipe: Recipe
+    /// Calibrated input statistics by tensor name, for the calibrated methods.
+    public var statistics: [String: InputStatistics] = [:]
+    /// What calibrated the quantizer (Formats/calibration.md), recorded in the header's recipe.
+    public var calibration: JSON?
 
     public init(config: BlackMambaConfig, tensors: [String: Tensor], recipe: Recipe) throws {
         let problems = config.shapeProblems(tensors.mapValues(\.shape))
@@ -49,7 +53,7 @@ public struct Converter {
             let type = recipe.type(of: name, tensor)
             do {
                 try writer.append(
-                    name, tensor, as: type, groupSize: recipe.groupSize, method: recipe.method,
+                    name, tensor, as: type, groupSize: recipe.groupSize, method: recipe.method, statistics: statistics[name],
                     compress: recipe.compressed.contains(Recipe.group(of: name)))
             } catch let error as MoltError {
                 throw error.within("tensor \(name)")
@@ -64,7 +68,7 @@ public struct Converter {
             tokenizerBlob = "tokenizer.json"
         }
         try writer.finish(MoltHeaderInfo(
-            tool: tool, model: config, quantization: recipe.json, provenance: try provenance(), tokenizer: tokenizerBlob))
+            tool: tool, model: config, quantization: recipe.json(calibration: calibration), provenance: try provenance(), tokenizer: tokenizerBlob))
         return writer
     }
 }

@@ -60,13 +60,17 @@ public struct Recipe: Sendable, Equatable {
         return type.isQuantized && tensor.shape.count != 2 ? others : type
     }
 
-    public var json: JSON {
-        .object([
+    /// The header's `quantization` member; `calibration` (Formats/calibration.md) says what
+    /// calibrated a calibrated method.
+    public func json(calibration: JSON? = nil) -> JSON {
+        var fields: [(String, JSON)] = [
             ("experts", .string(experts.rawValue)), ("mamba", .string(mamba.rawValue)),
             ("embedding", .string(embedding.rawValue)), ("others", .string(others.rawValue)),
             ("group_size", .int(groupSize)), ("method", .string(method.rawValue)),
             ("compressed", JSON(Group.allCases.filter(compressed.contains).map(\.rawValue))),
-        ])
+        ]
+        if let calibration { fields.append(("calibration", calibration)) }
+        return .object(fields)
     }
 }
 

@@ -45,10 +45,17 @@ struct ForwardPass {
         for (i, layer) in weights.layers.enumerated() {
             for r in 0..<rows { rmsNorm(a.x[r], weight: layer.norm, into: a.normed[r], count: a.x.width) }
             switch layer.mixer {
-            case .mamba(let w): mamba(w)
-            case .moe(let w): moe(w)
+            case .mamba(let w): mamba(w, layer: i)
+            case .moe(let w): moe(w, layer: i)
             }
             report(layer: i, layer.mixer)
+        }
+        if model.observer != nil {
+            // The output matrix's input for every row, whichever rows' logits are asked for.
+            for r in 0..<rows {
+                layerNorm(a.x[r], weight: weights.finalNormWeight, bias: weights.finalNormBias, into: a.normed[r], count: a.x.width)
+            }
+            observe(TensorNames.embedding, a.normed)
         }
         for s in segments { s.state.position += s.tokens.count }
     }
@@ -58,6 +65,13 @@ struct ForwardPass {
         model.matmul(
             x.base, rows: count ?? rows, lda: x.width, w, into: y.base, ldc: y.width, accumulate: accumulate,
             stepwise: stepwise)
+    }
+
+    /// Shows the model's product observer (calibration), if any, the input rows of a product
+    /// with the weight named `weight`: the pass's rows (or the first `count`), the first
+    /// `columns` of each (all of them by default).
+    func observe(_ weight: @autoclosure () -> String, _ x: Rows, rows count: Int? = nil, columns: Int? = nil) {
+        model.observe(weight(), x.base, count: count ?? rows, stride: x.width, columns: columns ?? x.width)
     }
 
     func parallelBlocks(_ count: Int, _ body: (Range<Int>) -> Void) {

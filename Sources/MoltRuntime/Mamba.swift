@@ -1,3 +1,4 @@
+import MoltCore
 import MoltKernels
 
 // The Mamba mixer (Formats/model.md, "Mamba mixer"): projections around a causal convolution
@@ -7,13 +8,16 @@ extension ForwardPass {
     /// The Mamba mixer over the pass's rows: with [x, z] = in_proj(normed),
     ///     u = silu(conv(x)),  [dt, B, C] = x_proj(u),  delta = softplus(dt_proj(dt) + dt_bias),
     ///     residual += out_proj(scan(u, delta, A, B, C, D) * silu(z)).
-    func mamba(_ w: MambaWeights) {
+    func mamba(_ w: MambaWeights, layer i: Int) {
+        observe(TensorNames.mamba(i, "in_proj.weight"), a.normed)
         matmul(a.normed, w.inProj, into: a.xz)
         addBias(w.inBias, to: a.xz.base, rows: rows, width: a.xz.width)
         for s in segments { convolve(s, w) }
 
+        observe(TensorNames.mamba(i, "x_proj.weight"), a.u)
         matmul(a.u, w.xProj, into: a.dbc)
         // delta's low-rank input is the first R columns of each dbc row.
+        observe(TensorNames.mamba(i, "dt_proj.weight"), a.dbc, columns: w.rank)
         matmul(a.dbc, w.dtProj, into: a.delta)
         // The element-wise steps split channels, not rows, so a decode step's one row is shared too.
         parallelBlocks(w.inner) { c in
@@ -25,6 +29,7 @@ extension ForwardPass {
             for r in 0..<rows { gateWithSiLU(a.y[r, c.lowerBound], by: a.z(r) + c.lowerBound, count: c.count) }
         }
 
+        observe(TensorNames.mamba(i, "out_proj.weight"), a.y)
         matmul(a.y, w.outProj, into: a.x, accumulate: true)
         addBias(w.outBias, to: a.x.base, rows: rows, width: a.x.width)
     }

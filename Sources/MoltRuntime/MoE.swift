@@ -1,3 +1,5 @@
+import MoltCore
+
 // The top-1 mixture-of-experts mixer (Formats/model.md, "MoE mixer"): a router picks one
 // expert per position, whose output, scaled by the router's probability, is added to the
 // residual stream.
@@ -5,8 +7,9 @@
 extension ForwardPass {
     /// x += p[e] * expert_e(normed) with e the top-1 expert of each position. Positions are
     /// grouped by expert so each expert runs one matrix product over all of its positions.
-    func moe(_ w: MoEWeights) {
+    func moe(_ w: MoEWeights, layer i: Int) {
         let router = Rows(viewing: a.router, width: w.experts.count)
+        observe(TensorNames.router(i, "weight"), a.normed)
         matmul(a.normed, w.router, into: router)
         for r in 0..<rows {
             (a.expert[r], a.weight[r]) = route(router[r], bias: w.routerBias, experts: router.width)
@@ -14,7 +17,7 @@ extension ForwardPass {
         for (e, expert) in w.experts.enumerated() {
             let count = gather(expert: e)
             guard count > 0 else { continue }
-            run(expert, rows: count)
+            run(expert, layer: i, index: e, rows: count)
             for j in 0..<count {
                 let r = a.order[j]
                 addScaled(a.expertOut[j], by: a.weight[r], to: a.x[r], count: a.x.width)
@@ -35,13 +38,15 @@ extension ForwardPass {
     }
 
     /// expertOut = fc2(activation(fc1(gathered))) over the first `count` gathered rows.
-    private func run(_ expert: ExpertWeights, rows count: Int) {
+    private func run(_ expert: ExpertWeights, layer i: Int, index e: Int, rows count: Int) {
         let hidden = Rows(viewing: a.hidden, width: expert.fc1.rows), gated = Rows(viewing: a.gated, width: expert.ffn)
+        observe(TensorNames.expert(i, e, "linear_fc1.weight"), a.gathered, rows: count)
         matmul(a.gathered, expert.fc1, into: hidden, rows: count)
         addBias(expert.fc1Bias, to: hidden.base, rows: count, width: hidden.width)
         parallelBlocks(expert.ffn) { units in
             for j in 0..<count { expertActivation(hidden[j], into: gated[j], expert: expert, units: units) }
         }
+        observe(TensorNames.expert(i, e, "linear_fc2.weight"), gated, rows: count)
         matmul(gated, expert.fc2, into: a.expertOut, rows: count)
         addBias(expert.fc2Bias, to: a.expertOut.base, rows: count, width: a.expertOut.width)
     }

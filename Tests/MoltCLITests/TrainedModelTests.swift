@@ -1,4 +1,5 @@
 import Foundation
+import MoltCore
 import MoltFormat
 import Testing
 
@@ -8,7 +9,11 @@ private let tokenizer = trained + "/tokenizer.json"
 @Test func q8ExpertsPassTheDefaultThresholdsOnTheTrainedModel() throws {
     try MoltBinary.withScratch { dir in
         let out = dir.appendingPathComponent("q8.molt").path
-        let result = try MoltBinary.run(["convert", trained, "-o", out, "--experts", "q8", "--tokenizer", tokenizer])
+        // Calibrated on a piece of the fixture's calibration text (self-generating it is slow in debug builds).
+        let result = try MoltBinary.run([
+            "convert", trained, "-o", out, "--experts", "q8", "--tokenizer", tokenizer, "--calibration", trained + "/calibration.txt",
+            "--calibration-tokens", "1024",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("parity: PASSED"))
         let file = try MoltFile(path: out)
@@ -19,7 +24,7 @@ private let tokenizer = trained + "/tokenizer.json"
 @Test func runStreamsTextFromTheEmbeddedTokenizer() throws {
     try MoltBinary.withScratch { dir in
         let out = dir.appendingPathComponent("m.molt").path
-        #expect(try MoltBinary.run(["convert", trained, "-o", out, "--tokenizer", tokenizer]).status == 0)
+        #expect(try MoltBinary.run(["convert", trained, "-o", out, "--tokenizer", tokenizer, "--method", "search"]).status == 0)
         let first = try MoltBinary.run(["run", out, "-p", "import os\n", "-n", "24", "--seed", "7"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.count > 10)
@@ -52,4 +57,44 @@ private let tokenizer = trained + "/tokenizer.json"
     #expect(json["tokens"] as? Int == expected["tokens_scored"] as? Int)
     let perplexity = try #require(json["perplexity"] as? Double), reference = try #require(expected["perplexity"] as? Double)
     #expect(abs(perplexity / reference - 1) < 1e-4, "molt \(perplexity), PyTorch \(reference)")
+}
+
+@Test func calibrateThenConvertWithTheSavedStatistics() throws {
+    try MoltBinary.withScratch { dir in
+        let stats = dir.appendingPathComponent("s.moltcal").path, out = dir.appendingPathComponent("m.molt").path
+        let calibrate = try MoltBinary.run([
+            "calibrate", trained, "--text", trained + "/calibration.txt", "--tokens", "600", "-o", stats, "--json",
+        ])
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        #expect(calibrate.stdout.contains("\"routed_tokens\""))
+        let convert = try MoltBinary.run([
+            "convert", trained, "-o", out, "--calibration-stats", stats, "--experts", "q4", "--mamba", "q4", "--embedding", "q8",
+            "--max-kl", "1", "--min-top1", "0", "--min-routing", "0",
+        ])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        // The parity report names the method and the experts' counts; so does inspect.
+        #expect(convert.stderr.contains("calibrated: \"weighted\" on 600 tokens of text sha256"))
+        let file = try MoltFile(path: out)
+        let calibration = file.header.quantization["calibration"]
+        #expect(calibration?["tokens"] == .int(600))
+        if case .array(let experts) = calibration?["experts"] ?? .null { #expect(experts.count == 32) } else { Issue.record("no experts") }
+        #expect(file.header.parity["quantizer"]?["method"] == .string("weighted"))
+        let inspect = try MoltBinary.run(["inspect", out])
+        #expect(inspect.stdout.contains("layer 7 routed tokens per expert:"), "\(inspect.stdout)")
+
+        // Statistics of another source are refused, naming both hashes.
+        let other = dir.appendingPathComponent("other").path
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        for name in ["config.json", "tokenizer.json"] {
+            try FileManager.default.copyItem(atPath: trained + "/" + name, toPath: other + "/" + name)
+        }
+        var weights = try Data(contentsOf: URL(fileURLWithPath: trained + "/model.safetensors"))
+        weights[weights.count - 1] ^= 1
+        try weights.write(to: URL(fileURLWithPath: other + "/model.safetensors"))
+        let refused = try MoltBinary.run(["convert", other, "-o", dir.appendingPathComponent("x.molt").path, "--calibration-stats", stats])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("statistics were measured on a source with SHA-256"), "\(refused.stderr)")
+        #expect(refused.stderr.contains(file.header.provenance.sources[0].sha256) && refused.stderr.contains(weights.sha256Hex))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.molt").path))
+    }
 }

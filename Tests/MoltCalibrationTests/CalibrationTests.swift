@@ -1,0 +1,147 @@
+import Foundation
+import MoltCheckpoint
+import MoltCore
+import MoltQuant
+import MoltRuntime
+import MoltTestSupport
+import XCTest
+
+@testable import MoltCalibration
+
+/// Statistics collection (Formats/calibration.md) on the trained fixture.
+final class CalibrationTests: XCTestCase {
+    static let trained = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/trained").path
+    let source = CalibrationStatistics.Source(files: [.init(name: "model.safetensors", sha256: String(repeating: "a", count: 64), size: 1)])
+
+    private func model() throws -> (BlackMambaConfig, [String: Tensor]) {
+        let checkpoint = try Checkpoint.open(Self.trained)
+        return (try checkpoint.requireModel(), checkpoint.tensors.byName)
+    }
+
+    /// Expert 3 of layer 1 never chosen: its router bias far below the others'.
+    private func starving(_ tensors: [String: Tensor]) throws -> [String: Tensor] {
+        var tensors = tensors
+        let name = TensorNames.router(1, "bias")
+        var bias = try tensors[name]!.floatValues()
+        bias[3] = -1e4
+        tensors[name] = try Tensor(storage: bias.withUnsafeBytes { Storage(copying: $0) }, dtype: .f32, shape: [bias.count])
+        return tensors
+    }
+
+    func testSumsOfSquaresAreThoseOfTheInputsTheRouterSent() throws {
+        let (config, tensors) = try model()
+        var random = SplitMix64(seed: 4)
+        let tokens = random.tokens(530, below: config.vocabSize)
+        let s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: tokens, text: .object([("kind", .string("test"))]), gram: true)
+        XCTAssertEqual(s.tokens, 530)
+        XCTAssertEqual(s.sequences, 2)
+        // Every token reaches each Mamba projection and the output matrix once...
+        XCTAssertEqual(s.statistics(of: TensorNames.mamba(0, "in_proj.weight"))?.tokens, 530)
+        XCTAssertEqual(s.statistics(of: TensorNames.embedding)?.tokens, 530)
+        // ... and exactly one expert per MoE layer.
+        for layer in [1, 3, 5, 7] {
+            let counts = s.experts.filter { $0.layer == layer }
+            XCTAssertEqual(counts.map(\.routedTokens).reduce(0, +), 530)
+            for c in counts where !c.filled {
+                XCTAssertEqual(s.statistics(of: TensorNames.expert(layer, c.expert, "linear_fc1.weight"))?.tokens, c.routedTokens)
+            }
+        }
+        // The Gram's diagonal is the sum of squares; it is symmetric.
+        let x = s.statistics(of: TensorNames.mamba(2, "x_proj.weight"))!, n = x.columns
+        for i in stride(from: 0, to: n, by: 37) {
+            XCTAssertEqual(x.gram![i * n + i], x.sumSquares[i], accuracy: 1e-4 * x.sumSquares[i])
+            XCTAssertEqual(x.gram![i * n + (n - 1 - i)], x.gram![(n - 1 - i) * n + i])
+        }
+    }
+
+    /// The floor rule: an expert with no routed tokens gets the reservoir, which for a short
+    /// calibration is every row of the layer, so its fc1 statistics are the layer's own: the
+    /// sum of what the router sent every expert.
+    func testAnExpertWithZeroRoutedTokensGetsTheLayersReservoir() throws {
+        let (config, original) = try model()
+        let tensors = try starving(original)
+        var random = SplitMix64(seed: 6)
+        let tokens = random.tokens(200, below: config.vocabSize)
+        let s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: tokens, text: .object([("kind", .string("test"))]), gram: false)
+        XCTAssertEqual(s.reservoirStride, 1)
+        let starved = s.experts.first { $0.layer == 1 && $0.expert == 3 }!
+        XCTAssertEqual(starved.routedTokens, 0)
+        XCTAssertTrue(starved.filled)
+        let layer = s.statistics(of: TensorNames.expert(1, 3, "linear_fc1.weight"))!
+        XCTAssertEqual(layer.tokens, 200)
+        XCTAssertEqual(s.statistics(of: TensorNames.expert(1, 3, "linear_fc2.weight"))?.tokens, 200)
+        XCTAssertGreaterThan(s.statistics(of: TensorNames.expert(1, 3, "linear_fc2.weight"))!.sumSquares.reduce(0, +), 0)
+        // 200 tokens over 7 experts: every one is under the floor of 64 and filled, so each holds
+        // its routed rows plus the layer's; the routed parts add up to the layer's again.
+        var routed = [Double](repeating: 0, count: layer.columns)
+        for e in 0..<8 {
+            let count = s.experts.first { $0.layer == 1 && $0.expert == e }!
+            XCTAssertTrue(count.filled)
+            let stats = s.statistics(of: TensorNames.expert(1, e, "linear_fc1.weight"))!
+            XCTAssertEqual(stats.tokens, count.routedTokens + 200)
+            for j in 0..<layer.columns { routed[j] += stats.sumSquares[j] - layer.sumSquares[j] }
+        }
+        for j in 0..<layer.columns { XCTAssertEqual(routed[j], layer.sumSquares[j], accuracy: 1e-6 * layer.sumSquares[j] + 1e-9) }
+    }
+
+    func testObservingChangesNoLogit() throws {
+        let (config, tensors) = try model()
+        final class Counter: ProductObserver {
+            var calls = 0
+            func observe(_ weight: String, rows: UnsafePointer<Float>, count: Int, stride: Int, columns: Int) { calls += 1 }
+        }
+        let counter = Counter()
+        let tokens = Array(1...40)
+        let plain = try BlackMambaModel(config: config, tensors: tensors).prefill(tokens).logits
+        let observed = try BlackMambaModel(config: config, tensors: tensors, observer: counter).prefill(tokens).logits
+        XCTAssertEqual(plain, observed)
+        XCTAssertGreaterThan(counter.calls, 0)
+    }
+
+    func testSelfGeneratedTextIsSeededAndRecorded() throws {
+        let (config, tensors) = try model()
+        let s = try Calibration.selfGenerated(config: config, tensors: tensors, source: source, starts: 2, length: 12, gram: false)
+        XCTAssertEqual(s.tokens, 24)
+        XCTAssertEqual(s.text["kind"], .string("self-generated"))
+        XCTAssertEqual(s.experts.count, 32)
+        // Seeded: the same statistics twice.
+        let again = try Calibration.selfGenerated(config: config, tensors: tensors, source: source, starts: 2, length: 12, gram: false)
+        XCTAssertEqual(again.experts, s.experts)
+        XCTAssertEqual(again.statistics(of: TensorNames.embedding), s.statistics(of: TensorNames.embedding))
+    }
+
+    func testTheFileRoundTripsAndIsValidated() throws {
+        let (config, tensors) = try model()
+        var random = SplitMix64(seed: 1)
+        let s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: random.tokens(20, below: 4096),
+                                        text: .object([("kind", .string("file")), ("sha256", .string("b")), ("bytes", .int(3))]), gram: true)
+        let data = StatisticsFile.encode(s)
+        let back = try StatisticsFile.decode(data, file: "s.moltcal")
+        XCTAssertEqual(back.tensors.map(\.name), s.tensors.map(\.name))
+        XCTAssertEqual(back.tensors.map(\.statistics), s.tensors.map(\.statistics))
+        XCTAssertEqual(back.experts, s.experts)
+        XCTAssertEqual(back.source, s.source)
+        // A flipped data byte fails the crc; a short file, the layout.
+        var damaged = data
+        damaged[damaged.count - 3] ^= 1
+        XCTAssertThrowsError(try StatisticsFile.decode(damaged, file: "s.moltcal")) { error in
+            XCTAssertTrue("\(error)".contains("s.moltcal") && "\(error)".contains("crc32"), "\(error)")
+        }
+        XCTAssertThrowsError(try StatisticsFile.decode(data.prefix(40), file: "s.moltcal"))
+        XCTAssertThrowsError(try StatisticsFile.decode(Data("MOLTCAX\n".utf8) + data.dropFirst(8), file: "s.moltcal"))
+    }
+
+    func testStatisticsOfAnotherSourceAreRefusedNamingBothHashes() throws {
+        let (config, tensors) = try model()
+        let s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: [1, 2, 3], text: .object([("kind", .string("test"))]), gram: false)
+        let other = CalibrationStatistics.Source(files: [.init(name: "model.safetensors", sha256: String(repeating: "b", count: 64), size: 1)])
+        XCTAssertThrowsError(try s.check(against: other, file: "s.moltcal", quantized: [:], needsGram: false)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains(String(repeating: "a", count: 64)) && message.contains(String(repeating: "b", count: 64)), message)
+        }
+        XCTAssertNoThrow(try s.check(against: source, file: "s.moltcal", quantized: [TensorNames.embedding: 256], needsGram: false))
+        XCTAssertThrowsError(try s.check(against: source, file: "s.moltcal", quantized: [TensorNames.embedding: 256], needsGram: true))
+        XCTAssertThrowsError(try s.check(against: source, file: "s.moltcal", quantized: [TensorNames.embedding: 255], needsGram: false))
+    }
+}
