@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 from blackmamba_reference import BlackMamba, read_safetensors  # noqa: E402
 
-MOLT = ".build/release/molt"
+MOLT = os.environ.get("MOLT", ".build/release/molt")
 FIXTURE = "Fixtures/trained"
 TOKENIZER = f"{FIXTURE}/tokenizer.json"
 ALL2D = ["--experts", "q4", "--mamba", "q4", "--embedding", "q4"]
