@@ -6,11 +6,18 @@ let package = Package(
     products: [
         // Every parser as a fuzz target, for Fuzz/ (libFuzzer) and the regression replay.
         .library(name: "MoltFuzzTargets", targets: ["MoltFuzzTargets"]),
-        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltParity", "MoltTokenizer", "MoltKernels", "MoltCalibration"]),
+        .library(name: "Molt", targets: ["MoltCore", "MoltCheckpoint", "MoltQuant", "MoltFormat", "MoltRuntime", "MoltParity", "MoltTokenizer", "MoltKernels", "MoltCalibration", "MoltServer"]),
         .executable(name: "molt", targets: ["MoltCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `molt serve`: HTTP server, logging, Prometheus metrics, signal-driven drain; the
+        // HTTP client only for its integration tests.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libraries from Debian's -dev packages, found through pkg-config.
@@ -50,12 +57,26 @@ let package = Package(
         // Input statistics of every quantizable weight, recorded from the source model
         // (Formats/calibration.md), for the calibrated quantizer methods.
         .target(name: "MoltCalibration", dependencies: ["MoltCore", "MoltQuant", "MoltRuntime", "COpenBLAS"]),
+        // `molt serve`: the continuous-batching scheduler and the OpenAI-compatible HTTP API.
+        .target(
+            name: "MoltServer",
+            dependencies: [
+                "MoltCore", "MoltRuntime", "MoltTokenizer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The `molt` command-line tool.
         .executableTarget(
             name: "MoltCLI",
             dependencies: [
                 "MoltCore", "MoltCheckpoint", "MoltRuntime", "MoltFormat", "MoltQuant", "MoltParity", "MoltTokenizer", "MoltKernels", "MoltCalibration",
+                "MoltServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -77,6 +98,14 @@ let package = Package(
         .testTarget(name: "MoltFuzzTests", dependencies: ["MoltFuzzTargets", "MoltCore"]),
         .testTarget(name: "MoltCalibrationTests", dependencies: ["MoltCalibration", "MoltRuntime", "MoltCheckpoint", "MoltQuant", "MoltTestSupport"]),
         .testTarget(name: "MoltRuntimeTests", dependencies: ["MoltRuntime", "MoltCheckpoint"]),
+        // The scheduler without HTTP, and the server over real HTTP on an ephemeral port.
+        .testTarget(
+            name: "MoltServerTests",
+            dependencies: [
+                "MoltServer", "MoltRuntime", "MoltCheckpoint", "MoltTokenizer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

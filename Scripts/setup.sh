@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Molt builds against, only those missing; safe to run repeatedly.
+# Installs the Debian packages Molt builds against (and curl, which the main job talks to
+# `molt serve` with), only those missing; safe to run repeatedly.
 set -euo pipefail
-packages=(zlib1g-dev libzstd-dev libopenblas-dev libssl-dev pkg-config strace)
+packages=(zlib1g-dev libzstd-dev libopenblas-dev libssl-dev pkg-config strace curl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,6 +14,6 @@ struct Molt: ParsableCommand {
             Exit codes: 0 success, 1 usage error, 2 bad input, 3 failed parity (convert, verify).
             """,
         version: version,
-        subcommands: [Inspect.self, Export.self, Convert.self, Calibrate.self, Verify.self, Logits.self, Generate.self, Run.self, Bench.self, Perplexity.self, Tokenize.self]
+        subcommands: [Inspect.self, Export.self, Convert.self, Calibrate.self, Verify.self, Logits.self, Generate.self, Run.self, Serve.self, Bench.self, Perplexity.self, Tokenize.self]
     )
 }

@@ -47,4 +47,10 @@ enum Interrupts {
             sources.append(source)
         }
     }
+
+    /// For commands that handle SIGINT and SIGTERM themselves (`molt serve` drains its requests).
+    static func stopHandlingSignals() {
+        sources.forEach { $0.cancel() }
+        sources = []
+    }
 }

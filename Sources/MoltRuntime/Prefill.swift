@@ -10,7 +10,7 @@ public enum LogitRows: Sendable {
 extension BlackMambaModel {
     /// Positions run through the layers at once. Bounds the scratch memory of long prompts
     /// while keeping the matrix products large enough to be efficient.
-    static let prefillChunk = 512
+    public static let prefillChunk = 512
 
     /// Runs a whole prompt from a fresh state. Returns the logits, [L, vocabRows] row-major
     /// (or [vocabRows] for `.last`), and the state to continue it with `decode`.

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Benchmarks `molt serve` from a second process: aggregate decode throughput and latency for
+1, 2, 4, 8 and 16 concurrent streams, and a single stream's speed against `molt run`'s.
+
+    python3 Scripts/bench_serve.py bench-data/bm15-q4.molt --tokenizer Fixtures/trained/tokenizer.json
+
+Each stream is a streamed greedy completion of a distinct prompt of --prompt random token ids
+for --gen tokens, over loopback HTTP. Per streams count it reports:
+  decode tok/s  sum over streams of (tokens - 1) / (last token of any stream - first token of any)
+  p50/p99 TTFT  request sent -> first token event received, over every stream of every round
+  p50/p99 ITL   gap between two token events of one stream, over every gap of every round
+Overhead: --rounds alternating runs of `molt run -n GEN --temperature 0` (its own "generation"
+tokens/s on stderr) and a one-stream request to a freshly started server with the same prompt
+text ((tokens - 1) / (last - first token event)). Stdlib only.
+"""
+import argparse
+import http.client
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+
+def start_server(molt, model, tokenizer, extra):
+    cmd = [molt, "serve", model, "--port", "0", "--max-batch", "16", "--max-queue", "64"] + extra
+    if tokenizer:
+        cmd += ["--tokenizer", tokenizer]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    port = None
+    deadline = time.time() + 600
+    while port is None:
+        line = proc.stderr.readline()
+        if not line:
+            sys.exit("molt serve exited before listening")
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if m:
+            port = int(m.group(1))
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+    while time.time() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/health")
+            if c.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("molt serve did not become healthy")
+
+
+def stop_server(proc):
+    proc.terminate()
+    proc.wait(timeout=120)
+
+
+def stream(port, body, out):
+    """One streamed completion; appends (sent, [token event times], token count) to out."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    sent = time.perf_counter()
+    c.request("POST", "/v1/completions", json.dumps(dict(body, stream=True)), {"content-type": "application/json"})
+    r = c.getresponse()
+    if r.status != 200:
+        raise RuntimeError(f"status {r.status}: {r.read()[:200]}")
+    times, tokens = [], 0
+    for raw in r:
+        line = raw.decode().strip()
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        ids = json.loads(line[6:])["choices"][0].get("tokens", [])
+        if ids:
+            now = time.perf_counter()
+            times += [now] * len(ids)
+            tokens += len(ids)
+    out.append((sent, times, tokens))
+
+
+def concurrent(port, prompts, gen):
+    results, threads = [], []
+    for p in prompts:
+        body = {"prompt": p, "max_tokens": gen, "temperature": 0}
+        threads.append(threading.Thread(target=stream, args=(port, body, results)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if len(results) != len(prompts):
+        raise RuntimeError("a stream failed")
+    return results
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--tokenizer", help="tokenizer.json when the model embeds none")
+    ap.add_argument("--molt", default=".build/release/molt")
+    ap.add_argument("--streams", default="1,2,4,8,16")
+    ap.add_argument("--prompt", type=int, default=32, help="prompt length in tokens")
+    ap.add_argument("--gen", type=int, default=64, help="tokens generated per stream")
+    ap.add_argument("--repeats", type=int, default=2, help="runs per streams count")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the overhead check")
+    ap.add_argument("--vocab", type=int, default=4000, help="prompt ids are drawn below this")
+    ap.add_argument("--json", help="write the results here too")
+    args = ap.parse_args()
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"CPU: {cpu}; model {args.model}; prompt {args.prompt} ids, {args.gen} tokens per stream")
+    rng = random.Random(0)
+    report = {"cpu": cpu, "table": [], "overhead": []}
+
+    proc, port = start_server(args.molt, args.model, args.tokenizer, [])
+    try:
+        concurrent(port, [[rng.randrange(args.vocab) for _ in range(args.prompt)]], 8)  # warm
+        print("| streams | decode tok/s | x one stream | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 |")
+        print("|---|---|---|---|---|---|---|")
+        base = None
+        for n in [int(s) for s in args.streams.split(",")]:
+            rates, ttft, itl = [], [], []
+            for _ in range(args.repeats):
+                prompts = [[rng.randrange(args.vocab) for _ in range(args.prompt)] for _ in range(n)]
+                results = concurrent(port, prompts, args.gen)
+                firsts = [t[0] for _, t, _ in results if t]
+                lasts = [t[-1] for _, t, _ in results if t]
+                decoded = sum(k - 1 for _, _, k in results if k)
+                rates.append(decoded / (max(lasts) - min(firsts)))
+                for sent, times, _ in results:
+                    ttft.append(times[0] - sent)
+                    itl += [b - a for a, b in zip(times, times[1:])]
+            rate = statistics.median(rates)
+            base = base or rate
+            row = {"streams": n, "decode_tok_s": rate, "ttft_p50": percentile(ttft, 0.5), "ttft_p99": percentile(ttft, 0.99),
+                   "itl_p50": percentile(itl, 0.5), "itl_p99": percentile(itl, 0.99)}
+            report["table"].append(row)
+            print(f"| {n} | {rate:.1f} | {rate / base:.2f}x | {row['ttft_p50'] * 1e3:.0f} ms | {row['ttft_p99'] * 1e3:.0f} ms "
+                  f"| {row['itl_p50'] * 1e3:.1f} ms | {row['itl_p99'] * 1e3:.1f} ms |", flush=True)
+    finally:
+        stop_server(proc)
+
+    text = "def fibonacci(n):\n    if n < 2:\n        return n\n"
+    print("\noverhead: molt run vs one server stream, same prompt, greedy, alternating")
+    for r in range(args.rounds):
+        cmd = [args.molt, "run", args.model, "-p", text, "-n", str(args.gen), "--temperature", "0"]
+        if args.tokenizer:
+            cmd += ["--tokenizer", args.tokenizer]
+        err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+        run_rate = float(re.search(r"generation: \d+ tokens, ([\d.]+) tokens/s", err).group(1))
+        proc, port = start_server(args.molt, args.model, args.tokenizer, [])
+        try:
+            concurrent(port, [text], 4)  # the server's warm-up, as `molt run` has its own prefill
+            (_, times, k), = concurrent(port, [text], args.gen)
+        finally:
+            stop_server(proc)
+        serve_rate = (k - 1) / (times[-1] - times[0])
+        report["overhead"].append({"run": run_rate, "serve": serve_rate})
+        print(f"round {r + 1}: molt run {run_rate:.1f} tok/s, serve {serve_rate:.1f} tok/s ({serve_rate / run_rate - 1:+.1%})", flush=True)
+    ratios = [o["serve"] / o["run"] for o in report["overhead"]]
+    print(f"median serve/run: {statistics.median(ratios):.3f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
