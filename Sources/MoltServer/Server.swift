@@ -73,7 +73,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let apiError = APIError.from(error)
-            if apiError.status.code >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(error)") }
+            if apiError.status == .internalServerError { context.logger.error("\(request.method) \(request.uri.path): \(error)") }
             response = try apiError.response(from: request, context: context)
         }
         // Unmatched paths share one label, so clients cannot grow the metrics without bound.
