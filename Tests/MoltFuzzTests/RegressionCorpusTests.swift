@@ -24,7 +24,8 @@ struct Regression: CustomTestStringConvertible, Sendable {
     }
 }
 
-@Test(arguments: Regression.all)
+// Serialized: the file targets all write their input to one scratch path.
+@Test(.serialized, arguments: Regression.all)
 func fuzzFindingGetsItsExactError(_ regression: Regression) throws {
     let bytes = try Data(contentsOf: regression.input)
     let expected = try String(contentsOf: regression.input.appendingPathExtension("expected"), encoding: .utf8)
