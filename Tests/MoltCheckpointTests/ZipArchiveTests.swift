@@ -442,6 +442,25 @@ private func expectBadInput(_ bytes: [UInt8], _ keyword: String, sourceLocation:
         #expect(error?.kind == .badInput)
     }
 
+    @Test func hundredThousandEntriesAreReadInBoundedTimeAndRefusedAsTorch() throws {
+        // RELIABILITY.md's bound: the directory is read in one pass, O(entries), and an archive
+        // that is not a torch checkpoint is refused before any entry's data is touched.
+        let entries = (0..<100_000).map { ZipBuilder.Entry(name: "archive/data/\($0)", data: [UInt8(truncatingIfNeeded: $0)]) }
+        var builder = ZipBuilder(entries: entries)
+        builder.zip64End = true  // more than 65535 entries
+        let bytes = builder.build().bytes
+        let scratch = try ScratchDirectory()
+        let file = try scratch.map(bytes)
+        let started = Date()
+        let archive = try ZipArchive(file: file)
+        #expect(archive.entries.count == 100_000)
+        var warnings: [String] = []
+        let error = #expect(throws: MoltError.self) { try TorchZip.read(archive, warnings: &warnings) }
+        #expect(error?.message == "\(file.path): a zip archive without a <folder>/data.pkl: not a torch checkpoint")
+        // Generous (it takes well under a second): a bound on the work, not a speed target.
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
+
     @Test func deflatedRecordsAreInflatedOnlyWhenRead() throws {
         // A corrupt deflate stream: opening and sizing the record succeed (what inspect needs);
         // reading or verifying it fails with the stream's error.
