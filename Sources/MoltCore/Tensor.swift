@@ -32,6 +32,11 @@ public struct Tensor: @unchecked Sendable {
         let strides = strides ?? Tensor.contiguousStrides(shape)
         guard strides.count == shape.count else { throw fail("differs in rank between shape and strides") }
         guard offset >= 0, strides.allSatisfy({ $0 >= 0 }) else { throw fail("has a negative offset or stride") }
+        // Even an empty view's offset must lie in the storage: readers form a pointer from it.
+        let (offsetBytes, offsetOverflow) = offset.multipliedReportingOverflow(by: dtype.size)
+        guard !offsetOverflow, offsetBytes <= storage.count else {
+            throw fail("starts past the end of its storage (\(storage.count) bytes)")
+        }
         if count > 0 {
             // The furthest element is offset + sum((dim - 1) * stride); it must fit the storage.
             var last = offset

@@ -52,8 +52,10 @@ private func storage(_ values: [Float]) -> Storage {
             return (error as? MoltError)?.message
         }
     }
-    // offset + 1 overflowed after the stride sum.
-    #expect(message([1], [1], Int.max) == "view (offset \(Int.max), shape [1], strides [1]) of f32 needs more than Int.max bytes but its storage holds 8")
+    // offset + 1 overflowed after the stride sum (now: the offset alone is past the storage).
+    #expect(message([1], [1], Int.max) == "view (offset \(Int.max), shape [1], strides [1]) of f32 starts past the end of its storage (8 bytes)")
+    // The furthest element's byte offset overflowed.
+    #expect(message([2], [Int.max / 2], 0) == "view (offset 0, shape [2], strides [\(Int.max / 2)]) of f32 needs more than Int.max bytes but its storage holds 8")
     // (dim - 1) * stride overflowed.
     #expect(message([3], [Int.max], 0) == "view (offset 0, shape [3], strides [\(Int.max)]) of f32 reaches past Int.max")
     // A stride-0 view of 2^61 elements: count fits, bytes do not.
@@ -66,6 +68,11 @@ private func storage(_ values: [Float]) -> Storage {
     #expect(message([2], [1, 1], 0) == "view (offset 0, shape [2], strides [1, 1]) of f32 differs in rank between shape and strides")
     #expect(message([1], [1], -1) == "view (offset -1, shape [1], strides [1]) of f32 has a negative offset or stride")
     #expect(message([0, 1 << 40, 1 << 40], nil, 0) == nil)
+    // Found by the tensor fuzz target: an empty view with a far offset made a wild pointer
+    // once made contiguous (Fixtures/fuzz/regressions/tensor).
+    #expect(message([0], [7], 1 << 62) == "view (offset \(1 << 62), shape [0], strides [7]) of f32 starts past the end of its storage (8 bytes)")
+    #expect(message([0], [1], 2) == nil)
+    #expect(message([0], [1], 3) == "view (offset 3, shape [0], strides [1]) of f32 starts past the end of its storage (8 bytes)")
 }
 
 @Test func quotedEscapesWhatCouldBreakALine() {
