@@ -98,3 +98,23 @@ func everyTensorMatchesPyTorchDigest(_ fixture: Fixture) throws {
     }
     #expect(nested.shapeProblems.isEmpty)
 }
+
+/// Nested dicts are flattened at most 32 deep: deeper (or a dict containing itself) is an
+/// error, not a recursion as deep as the pickle likes.
+@Test func stateDictNestingIsBounded() throws {
+    func nested(_ depth: Int) -> [UInt8] {
+        // EMPTY_DICT, then depth x (SHORT_BINUNICODE "a", EMPTY_DICT), then depth SETITEMs.
+        var bytes: [UInt8] = [0x80, 0x02, 0x7D]
+        for _ in 0..<depth { bytes += [0x8C, 0x01, 0x61, 0x7D] }
+        bytes += [UInt8](repeating: 0x73, count: depth) + [0x2E]
+        return bytes
+    }
+    var warnings: [String] = []
+    let shallow = try unpickle(nested(31))
+    let error = #expect(throws: MoltError.self) { try StateDict.extract(from: shallow, file: "f", warnings: &warnings) }
+    #expect(error?.message == "f: holds no tensors")
+    let deep = try unpickle(nested(32))
+    let deepError = #expect(throws: MoltError.self) { try StateDict.extract(from: deep, file: "f", warnings: &warnings) }
+    let path = Array(repeating: "a", count: 32).joined(separator: ".")
+    #expect(deepError?.message == "f: state dict nested deeper than 32 dicts at '\(path)'")
+}
