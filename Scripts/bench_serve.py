@@ -5,8 +5,10 @@
     python3 Scripts/bench_serve.py bench-data/bm15-q4.molt --tokenizer Fixtures/trained/tokenizer.json
 
 Each stream is a streamed greedy completion of a distinct prompt of --prompt random token ids
-for --gen tokens, over loopback HTTP. Per streams count it reports:
-  decode tok/s  sum over streams of (tokens - 1) / (last token of any stream - first token of any)
+for --gen tokens, over loopback HTTP, all sent at once. Per streams count it reports:
+  decode tok/s  tokens received while every stream was decoding (after the last stream's first
+                token, up to the first stream's last), per second: the steady state, without
+                the newcomers' prefills that precede it
   p50/p99 TTFT  request sent -> first token event received, over every stream of every round
   p50/p99 ITL   gap between two token events of one stream, over every gap of every round
 Overhead: --rounds alternating runs of `molt run -n GEN --temperature 0` (its own "generation"
@@ -103,9 +105,9 @@ def main():
     ap.add_argument("--tokenizer", help="tokenizer.json when the model embeds none")
     ap.add_argument("--molt", default=".build/release/molt")
     ap.add_argument("--streams", default="1,2,4,8,16")
-    ap.add_argument("--prompt", type=int, default=32, help="prompt length in tokens")
-    ap.add_argument("--gen", type=int, default=64, help="tokens generated per stream")
-    ap.add_argument("--repeats", type=int, default=2, help="runs per streams count")
+    ap.add_argument("--prompt", type=int, default=8, help="prompt length in tokens")
+    ap.add_argument("--gen", type=int, default=160, help="tokens generated per stream")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per streams count")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the overhead check")
     ap.add_argument("--vocab", type=int, default=4000, help="prompt ids are drawn below this")
     ap.add_argument("--json", help="write the results here too")
@@ -127,10 +129,12 @@ def main():
             for _ in range(args.repeats):
                 prompts = [[rng.randrange(args.vocab) for _ in range(args.prompt)] for _ in range(n)]
                 results = concurrent(port, prompts, args.gen)
-                firsts = [t[0] for _, t, _ in results if t]
-                lasts = [t[-1] for _, t, _ in results if t]
-                decoded = sum(k - 1 for _, _, k in results if k)
-                rates.append(decoded / (max(lasts) - min(firsts)))
+                start = max(t[0] for _, t, _ in results)
+                end = min(t[-1] for _, t, _ in results)
+                if end <= start:
+                    sys.exit(f"{n} streams never all decoded at once: raise --gen")
+                inside = sum(1 for _, t, _ in results for x in t if start < x <= end)
+                rates.append(inside / (end - start))
                 for sent, times, _ in results:
                     ttft.append(times[0] - sent)
                     itl += [b - a for a, b in zip(times, times[1:])]
