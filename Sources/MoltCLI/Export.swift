@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import MoltCheckpoint
 import MoltCore
@@ -8,8 +9,10 @@ struct Export: ParsableCommand {
         abstract: "Write every tensor of a checkpoint or .molt file to one safetensors file.",
         discussion: """
             Names are kept; views are made contiguous; q8/q4 tensors of a .molt file are written \
-            dequantized, as f32 unless --dtype says otherwise. The output is written under a temporary \
-            name and renamed when complete, so an interrupted export leaves nothing behind.
+            dequantized, as f32 unless --dtype says otherwise. The model's config.json (and the \
+            tokenizer.json a .molt embeds) are written beside the output, so the directory is a \
+            checkpoint Molt and other tools can read. Outputs are written under a temporary name \
+            and renamed when complete, so an interrupted export leaves nothing behind.
             """
     )
 
@@ -29,23 +32,37 @@ struct Export: ParsableCommand {
     @Option(help: "The config.json to use when none sits beside the weights.")
     var config: String?
 
-    @Flag(help: "Overwrite the output if it exists.")
+    @Flag(help: "Overwrite the output, config.json and tokenizer.json beside it, if they exist.")
     var force = false
 
     func run() throws {
         let tensors: TensorTable
+        var beside: [(name: String, bytes: Data)] = []
         if MoltFile.looksLikeMolt(path: path) {
             let file = try MoltFile(path: path)
             try file.verifyChecksums()
             var table = TensorTable()
             for name in file.tensorNames { try table.insert(file.runtimeTensor(name), named: name) }
             tensors = table
+            beside.append(("config.json", Data((file.config.json.serialized(indent: 2) + "\n").utf8)))
+            if let name = file.header.tokenizer {
+                let blob = try file.blob(name)
+                beside.append(("tokenizer.json", withExtendedLifetime(blob) { Data(blob.bytes) }))
+            }
         } else {
             let checkpoint = try Checkpoint.open(path, configPath: config, verifyChecksums: true)
-            if checkpoint.config != nil { _ = try checkpoint.requireModel() }
+            if let config = checkpoint.config {
+                _ = try checkpoint.requireModel()
+                beside.append(("config.json", Data((config.json.serialized(indent: 2) + "\n").utf8)))
+            }
             for warning in checkpoint.warnings { Terminal.warning(warning) }
             tensors = checkpoint.tensors
         }
+        let directory = (output as NSString).deletingLastPathComponent
+        // One already there with the same bytes (another export of the model) is left alone.
+        let extras = try beside.map { name, bytes in (directory.isEmpty ? name : directory + "/" + name, bytes) }
+            .filter { path, bytes in FileManager.default.contents(atPath: path) != bytes }
+            .map { path, bytes in (try AtomicOutput(path: path, overwrite: force), bytes) }
         let target: DType? = dtype == .keep ? nil : DType(rawValue: dtype.rawValue)
         let plan = tensors.entries.map { entry in
             let type = (target != nil && entry.tensor.dtype.isFloatingPoint) ? target! : entry.tensor.dtype
@@ -63,6 +80,10 @@ struct Export: ParsableCommand {
             }
         }
         try writer.finish()
+        for (output, bytes) in extras {
+            try bytes.withUnsafeBytes { try output.write($0) }
+            try output.commit()
+        }
         progress.finish()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MoltCore
 import MoltFormat
+import MoltParity
 
 /// What `molt inspect` reports about a .molt file: header, recipe, provenance, per-tensor
 /// types and quantization errors, and the parity report of its conversion.
@@ -73,7 +74,8 @@ struct MoltInspectReport {
         let total = header.tensors.reduce(0) { $0 + $1.length }
         lines.append("total:      \(header.tensors.count) tensors, \(Formatting.bytes(total)) of tensor data, "
             + "\(header.expertRegions.count) page-aligned expert regions")
-        lines.append("parity:     \(header.parity == .null ? "not verified" : header.parity.serialized())")
+        lines.append("")
+        lines.append(header.parity == .null ? "parity: not verified" : ParityReport.text(of: header.parity))
         return lines.joined(separator: "\n")
     }
 

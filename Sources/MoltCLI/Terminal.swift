@@ -18,10 +18,10 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
-    /// Writes a progress line that the next one overwrites; only on a terminal.
+    /// Writes a progress line that the next one overwrites on a terminal; elsewhere (a log,
+    /// a pipe) a line of its own.
     static func progress(_ line: String) {
-        guard stderrIsTerminal else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        FileHandle.standardError.write(Data((stderrIsTerminal ? "\r\u{1B}[K\(line)" : "molt: \(line)\n").utf8))
     }
 
     static func endProgress() {

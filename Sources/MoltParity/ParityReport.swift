@@ -127,7 +127,7 @@ public struct ParityReport: Sendable {
             ("prefill", metrics(prefill)),
             ("decode", metrics(decode)),
             ("perplexity", all.sourcePerplexity.flatMap { s in all.convertedPerplexity.map { c in
-                .object([("source", .double(s)), ("converted", .double(c))])
+                .object([("source", .double(s)), ("converted", .double(c)), ("tokens", .int(all.scoredTokens))])
             } } ?? .null),
             ("routing_agreement", .double(routingAgreement)),
             ("sequences", .array(sequences.map { s in
@@ -145,30 +145,6 @@ public struct ParityReport: Sendable {
         ])
     }
 
-    /// The report as people read it: one row per sequence, then per-layer errors and routing.
-    public var text: String {
-        func row(_ name: String, _ m: LogitMetrics) -> [String] {
-            [name, String(m.positions), String(format: "%.2e", m.relativeL2), String(format: "%.2e", m.maxAbs),
-             String(format: "%.2e", m.meanKL), String(format: "%.2e", m.klMax), String(format: "%.3f", m.top1Agreement),
-             String(format: "%.3f", m.top5Agreement)]
-        }
-        var rows = [["sequence", "tokens", "rel L2", "max abs", "KL mean", "KL max", "top-1", "top-5"]]
-        for s in sequences {
-            rows.append(row(s.name, s.prefill))
-            rows.append(row("  decode", s.decode))
-        }
-        rows.append(row("all (prefill)", prefill))
-        rows.append(row("all (decode)", decode))
-        var lines = [TextTable.render(rows, rightAligned: Set(1...7)), ""]
-        if let s = all.sourcePerplexity, let c = all.convertedPerplexity {
-            lines.append(String(format: "perplexity: source %.3f, converted %.3f (%+.2f%%)", s, c, (c / s - 1) * 100))
-        }
-        lines.append("residual error after each layer: " + residuals.map { String(format: "%d:%.1e", $0.layer, $0.relativeError) }.joined(separator: " "))
-        if !routing.isEmpty {
-            lines.append("same expert chosen: " + routing.map { String(format: "layer %d %.1f%%", $0.layer, $0.agreement * 100) }.joined(separator: ", "))
-        }
-        if bitIdentical { lines.append("logits are bit-identical to the source") }
-        lines.append(passed ? "parity: PASSED" : "parity: FAILED: " + failures.joined(separator: "; "))
-        return lines.joined(separator: "\n")
-    }
+    /// The report as people read it (see `text(of:)`).
+    public var text: String { Self.text(of: json) }
 }

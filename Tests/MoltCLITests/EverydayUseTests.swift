@@ -123,3 +123,64 @@ private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/toke
             + "bf16_pytorch_model.bin, model.pt; name the one to read\n")
     }
 }
+
+@Test func progressIsLoggedWhenStderrIsNotATerminal() throws {
+    try MoltBinary.withScratch { dir in
+        let text = dir.appendingPathComponent("text.txt").path
+        let heldout = try String(contentsOfFile: "Fixtures/trained/heldout.txt", encoding: .utf8)
+        try heldout.prefix(2000).write(toFile: text, atomically: false, encoding: .utf8)
+        let arguments = ["perplexity"] + trained + ["--text", text, "--context", "64"]
+        let logged = try MoltBinary.run(arguments, environment: ["MOLT_PROGRESS_SECONDS": "0"])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        let lines = logged.stderr.split(separator: "\n")
+        #expect(lines.count >= 2)
+        #expect(lines.allSatisfy { $0.hasPrefix("molt: perplexity: ") && $0.contains("tokens") && !$0.contains("\u{1B}") })
+        let quiet = try MoltBinary.run(arguments, environment: ["MOLT_PROGRESS_SECONDS": "1000"])
+        #expect(quiet.stderr.isEmpty)
+    }
+}
+
+@Test func inspectShowsTheParityReportAsATable() throws {
+    try MoltBinary.withScratch { dir in
+        let molt = dir.appendingPathComponent("t.molt").path
+        let convert = try MoltBinary.run(["convert", "Fixtures/trained", "-o", molt, "--tokenizer", "Fixtures/trained/tokenizer.json"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let inspect = try MoltBinary.run(["inspect", molt])
+        #expect(inspect.stdout.contains("\nsequence "))
+        #expect(inspect.stdout.contains("\nall (prefill) "))
+        #expect(inspect.stdout.hasSuffix("\nparity: PASSED\n"))
+        #expect(!inspect.stdout.contains("\"passed\""))
+        // The figure says which tokens it is over, in convert and inspect alike.
+        let perplexity = try #require(inspect.stdout.components(separatedBy: "\n").first { $0.hasPrefix("perplexity: ") })
+        #expect(perplexity.contains(" predicted tokens of text-"))
+        #expect(convert.stderr.contains(perplexity))
+        let json = try MoltBinary.run(["inspect", molt, "--json"])
+        #expect(json.stdout.contains("\"passed\": true"))
+    }
+}
+
+@Test func anExportIsACheckpointWithItsConfigAndTokenizer() throws {
+    try MoltBinary.withScratch { dir in
+        let molt = dir.appendingPathComponent("t.molt").path
+        #expect(try MoltBinary.run(["convert", "Fixtures/trained", "-o", molt, "--tokenizer", "Fixtures/trained/tokenizer.json", "--no-verify"]).status == 0)
+        let out = dir.appendingPathComponent("export")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
+        let weights = out.appendingPathComponent("model.safetensors").path
+        let export = try MoltBinary.run(["export", molt, "-o", weights])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["config.json", "model.safetensors", "tokenizer.json"])
+        #expect(try Data(contentsOf: out.appendingPathComponent("tokenizer.json")) == Data(contentsOf: URL(fileURLWithPath: "Fixtures/trained/tokenizer.json")))
+        // The directory runs as a checkpoint, with the same greedy tokens as the .molt.
+        let fromMolt = try MoltBinary.run(["generate", molt, "--tokens", "5,17,42", "-n", "4"])
+        let fromExport = try MoltBinary.run(["generate", out.path, "--tokens", "5,17,42", "-n", "4"])
+        #expect(fromExport.status == 0, "\(fromExport.stderr)")
+        #expect(fromExport.stdout == fromMolt.stdout)
+        // Exporting again needs --force for every file it would replace with other bytes.
+        try FileManager.default.removeItem(atPath: weights)
+        try Data("{}".utf8).write(to: out.appendingPathComponent("config.json"))
+        let again = try MoltBinary.run(["export", molt, "-o", weights])
+        #expect(again.status == 1)
+        #expect(again.stderr == "molt: error: \(out.path)/config.json exists; pass --force to overwrite\n")
+        #expect(!FileManager.default.fileExists(atPath: weights))
+    }
+}

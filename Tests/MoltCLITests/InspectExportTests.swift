@@ -60,8 +60,8 @@ import Testing
         #expect(again.status == 1)
         #expect(again.stderr.contains("--force"))
         #expect(try MoltBinary.run(["export", MoltBinary.fixture("a-legacy"), "-o", out, "--force"]).status == 0)
-        // Nothing but the output remains: no temporary files.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["model.safetensors"])
+        // Nothing but the output and its config remain: no temporary files.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["config.json", "model.safetensors"])
     }
 }
 
