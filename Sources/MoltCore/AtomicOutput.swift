@@ -30,7 +30,7 @@ public final class AtomicOutput {
         var info = stat()
         if lstat(path, &info) == 0 {
             guard (info.st_mode & S_IFMT) != S_IFDIR else { throw MoltError(.usage, "\(path) is a directory") }
-            guard overwrite else { throw MoltError(.usage, "\(path) exists; pass --force to overwrite") }
+            guard overwrite else { throw MoltError.outputExists(path: path) }
         }
         let directory = slash.map { String(path[...$0]) } ?? ""
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
@@ -156,10 +156,10 @@ public final class AtomicOutput {
             unlink(temporaryPath)
             return
         }
-        if errno == EEXIST { throw MoltError(.usage, "\(path) exists; pass --force to overwrite") }
+        if errno == EEXIST { throw MoltError.outputExists(path: path) }
         // Some file systems have no hard links: fall back to check-then-rename.
         var info = stat()
-        if lstat(path, &info) == 0 { throw MoltError(.usage, "\(path) exists; pass --force to overwrite") }
+        if lstat(path, &info) == 0 { throw MoltError.outputExists(path: path) }
         guard rename(temporaryPath, path) == 0 else { throw ioError("cannot rename \(temporaryPath) to") }
     }
 

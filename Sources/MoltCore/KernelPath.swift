@@ -41,13 +41,11 @@ public enum KernelPath: Int, Sendable, CaseIterable, CustomStringConvertible {
     static func select(_ name: String?, detected: KernelPath) -> Result<KernelPath, MoltError> {
         guard let name, !name.isEmpty else { return .success(detected) }
         guard let path = allCases.first(where: { $0.description == name }) else {
-            return .failure(MoltError(
-                .usage, "MOLT_KERNELS=\(quoted(name)): expected one of \(allCases.map(\.description).joined(separator: ", "))"))
+            return .failure(MoltError.unknownKernelPath(name: name, levels: allCases.map(\.description)))
         }
         guard path.rawValue <= detected.rawValue else {
             let available = allCases.filter { $0.rawValue <= detected.rawValue }.map(\.description)
-            return .failure(MoltError(
-                .usage, "MOLT_KERNELS=\(name): this CPU lacks \(name); it runs \(available.joined(separator: ", "))"))
+            return .failure(MoltError.kernelPathUnavailable(name: name, available: available))
         }
         return .success(path)
     }

@@ -14,12 +14,80 @@ public struct MoltError: Error, CustomStringConvertible, Equatable, Sendable {
         case io
     }
 
+    /// The errors callers and tests tell apart, by name rather than by their text (as
+    /// safetensors' error enum does). Each keeps the message it has always had; the static
+    /// functions of the same names make them.
+    public enum Reason: Sendable, Equatable {
+        /// An output file exists and overwriting was not asked for.
+        case outputExists
+        /// No token ids were given.
+        case noTokens
+        /// A token id outside the embedding's rows.
+        case tokenOutOfVocabulary
+        /// A state dict whose tensors do not match its config.
+        case tensorsDoNotMatchConfig
+        /// A decode state used with a model that did not make it.
+        case stateOfAnotherModel
+        /// One decode state given for two sequences of a batch.
+        case stateGivenTwice
+        /// A batch given with another number of decode states.
+        case statesDoNotMatchBatch
+        /// `MOLT_KERNELS` names no instruction-set level.
+        case unknownKernelPath
+        /// `MOLT_KERNELS` names a level this CPU lacks.
+        case kernelPathUnavailable
+    }
+
     public let kind: Kind
     public let message: String
+    /// Set for the errors callers tell apart.
+    public let reason: Reason?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, reason: Reason? = nil) {
         self.kind = kind
         self.message = escapingControlCharacters(message)
+        self.reason = reason
+    }
+
+    public static func outputExists(path: String) -> MoltError {
+        MoltError(.usage, "\(path) exists; pass --force to overwrite", reason: .outputExists)
+    }
+
+    public static let noTokens = MoltError(.badInput, "no token ids given", reason: .noTokens)
+
+    public static func tokenOutOfVocabulary(id: Int, position: Int, vocabularyRows: Int) -> MoltError {
+        MoltError(
+            .badInput, "token id \(id) at position \(position) is outside the vocabulary 0..<\(vocabularyRows)",
+            reason: .tokenOutOfVocabulary)
+    }
+
+    /// Every problem, one a line.
+    public static func tensorsDoNotMatchConfig(problems: [String]) -> MoltError {
+        MoltError(
+            .badInput, "the tensors do not match the config (\(problems.count) problems):\n  " + problems.joined(separator: "\n  "),
+            reason: .tensorsDoNotMatchConfig)
+    }
+
+    public static let stateOfAnotherModel = MoltError(
+        .usage, "the decode state was made by another model", reason: .stateOfAnotherModel)
+
+    public static let stateGivenTwice = MoltError(
+        .usage, "the same decode state was given for two sequences", reason: .stateGivenTwice)
+
+    public static func statesDoNotMatchBatch(sequences: Int, states: Int) -> MoltError {
+        MoltError(.usage, "\(sequences) sequences given with \(states) states", reason: .statesDoNotMatchBatch)
+    }
+
+    public static func unknownKernelPath(name: String, levels: [String]) -> MoltError {
+        MoltError(
+            .usage, "MOLT_KERNELS=\(quoted(name)): expected one of \(levels.joined(separator: ", "))", reason: .unknownKernelPath)
+    }
+
+    /// `available`: the levels this CPU has.
+    public static func kernelPathUnavailable(name: String, available: [String]) -> MoltError {
+        MoltError(
+            .usage, "MOLT_KERNELS=\(name): this CPU lacks \(name); it runs \(available.joined(separator: ", "))",
+            reason: .kernelPathUnavailable)
     }
 
     public var description: String { message }

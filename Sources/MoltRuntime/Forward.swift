@@ -36,7 +36,9 @@ struct ForwardPass {
     }
 
     /// Runs every segment's tokens (already validated) through every layer, continuing each
-    /// from its state, and leaves the final residual stream in `a.x` [rows, H].
+    /// from its state, and leaves the final residual stream in `a.x` [rows, H]:
+    ///     x = E[id];  per layer: x += mixer(rmsnorm(x) * norm_w)
+    /// with rmsnorm(v) = v / sqrt(mean(v^2) + 1e-5), and the mixer Mamba's or MoE's.
     func run() {
         let weights = model.weights
         for s in segments {
@@ -44,6 +46,7 @@ struct ForwardPass {
         }
         for (i, layer) in weights.layers.enumerated() {
             for r in 0..<rows { rmsNorm(a.x[r], weight: layer.norm, into: a.normed[r], count: a.x.width) }
+            // Each mixer adds its output to the residual stream a.x.
             switch layer.mixer {
             case .mamba(let w): mamba(w, layer: i)
             case .moe(let w): moe(w, layer: i)

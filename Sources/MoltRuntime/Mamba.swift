@@ -7,7 +7,9 @@ import MoltKernels
 extension ForwardPass {
     /// The Mamba mixer over the pass's rows: with [x, z] = in_proj(normed),
     ///     u = silu(conv(x)),  [dt, B, C] = x_proj(u),  delta = softplus(dt_proj(dt) + dt_bias),
-    ///     residual += out_proj(scan(u, delta, A, B, C, D) * silu(z)).
+    ///     per channel c:  h = exp(delta A) * h + delta B u,  y = h · C + D u,
+    ///     residual += out_proj(y * silu(z)),
+    /// with silu(v) = v / (1 + e^-v), softplus(v) = log(1 + e^v) and A = -exp(A_log).
     func mamba(_ w: MambaWeights, layer i: Int) {
         observe(TensorNames.mamba(i, "in_proj.weight"), a.normed)
         matmul(a.normed, w.inProj, into: a.xz)

@@ -5,8 +5,11 @@ import MoltCore
 // residual stream.
 
 extension ForwardPass {
-    /// x += p[e] * expert_e(normed) with e the top-1 expert of each position. Positions are
-    /// grouped by expert so each expert runs one matrix product over all of its positions.
+    /// x += p[e] * expert_e(normed) with e the top-1 expert of each position:
+    ///     p = sigmoid(router(normed)),  e = argmax p (the lowest index on ties),
+    ///     expert(v) = fc2(gelu(a[0..<F]) * a[F..<2F]) with a = fc1(v) (gated; else fc2(gelu(a))),
+    /// gelu the exact erf form. Positions are grouped by expert so each expert runs one matrix
+    /// product over all of its positions.
     func moe(_ w: MoEWeights, layer i: Int) {
         let router = Rows(viewing: a.router, width: w.experts.count)
         observe(TensorNames.router(i, "weight"), a.normed)

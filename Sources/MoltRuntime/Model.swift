@@ -37,9 +37,7 @@ public final class BlackMambaModel: @unchecked Sendable {
         let config = config.resolved(shapes: shapes)
         let problems = config.shapeProblems(shapes)
         guard problems.isEmpty else {
-            throw MoltError.badInput(
-                "the tensors do not match the config (\(problems.count) problems):\n  "
-                    + problems.joined(separator: "\n  "))
+            throw MoltError.tensorsDoNotMatchConfig(problems: problems)
         }
         var binder = WeightBinder(tensors: tensors, packed: packed)
         weights = try ModelWeights(config: config, binder: &binder)
@@ -76,23 +74,23 @@ public final class BlackMambaModel: @unchecked Sendable {
     /// Refuses an empty list and names the first id outside 0..<vocabRows with its position
     /// (counted from `firstPosition`, the position of tokens[0] in its sequence).
     public func validate(tokens: [Int], firstPosition: Int = 0) throws {
-        guard !tokens.isEmpty else { throw MoltError.badInput("no token ids given") }
+        guard !tokens.isEmpty else { throw MoltError.noTokens }
         for (i, id) in tokens.enumerated() where id < 0 || id >= vocabRows {
-            throw MoltError.badInput("token id \(id) at position \(firstPosition + i) is outside the vocabulary 0..<\(vocabRows)")
+            throw MoltError.tokenOutOfVocabulary(id: id, position: firstPosition + i, vocabularyRows: vocabRows)
         }
     }
 
     func check(_ state: DecodeState) throws {
-        guard state.model === self else { throw MoltError(.usage, "the decode state was made by another model") }
+        guard state.model === self else { throw MoltError.stateOfAnotherModel }
     }
 
     /// A batch of `count` sequences continues `states`, one each, all this model's.
     func check(batchOf count: Int, states: [DecodeState]) throws {
         guard count == states.count else {
-            throw MoltError(.usage, "\(count) sequences given with \(states.count) states")
+            throw MoltError.statesDoNotMatchBatch(sequences: count, states: states.count)
         }
         guard Set(states.map(ObjectIdentifier.init)).count == states.count else {
-            throw MoltError(.usage, "the same decode state was given for two sequences")
+            throw MoltError.stateGivenTwice
         }
         for state in states { try check(state) }
     }

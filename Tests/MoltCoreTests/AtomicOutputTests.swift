@@ -42,6 +42,7 @@ import Testing
         let error = #expect(throws: MoltError.self) { try AtomicOutput(path: target, overwrite: false) }
         #expect(error?.kind == .usage)
         #expect(error?.message == "\(target) exists; pass --force to overwrite")
+        #expect(error?.reason == .outputExists)
 
         let output = try AtomicOutput(path: target, overwrite: true)
         try write(output, [7, 7])

@@ -20,11 +20,13 @@ import Testing
         let error = #expect(throws: MoltError.self) { try KernelPath.select("avx512", detected: .avx2).get() }
         #expect(error?.kind == .usage)
         #expect(error?.message == "MOLT_KERNELS=avx512: this CPU lacks avx512; it runs scalar, avx2")
+        #expect(error?.reason == .kernelPathUnavailable)
     }
 
     @Test func anUnknownNameIsRefusedListingTheLevels() {
         let error = #expect(throws: MoltError.self) { try KernelPath.select("AVX2", detected: .avx512vnni).get() }
         #expect(error?.kind == .usage)
         #expect(error?.message == "MOLT_KERNELS='AVX2': expected one of scalar, avx2, avx512, avx512vnni")
+        #expect(error?.reason == .unknownKernelPath)
     }
 }

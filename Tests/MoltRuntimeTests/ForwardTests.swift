@@ -124,6 +124,7 @@ func batchedPrefillGivesEachSequenceItsOwnLogits(_ dtype: DType) throws {
     #expect(twice?.kind == .usage && twice?.message == "the same decode state was given for two sequences")
     let short = #expect(throws: MoltError.self) { try m.prefill(batch, states: Array(states.prefix(3))) }
     #expect(short?.kind == .usage && short?.message == "4 sequences given with 3 states")
+    #expect(twice?.reason == .stateGivenTwice && short?.reason == .statesDoNotMatchBatch)
 }
 
 @Test(arguments: [DType.f32, .bf16])
@@ -203,6 +204,7 @@ func batchedDecodeGivesEachSequenceItsOwnBits(_ dtype: DType) throws {
     let (_, state) = try m.prefill([1, 2, 3])
     let error = #expect(throws: MoltError.self) { try m.decode(1000, state: state) }
     #expect(error?.message.contains("token id 1000 at position 3") == true)
+    #expect(error?.reason == .tokenOutOfVocabulary)
     #expect(state.position == 3)
 }
 
