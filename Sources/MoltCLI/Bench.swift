@@ -14,7 +14,10 @@ struct Bench: ParsableCommand {
             seeded random ids; generation is timed as `molt run` does it, greedily. The kernels \
             run at the highest instruction-set level the CPU has; MOLT_KERNELS=scalar, avx2, \
             avx512 or avx512vnni chooses one by hand (refused where the CPU lacks it), and the \
-            level used is reported.
+            level used is reported. Prefill and decode are run --repetitions times (after \
+            one warm-up) and reported as mean ± standard deviation; --format markdown or csv \
+            prints them as llama-bench does, one row per test (pp: prompt processing, tg: text \
+            generation).
             """
     )
 
@@ -26,11 +29,22 @@ struct Bench: ParsableCommand {
     @Option(help: "Tokens to decode for the decode measurement.")
     var gen = 64
 
-    @Flag(help: "Print one JSON object.")
+    @Option(name: .shortAndLong, help: "Timed runs of prefill and decode, after one warm-up.")
+    var repetitions = 3
+
+    @Option(help: "Output: text, json, markdown or csv.")
+    var format: BenchFormat = .text
+
+    @Flag(help: "Print one JSON object (as --format json).")
     var json = false
+
+    enum BenchFormat: String, CaseIterable, ExpressibleByArgument {
+        case text, json, markdown, csv
+    }
 
     func validate() throws {
         guard prompt >= 1, gen >= 1 else { throw ValidationError("--prompt and --gen must be at least 1") }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
     }
 
     func run() throws {
@@ -41,16 +55,21 @@ struct Bench: ParsableCommand {
         let tokens = random.tokens(prompt, below: network.config.vocabSize)
 
         // Timed as `molt run` generates, greedily: the first token comes from the prefill's
-        // logits, each later one from a decode step.
-        var sampler = Sampler.greedy
-        var marks: [Date] = []
-        let prefillStart = Date()
-        _ = try network.generate(prompt: tokens, maxNewTokens: gen + 1, sampler: &sampler) { _ in
-            marks.append(Date())
-            return true
+        // logits, each later one from a decode step. The warm-up run faults the weights in.
+        var prefillRates: [Double] = [], decodeRates: [Double] = []
+        for run in 0...repetitions {
+            var sampler = Sampler.greedy
+            var marks: [Date] = []
+            let prefillStart = Date()
+            _ = try network.generate(prompt: tokens, maxNewTokens: gen + 1, sampler: &sampler) { _ in
+                marks.append(Date())
+                return true
+            }
+            guard run > 0 else { continue }
+            prefillRates.append(Double(prompt) / marks[0].timeIntervalSince(prefillStart))
+            decodeRates.append(Double(gen) / marks[marks.count - 1].timeIntervalSince(marks[0]))
         }
-        let prefillSeconds = marks[0].timeIntervalSince(prefillStart)
-        let decodeSeconds = marks[marks.count - 1].timeIntervalSince(marks[0])
+        let prefill = Spread(prefillRates), decode = Spread(decodeRates)
         // Before the bandwidth measurement, whose buffer would count as the model's.
         let peakRSS = ResourceUsage.peakResidentBytes
         let threads = model.threads ?? ProcessInfo.processInfo.activeProcessorCount
@@ -59,15 +78,18 @@ struct Bench: ParsableCommand {
         }
 
         let active = network.activeBytesPerToken
-        let decodeRate = Double(gen) / decodeSeconds
+        let decodeRate = decode.mean
         let bound = bandwidth / Double(active)
         let result: [(String, JSON)] = [
             ("model", .string(model.model)),
             ("load_seconds", .double(loadSeconds)),
             ("prompt_tokens", .int(prompt)),
-            ("prefill_tokens_per_second", .double(Double(prompt) / prefillSeconds)),
+            ("repetitions", .int(repetitions)),
+            ("prefill_tokens_per_second", .double(prefill.mean)),
+            ("prefill_tokens_per_second_sd", .double(prefill.sd)),
             ("decode_tokens", .int(gen)),
             ("decode_tokens_per_second", .double(decodeRate)),
+            ("decode_tokens_per_second_sd", .double(decode.sd)),
             ("read_bandwidth_gb_per_second", .double(bandwidth / 1e9)),
             ("active_bytes_per_token", .int(active)),
             ("decode_bound_tokens_per_second", .double(bound)),
@@ -75,16 +97,48 @@ struct Bench: ParsableCommand {
             ("peak_rss_bytes", .int(peakRSS)),
             ("kernel_path", .string(KernelPath.best.description)),
         ]
-        if json {
+        let rows = [("pp\(prompt)", prefill), ("tg\(gen)", decode)]
+        switch json ? .json : format {
+        case .json:
             print(JSON.object(result).serialized(indent: 2))
-        } else {
-            print(String(format: "prefill  %8.1f tokens/s  (%d tokens)", Double(prompt) / prefillSeconds, prompt))
-            print(String(format: "decode   %8.1f tokens/s  (%d tokens)", decodeRate, gen))
+        case .markdown:
+            print("| model | threads | kernels | test | t/s |\n|---|---:|---|---|---:|")
+            for (test, spread) in rows {
+                print(String(format: "| %@ | %d | %@ | %@ | %.2f ± %.2f |", model.model, threads, KernelPath.best.description, test,
+                             spread.mean, spread.sd))
+            }
+        case .csv:
+            print("model,threads,kernels,test,repetitions,tokens_per_second,tokens_per_second_sd")
+            for (test, spread) in rows {
+                print(String(format: "%@,%d,%@,%@,%d,%.4f,%.4f", Self.csvField(model.model), threads, KernelPath.best.description,
+                             test, repetitions, spread.mean, spread.sd))
+            }
+        case .text:
+            print(String(format: "prefill  %8.1f ± %.1f tokens/s  (%d tokens, %d runs)", prefill.mean, prefill.sd, prompt, repetitions))
+            print(String(format: "decode   %8.1f ± %.1f tokens/s  (%d tokens, %d runs)", decode.mean, decode.sd, gen, repetitions))
             print(String(format: "bound    %8.1f tokens/s  = %@ per token / %.1f GB/s read bandwidth (%d threads)",
                          bound, Formatting.bytes(active), bandwidth / 1e9, threads))
             print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@", decodeRate / bound * 100,
                          Formatting.bytes(peakRSS)))
             print("kernels  \(KernelPath.best) (of \(KernelPath.supported.map(\.description).joined(separator: ", ")); MOLT_KERNELS chooses)")
         }
+    }
+
+    /// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { ",\"\n\r".contains($0) }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// Mean and sample standard deviation of repeated measurements.
+struct Spread {
+    let mean: Double
+    let sd: Double
+
+    init(_ values: [Double]) {
+        mean = values.reduce(0, +) / Double(values.count)
+        let m = mean
+        sd = values.count > 1 ? (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)).squareRoot() : 0
     }
 }

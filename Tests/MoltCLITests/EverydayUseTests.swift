@@ -184,3 +184,26 @@ private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/toke
         #expect(!FileManager.default.fileExists(atPath: weights))
     }
 }
+
+@Test func benchRepeatsAndPrintsMarkdownOrCSV() throws {
+    let model = MoltBinary.fixture("a-zip-bare")
+    let base = ["bench", model, "--prompt", "4", "--gen", "2", "-r", "2", "-t", "1"]
+    let markdown = try MoltBinary.run(base + ["--format", "markdown"])
+    #expect(markdown.status == 0, "\(markdown.stderr)")
+    let rows = markdown.stdout.split(separator: "\n")
+    #expect(rows.count == 4)
+    #expect(rows[0] == "| model | threads | kernels | test | t/s |")
+    #expect(rows[2].hasPrefix("| \(model) | 1 | ") && rows[2].contains(" | pp4 | ") && rows[2].contains(" ± "))
+    #expect(rows[3].contains(" | tg2 | "))
+    let csv = try MoltBinary.run(base + ["--format", "csv"])
+    let lines = csv.stdout.split(separator: "\n")
+    #expect(lines.first == "model,threads,kernels,test,repetitions,tokens_per_second,tokens_per_second_sd")
+    #expect(lines.count == 3 && lines[1].hasPrefix("\(model),1,") && lines[1].contains(",pp4,2,"))
+    let json = try MoltBinary.run(base + ["--json"])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    #expect(object["repetitions"] as? Int == 2)
+    #expect(object["decode_tokens_per_second_sd"] is Double)
+    let none = try MoltBinary.run(["bench", model, "-r", "0"])
+    #expect(none.status == 1)
+    #expect(none.stderr.hasPrefix("molt: error: --repetitions must be at least 1\n"))
+}
