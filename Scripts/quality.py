@@ -15,9 +15,9 @@ FIXTURE = "Fixtures/trained"
 RECIPES = {
     "bf16 (lossless)": ["--experts", "bf16", "--mamba", "bf16", "--embedding", "bf16", "--others", "bf16"],
     "q8 experts, nearest": ["--experts", "q8", "--mamba", "bf16", "--method", "nearest"],
-    "q8 experts, search": ["--experts", "q8", "--mamba", "bf16"],
+    "q8 experts, search": ["--experts", "q8", "--mamba", "bf16", "--method", "search"],
     "q4 experts, nearest": ["--experts", "q4", "--mamba", "bf16", "--method", "nearest"],
-    "q4 experts, search": ["--experts", "q4", "--mamba", "bf16"],
+    "q4 experts, search": ["--experts", "q4", "--mamba", "bf16", "--method", "search"],
     "q4 experts + q8 mamba (default)": [],
     "q4 experts + q8 mamba, nearest": ["--method", "nearest"],
     "q4 experts + q4 mamba": ["--mamba", "q4"],

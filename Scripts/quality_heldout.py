@@ -23,7 +23,8 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from blackmamba_reference import BlackMamba, read_safetensors  # noqa: E402
+import safetensors_io  # noqa: E402
+from blackmamba_reference import BlackMamba  # noqa: E402
 
 MOLT = os.environ.get("MOLT", ".build/release/molt")
 FIXTURE = "Fixtures/trained"
@@ -32,7 +33,7 @@ ALL2D = ["--experts", "q4", "--mamba", "q4", "--embedding", "q4"]
 RECIPES = {
     "experts q4 (rest f32)": ["--experts", "q4", "--mamba", "f32", "--embedding", "f32"],
     "every 2-D weight q4": ALL2D,
-    "default recipe (q4 experts, q8 mamba + embedding)": [],
+    "default recipe: q4 experts + q8 mamba and embedding": [],
 }
 METHODS = {
     "nearest": ["--method", "nearest"],
@@ -91,7 +92,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tokens", type=int, default=4096, help="held-out tokens compared (default 4096)")
     ap.add_argument("--window", type=int, default=256)
-    ap.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated recipe names")
+    ap.add_argument("--recipes", default=";".join(RECIPES), help="semicolon-separated recipe names")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated method names")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
@@ -100,12 +101,12 @@ def main():
     vocab = config["vocab_size"]
     ids = heldout_ids(args.tokens)
     windows = [ids[i:i + args.window] for i in range(0, len(ids) - args.window + 1, args.window)]
-    source_sd = {k: v.float() for k, v in read_safetensors(f"{FIXTURE}/model.safetensors").items()}
+    source_sd = {k: v.float() for k, v in safetensors_io.read(f"{FIXTURE}/model.safetensors").items()}
     src = run(BlackMamba(config, source_sd), windows)
     base = compare(src, src, windows, vocab)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for recipe in args.recipes.split(","):
+        for recipe in args.recipes.split(";"):
             for method in args.methods.split(","):
                 out, st = os.path.join(tmp, "m.molt"), os.path.join(tmp, "m.safetensors")
                 flags = [f for f in METHODS[method] if f != "--self"]
@@ -116,7 +117,7 @@ def main():
                                capture_output=True, text=True, check=True)
                 seconds = time.time() - start
                 molt("export", out, "-o", st, "--dtype", "f32", "--force")
-                conv = run(BlackMamba(config, read_safetensors(st)), windows)
+                conv = run(BlackMamba(config, safetensors_io.read(st)), windows)
                 r = compare(src, conv, windows, vocab)
                 info = json.loads(molt("inspect", out, "--json").stdout)
                 stored = sum(t["bytes"] for t in info["tensors"])

@@ -266,7 +266,7 @@ public final class MoltWriter {
     ) throws -> QuantError {
         let columns = layout.columns
         // Per tensor, not per chunk: the weighted search's weights, GPTQ's inverse Hessian.
-        let weights = method == .weighted ? try statistics?.searchWeights(layout: layout) : nil
+        let weights = method.isCalibrated ? try statistics?.searchWeights(layout: layout) : nil
         let factor = method == .gptq ? try statistics.flatMap(GPTQ.inverseFactor) : nil
         // Chunks are counted in f32 whatever the source type: blocks of parallel work start at
         // each chunk, so the chunks fix the order of the error sums.
@@ -292,8 +292,9 @@ public final class MoltWriter {
                         into: out.baseAddress!)
                 } else if method == .gptq {
                     try ElementConversion.widen(chunk, dtype: tensor.dtype, count: rows * columns, into: floats)
+                    guard let weights else { throw MoltError(.usage, "gptq needs calibration statistics") }
                     chunkError = try GPTQ.quantizeRows(
-                        floats, rows: rows, firstRow: first, layout: layout, factor: factor, into: out.baseAddress!)
+                        floats, rows: rows, firstRow: first, layout: layout, factor: factor, searchWeights: weights, into: out.baseAddress!)
                 } else {
                     try ElementConversion.widen(chunk, dtype: tensor.dtype, count: rows * columns, into: floats)
                     chunkError = try Quantizer.quantizeRows(

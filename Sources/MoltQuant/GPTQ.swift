@@ -6,8 +6,9 @@ import MoltCore
 /// (Formats/quantization.md): columns are rounded in order, and each one's error, scaled by
 /// the inverse Hessian of the layer's inputs (H = XᵀX / tokens, dampened), is fed into the
 /// columns not yet rounded, so that the product W x rather than W itself stays close. Each
-/// group's scale (and minimum) is chosen from its values as updated when the group is reached,
-/// the way `nearest` would; every row is independent.
+/// group's scale (and minimum) is chosen by the weighted search (`searchWeights`, from the
+/// calibrated importance) on its values as updated when the group is reached. Every row is
+/// independent.
 public enum GPTQ {
     /// Added to H's diagonal, as a share of its mean: keeps H invertible (columns no token
     /// excited) and tempers the updates.
@@ -79,7 +80,7 @@ public enum GPTQ {
     /// the error of the stored values, measured as the other methods measure theirs.
     public static func quantizeRows(
         _ source: UnsafePointer<Float>, rows: Int, firstRow: Int = 0, layout: QuantLayout, factor: [Double]?,
-        into destination: UnsafeMutableRawPointer
+        searchWeights: [Float], into destination: UnsafeMutableRawPointer
     ) throws -> QuantError {
         let n = layout.columns
         let failures = UncheckedSendable(UnsafeMutablePointer<String?>.allocate(capacity: max(rows, 1)))
@@ -89,7 +90,7 @@ public enum GPTQ {
         BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: rows) { r in
             var w = (0..<n).map { Double(src.value[r * n + $0]) }
             let out = dst.value + r * layout.rowStride
-            if let problem = quantizeRow(&w, layout: layout, factor: factor, into: out) {
+            if let problem = quantizeRow(&w, layout: layout, factor: factor, searchWeights: searchWeights, into: out) {
                 failures.value[r] = "row \(firstRow + r), \(problem)"
             }
         } }
@@ -116,7 +117,9 @@ public enum GPTQ {
     }
 
     /// One row, updated in place as its columns are rounded; nil, or what refused it.
-    static func quantizeRow(_ w: inout [Double], layout: QuantLayout, factor u: [Double]?, into row: UnsafeMutableRawPointer) -> String? {
+    static func quantizeRow(
+        _ w: inout [Double], layout: QuantLayout, factor u: [Double]?, searchWeights: [Float], into row: UnsafeMutableRawPointer
+    ) -> String? {
         let n = layout.columns, g = layout.groupSize, q4 = layout.type == .q4
         let values = row.assumingMemoryBound(to: UInt8.self)
         values.initialize(repeating: 0, count: layout.valueBytesPerRow)
@@ -124,7 +127,7 @@ public enum GPTQ {
             let start = group * g, end = min(start + g, n)
             let current = (start..<end).map { Float(w[$0]) }
             guard current.allSatisfy(\.isFinite) else { return "columns \(start)..<\(end): NaN or infinite value" }
-            let (scale, minimum) = q4 ? nearestQ4(current) : (nearestQ8(current), Float(0))
+            let (scale, minimum) = searched(current, type: layout.type, groupSize: g, weights: searchWeights[start..<start + g])
             guard scale.isFinite, minimum.isFinite else {
                 return "columns \(start)..<\(end): values too large for \(layout.type.rawValue)'s f16 scales"
             }
@@ -138,34 +141,48 @@ public enum GPTQ {
                     let j = i - start, byte = start / 2 + j % (g / 2)
                     values[byte] |= UInt8(q) << (j < g / 2 ? 0 : 4)
                 } else {
-                    q = roundHalfEven(min(max(x * inverse, -127), 127))
+                    q = scale == 0 ? 0 : roundHalfEven(min(max(x * inverse, -127), 127))
                     stored = scale * q
                     values[i] = UInt8(bitPattern: Int8(q))
                 }
-                guard let u else { continue }
+                guard let u else { continue }  // nothing excited the inputs: nearest integers
                 let error = (w[i] - Double(stored)) / u[i * n + i]
                 for j in i + 1..<n where u[i * n + j] != 0 { w[j] -= error * u[i * n + j] }
             }
-            // An all-zero q8 group stores scale 0, as the C quantizer's does.
-            storeHalf(!q4 && current.allSatisfy { $0 == 0 } ? 0 : scale, at: row + layout.scalesOffset + 2 * group)
+            storeHalf(scale, at: row + layout.scalesOffset + 2 * group)
             if q4 { storeHalf(minimum, at: row + layout.minimumsOffset + 2 * group) }
         }
         return nil
     }
 
-    /// Round to nearest's q4 pair: min = f16(lo), scale = f16((hi - lo) / 15); a constant group
-    /// scale 0. Non-finite when they do not fit f16.
-    static func nearestQ4(_ x: [Float]) -> (scale: Float, minimum: Float) {
-        let lo = x.min()!, hi = x.max()!
-        let minimum = molt_quant_round_to_half(lo)
-        if hi == lo { return (0, minimum) }
-        guard molt_quant_round_to_half(hi).isFinite else { return (.infinity, minimum) }
-        return (max(molt_quant_round_to_half((hi - lo) / 15), 0x1p-24), minimum)
-    }
-
-    /// Round to nearest's q8 scale: f16(absmax / 127), at least the smallest f16.
-    static func nearestQ8(_ x: [Float]) -> Float {
-        max(molt_quant_round_to_half(x.map(abs).max()! / 127), 0x1p-24)
+    /// The weighted search's (scale, minimum) for one group's values (Formats/quantization.md),
+    /// by the C quantizer on a one-group row; non-finite when refused.
+    static func searched(_ x: [Float], type: QuantType, groupSize g: Int, weights: ArraySlice<Float>) -> (scale: Float, minimum: Float) {
+        guard let layout = try? QuantLayout(type: type, rows: 1, columns: x.count, groupSize: g) else { return (.nan, .nan) }
+        var job = molt_quant_job()
+        job.type = type == .q8 ? MOLT_QUANT_Q8 : MOLT_QUANT_Q4
+        job.source = MOLT_QUANT_SOURCE_F32
+        job.search = 1
+        job.columns = Int64(x.count)
+        job.group_size = Int64(g)
+        job.groups = 1
+        job.row_stride = Int64(layout.rowStride)
+        job.scales_offset = Int64(layout.scalesOffset)
+        job.minimums_offset = Int64(layout.minimumsOffset)
+        var stored = [UInt8](repeating: 0, count: layout.rowStride)
+        var sums = molt_quant_error(), failure = molt_quant_failure()
+        let weights = Array(weights)
+        let status = x.withUnsafeBytes { src in
+            weights.withUnsafeBufferPointer { w in
+                stored.withUnsafeMutableBytes { dst in
+                    job.weights = w.baseAddress
+                    return molt_quantize_rows(&job, KernelPath.best.c, src.baseAddress, 1, dst.baseAddress, &sums, &failure)
+                }
+            }
+        }
+        guard status == MOLT_QUANT_OK else { return (.nan, .nan) }
+        func half(_ at: Int) -> Float { Float(Float16(bitPattern: UInt16(stored[at]) | UInt16(stored[at + 1]) << 8)) }
+        return (half(layout.scalesOffset), type == .q4 ? half(layout.minimumsOffset) : 0)
     }
 
     static func roundHalfEven(_ x: Float) -> Float { x.rounded(.toNearestOrEven) }

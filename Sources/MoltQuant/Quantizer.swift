@@ -127,7 +127,9 @@ public enum Quantizer {
             switch method {
             case .gptq:
                 guard let statistics else { throw MoltError(.usage, "gptq needs calibration statistics") }
-                error = try GPTQ.quantizeRows(src, rows: rows, layout: layout, factor: try GPTQ.inverseFactor(statistics), into: dst)
+                error = try GPTQ.quantizeRows(
+                    src, rows: rows, layout: layout, factor: try GPTQ.inverseFactor(statistics),
+                    searchWeights: try statistics.searchWeights(layout: layout), into: dst)
             case .weighted:
                 guard let statistics else { throw MoltError(.usage, "the weighted search needs calibration statistics") }
                 error = try quantizeRows(

@@ -96,9 +96,12 @@ final class CalibratedMethodTests: XCTestCase {
 
     // MARK: GPTQ
 
-    /// GPTQ written again from the paper in f64 with no shared code: H⁻¹ by Gauss-Jordan
-    /// elimination, its upper Cholesky factor, then the column loop with min-max groups.
-    private func referenceGPTQ(_ w: [Float], rows: Int, columns n: Int, gram: [Double], tokens: Int, type: QuantType) -> [[Double]] {
+    /// GPTQ written again from the paper in f64: H⁻¹ by Gauss-Jordan elimination, its upper
+    /// Cholesky factor, then the column loop; only each group's (scale, minimum) comes from the
+    /// quantizer's weighted search (tested on its own above), given the group's current values.
+    private func referenceGPTQ(
+        _ w: [Float], rows: Int, columns n: Int, gram: [Double], tokens: Int, type: QuantType, weights: [Float]
+    ) -> [[Double]] {
         var h = gram.map { $0 / Double(tokens) }
         let damp = 0.01 * (0..<n).map { h[$0 * n + $0] }.reduce(0, +) / Double(n)
         for i in 0..<n { h[i * n + i] += damp }
@@ -129,20 +132,12 @@ final class CalibratedMethodTests: XCTestCase {
                 u[i * n + j] = s / u[i * n + i]
             }
         }
-        func f16(_ x: Float) -> Float { Float(Float16(x)) }
         return (0..<rows).map { r in
             var row = (0..<n).map { Double(w[r * n + $0]) }
             var out = [Double](repeating: 0, count: n)
             for start in stride(from: 0, to: n, by: 32) {
                 let group = (start..<min(start + 32, n)).map { Float(row[$0]) }
-                let scale: Float, minimum: Float
-                if type == .q4 {
-                    minimum = f16(group.min()!)
-                    scale = group.max()! == group.min()! ? 0 : max(f16((group.max()! - group.min()!) / 15), 0x1p-24)
-                } else {
-                    minimum = 0
-                    scale = max(f16(group.map(abs).max()! / 127), 0x1p-24)
-                }
+                let (scale, minimum) = GPTQ.searched(group, type: type, groupSize: 32, weights: weights[start..<start + 32])
                 for i in start..<min(start + 32, n) {
                     let x = Float(row[i])
                     let q: Float = type == .q4
@@ -173,7 +168,8 @@ final class CalibratedMethodTests: XCTestCase {
             let statistics = try InputStatistics(columns: columns, tokens: tokens, sumSquares: sumSq, gram: gram)
             let stored = try bytes(w, rows: rows, columns: columns, type: type, method: .gptq, statistics: statistics)
             let layout = try QuantLayout(type: type, rows: rows, columns: columns, groupSize: 32)
-            let expected = referenceGPTQ(w, rows: rows, columns: columns, gram: gram, tokens: tokens, type: type)
+            let expected = referenceGPTQ(
+                w, rows: rows, columns: columns, gram: gram, tokens: tokens, type: type, weights: try statistics.searchWeights(layout: layout))
             for r in 0..<rows { XCTAssertEqual(decode(stored, layout: layout, row: r), expected[r], "\(type) row \(r)") }
 
             // And what it is for: the output error on the calibration inputs falls below round to nearest's.
@@ -191,14 +187,14 @@ final class CalibratedMethodTests: XCTestCase {
         }
     }
 
-    func testGPTQWithoutExcitedInputsIsRoundToNearest() throws {
+    /// With nothing to compensate, each group gets the search's parameters and the nearest
+    /// integers: q4's search stores those too.
+    func testGPTQWithoutExcitedInputsIsTheSearch() throws {
         let rows = 5, columns = 96, w = Distribution.offset.values(rows * columns, seed: 2)
         let zero = try InputStatistics(columns: columns, tokens: 0, sumSquares: Array(repeating: 0, count: columns),
                                        gram: Array(repeating: 0, count: columns * columns))
-        for type in QuantType.allCases {
-            XCTAssertEqual(try bytes(w, rows: rows, columns: columns, type: type, method: .gptq, statistics: zero),
-                           try bytes(w, rows: rows, columns: columns, type: type, method: .nearest), "\(type)")
-        }
+        XCTAssertEqual(try bytes(w, rows: rows, columns: columns, type: .q4, method: .gptq, statistics: zero),
+                       try bytes(w, rows: rows, columns: columns, type: .q4, method: .search))
     }
 
     func testCalibratedMethodsRefuseToRunWithoutStatistics() {
