@@ -31,8 +31,10 @@ enum CalibrationSupport {
         guard limit > 0 else { throw MoltError(.usage, "--calibration-tokens must be at least 1, not \(limit)") }
         if let textPath {
             guard let tokenizer else { throw MoltError(.usage, "calibration text needs a tokenizer: pass --tokenizer") }
-            guard let data = FileManager.default.contents(atPath: textPath) else { throw MoltError(.io, "\(textPath): cannot read") }
-            let tokens = Array(tokenizer.encode(String(decoding: data, as: UTF8.self)).prefix(limit))
+            // Valid UTF-8 round-trips, so these are the file's bytes and the hash is the file's.
+            let contents = try Input.textFile(textPath)
+            let data = Data(contents.utf8)
+            let tokens = Array(tokenizer.encode(contents).prefix(limit))
             let text = JSON.object([
                 ("kind", .string("file")), ("sha256", .string(data.sha256Hex)), ("bytes", .int(data.count)),
             ])

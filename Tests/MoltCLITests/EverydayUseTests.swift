@@ -74,6 +74,11 @@ private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/toke
         let perplexity = try MoltBinary.run(["perplexity"] + trained + ["--text", nul.path])
         #expect(perplexity.status == 2)
         #expect(perplexity.stderr == "molt: error: \(nul.path): byte 4: not a text file (a NUL byte)\n")
+        let calibrate = try MoltBinary.run(
+            ["calibrate", "Fixtures/trained", "--text", nul.path, "-o", dir.appendingPathComponent("stats.moltcal").path])
+        #expect(calibrate.status == 2)
+        #expect(calibrate.stderr == "molt: error: \(nul.path): byte 4: not a text file (a NUL byte)\n")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("stats.moltcal").path))
     }
 }
 
