@@ -71,6 +71,9 @@ struct Convert: ParsableCommand {
     @Flag(help: "Overwrite the output if it exists.")
     var force = false
 
+    @OptionGroup(title: "Model metadata")
+    var metadata: MetadataOptions
+
     @OptionGroup(title: "Verification")
     var verification: VerificationOptions
 
@@ -99,6 +102,8 @@ struct Convert: ParsableCommand {
         let checkpoint = try Checkpoint.open(source, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
         for warning in checkpoint.warnings { Terminal.warning(warning) }
+        let described = metadata.resolve(checkpoint)
+        let metadataJSON = Dictionary(uniqueKeysWithValues: described.map { ($0.key.rawValue, JSON.string($0.value)) })
         var tensors = checkpoint.tensors.byName
         // The source's SHA-256s and zip CRCs are computed on the other core meanwhile.
         let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
@@ -142,7 +147,8 @@ struct Convert: ParsableCommand {
         if let parity {
             try out.flush()
             let report = try parity.finish(convertedPath: out.temporaryPath)
-            try writer.replaceTrailer(parity: Self.withQuantizer(report.json, recipe: recipe, calibration: converter.calibration))
+            try writer.replaceTrailer(
+                parity: Self.withQuantizer(report.json, recipe: recipe, calibration: converter.calibration), metadata: metadataJSON)
             FileHandle.standardError.write(Data((report.text + "\n" + quantizerLines(recipe, converter.calibration) + "\n").utf8))
             try VerificationOptions.write(report, to: reportOutput)
             guard report.passed else {
@@ -159,8 +165,9 @@ struct Convert: ParsableCommand {
                 throw ExitCode(3)
             }
         } else {
-            try writer.replaceTrailer(parity: Self.withQuantizer(
-                .object([("verified", .bool(false))]), recipe: recipe, calibration: converter.calibration))
+            try writer.replaceTrailer(
+                parity: Self.withQuantizer(.object([("verified", .bool(false))]), recipe: recipe, calibration: converter.calibration),
+                metadata: metadataJSON)
         }
         try out.commit()
         if parity != nil {
@@ -169,6 +176,7 @@ struct Convert: ParsableCommand {
             for file in checkpoint.tensors.mappedFiles { file.releaseAll() }
         }
 
+        Terminal.note("metadata: " + described.map { "\($0.key.rawValue) \(quoted($0.value)) (\($0.from))" }.joined(separator: ", "))
         let written = out.offset
         let seconds = Date().timeIntervalSince(started)
         Terminal.note(String(

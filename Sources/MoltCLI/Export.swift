@@ -11,7 +11,8 @@ struct Export: ParsableCommand {
             Names are kept; views are made contiguous; q8/q4 tensors of a .molt file are written \
             dequantized, as f32 unless --dtype says otherwise. The model's config.json (and the \
             tokenizer.json a .molt embeds) are written beside the output, so the directory is a \
-            checkpoint Molt and other tools can read. Outputs are written under a temporary name \
+            checkpoint Molt and other tools can read; a .molt's model metadata (name, license, \
+            ...) goes into the safetensors header's metadata. Outputs are written under a temporary name \
             and renamed when complete, so an interrupted export leaves nothing behind.
             """
     )
@@ -38,8 +39,12 @@ struct Export: ParsableCommand {
     func run() throws {
         let tensors: TensorTable
         var beside: [(name: String, bytes: Data)] = []
+        var metadata = ["format": "pt"]
         if MoltFile.looksLikeMolt(path: path) {
             let file = try MoltFile(path: path)
+            if let warning = file.failedParityWarning { Terminal.warning(warning) }
+            // safetensors' header metadata is a string map: the model's metadata fits as it is.
+            for (key, value) in file.header.modelMetadata { metadata[key.rawValue] = value }
             try file.verifyChecksums()
             var table = TensorTable()
             for name in file.tensorNames { try table.insert(file.runtimeTensor(name), named: name) }
@@ -68,7 +73,7 @@ struct Export: ParsableCommand {
             let type = (target != nil && entry.tensor.dtype.isFloatingPoint) ? target! : entry.tensor.dtype
             return SafetensorsWriter.Entry(name: entry.name, dtype: type, shape: entry.tensor.shape)
         }
-        let writer = try SafetensorsWriter(path: output, overwrite: force, tensors: plan, metadata: ["format": "pt"])
+        let writer = try SafetensorsWriter(path: output, overwrite: force, tensors: plan, metadata: metadata)
         let sizes = plan.map { $0.shape.reduce($0.dtype.size, *) }
         var progress = Progress(total: sizes.reduce(0, +), label: "export")
         // Zip CRCs are checked on the other core while this one copies; a failure abandons the output.

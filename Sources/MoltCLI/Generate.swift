@@ -34,10 +34,12 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let network = try model.load()
+        let loaded = try model.load()
+        let network = loaded.model
         try network.validate(tokens: tokens.ids)
         var sampler = try sampling.sampler(temperature: 0, topK: 0, topP: 1)
         let generated = try network.generate(prompt: tokens.ids, maxNewTokens: n, sampler: &sampler)
+        try loaded.checksums.wait()
         if json {
             print(JSON.object([("tokens", JSON(generated))]).serialized())
         } else {

@@ -26,7 +26,8 @@ struct Logits: ParsableCommand {
     var force = false
 
     func run() throws {
-        let network = try model.load()
+        let loaded = try model.load()
+        let network = loaded.model
         let ids = tokens.ids
         try network.validate(tokens: ids)
         let logits: [Float]
@@ -39,6 +40,7 @@ struct Logits: ParsableCommand {
         } else {
             logits = try network.prefill(ids).logits
         }
+        try loaded.checksums.wait()
         try Npy.write(logits, shape: [ids.count, network.vocabRows], to: output, overwrite: force)
     }
 }

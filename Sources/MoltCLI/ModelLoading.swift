@@ -18,33 +18,50 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Threads to run the model on (default: every core).")
     var threads: Int?
 
+    @Flag(help: """
+        Use a .molt file without checking its checksums. By default they are checked on a \
+        thread of their own while the model runs, and nothing is output before the check passes.
+        """)
+    var noCheck = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     var kernels: KernelThreads { threads.map { KernelThreads.forModel(count: $0) } ?? .shared }
 
-    /// Binds the weights of a .molt file (q8/q4, f16 and bf16 weights read in place by the
-    /// kernels) or of a source checkpoint, whose zip CRCs are checked on the other core while
-    /// bf16 weights are widened.
-    func load() throws -> BlackMambaModel {
-        try loadWithFile().model
+    /// The model the options name; `warn` shows the warning for a file that failed its parity check.
+    func load(warn: (String) -> Void = Terminal.warning) throws -> BoundModel {
+        try BoundModel.load(model, config: config, check: !noCheck, kernels: kernels, warn: warn)
     }
+}
 
-    /// The model, and the .molt file it came from (for its embedded tokenizer), if it did.
-    func loadWithFile() throws -> (model: BlackMambaModel, molt: MoltFile?) {
-        if MoltFile.looksLikeMolt(path: model) {
+/// A model ready to run, the .molt file it came from (for its embedded tokenizer), if it did,
+/// and the check of that file's checksums, which a command waits for before its first output.
+struct BoundModel {
+    let model: BlackMambaModel
+    let molt: MoltFile?
+    let checksums: ChecksumCheck
+
+    /// Binds the weights of a .molt file (q8/q4, f16 and bf16 weights read in place by the
+    /// kernels; its checksums checked in the background unless `check` is false) or of a source
+    /// checkpoint, whose zip CRCs are checked on the other core while bf16 weights are widened.
+    static func load(
+        _ path: String, config: String?, check: Bool, kernels: KernelThreads, warn: (String) -> Void = Terminal.warning
+    ) throws -> BoundModel {
+        if MoltFile.looksLikeMolt(path: path) {
             guard config == nil else { throw MoltError(.usage, "--config applies to source checkpoints; a .molt file holds its config") }
-            let file = try MoltFile(path: model)
-            if let warning = file.failedParityWarning { Terminal.warning(warning) }
-            return (try BlackMambaModel(molt: file, kernels: kernels), file)
+            let file = try MoltFile(path: path)
+            if let warning = file.failedParityWarning { warn(warning) }
+            let checksums = check ? ChecksumCheck(file) : ChecksumCheck.skipped
+            return BoundModel(model: try BlackMambaModel(molt: file, kernels: kernels), molt: file, checksums: checksums)
         }
-        let checkpoint = try Checkpoint.open(model, configPath: config, verifyChecksums: true)
+        let checkpoint = try Checkpoint.open(path, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
         let bound = try checkpoint.tensors.verifyingIntegrity {
             try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName, kernels: kernels)
         }
-        return (bound, nil)
+        return BoundModel(model: bound, molt: nil, checksums: .skipped)
     }
 }
 

@@ -7,6 +7,12 @@ import MoltParity
 /// types and quantization errors, and the parity report of its conversion.
 struct MoltInspectReport {
     let file: MoltFile
+    let checksums: Checksums
+
+    enum Checksums: String {
+        case match, mismatch
+        case notChecked = "not checked"
+    }
 
     var json: JSON {
         let header = file.header
@@ -14,6 +20,7 @@ struct MoltInspectReport {
             ("format", .string("molt")),
             ("format_version", .string(header.formatVersion)),
             ("tool", .string("\(header.tool.name) \(header.tool.version)")),
+            ("metadata", .object(header.metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })),
             ("config", file.config.json),
             ("quantization", header.quantization),
             ("provenance", .object([
@@ -39,6 +46,7 @@ struct MoltInspectReport {
                 return .object(fields)
             })),
             ("expert_regions", .int(header.expertRegions.count)),
+            ("checksums", .string(checksums.rawValue)),
             ("parity", header.parity),
         ])
     }
@@ -53,6 +61,11 @@ struct MoltInspectReport {
             "recipe:     \(Self.withoutCalibration(header.quantization).serialized())",
             "tokenizer:  \(header.tokenizer == nil ? "none" : "embedded")",
         ]
+        // Strings from the file are quoted, so none can drive the terminal.
+        lines.insert(contentsOf: header.modelMetadata.map { key, value in
+            let label = key == .sourceRepository ? "repository:" : key.rawValue + ":"
+            return label.padding(toLength: 12, withPad: " ", startingAt: 0) + quoted(value, maxCharacters: 2000)
+        }, at: 1)
         lines += Self.calibrationLines(header.quantization)
         for source in header.provenance.sources {
             lines.append("source:     \(source.name)  \(Formatting.bytes(source.size))  sha256 \(source.sha256)")
@@ -74,6 +87,12 @@ struct MoltInspectReport {
         let total = header.tensors.reduce(0) { $0 + $1.length }
         lines.append("total:      \(header.tensors.count) tensors, \(Formatting.bytes(total)) of tensor data, "
             + "\(header.expertRegions.count) page-aligned expert regions")
+        let count = header.tensors.count + header.blobs.count
+        switch checksums {
+        case .match: lines.append("checksums:  all \(count) match")
+        case .mismatch: lines.append("checksums:  MISMATCH: the file is damaged (below)")
+        case .notChecked: lines.append("checksums:  not checked (--no-check)")
+        }
         lines.append("")
         lines.append(header.parity == .null ? "parity: not verified" : ParityReport.text(of: header.parity))
         return lines.joined(separator: "\n")

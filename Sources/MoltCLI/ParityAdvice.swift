@@ -30,7 +30,7 @@ enum ParityAdvice {
         }
         if converting {
             if !kept {
-                lines.append("--keep-failed FILE keeps the converted file to study (molt run and generate warn when they load it)")
+                lines.append("--keep-failed FILE keeps the converted file to study (every command that runs or exports it warns)")
             }
             lines.append("--no-verify skips the check (recorded in the file)")
         }

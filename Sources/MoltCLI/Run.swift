@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MoltCore
+import MoltFormat
 import MoltRuntime
 import MoltTokenizer
 
@@ -55,10 +56,12 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let (network, molt) = try model.loadWithFile()
-        let tokenizer = try TokenizerSource.load(self.tokenizer, embeddedIn: molt)
+        let loaded = try model.load()
+        let tokenizer = try TokenizerSource.load(self.tokenizer, embeddedIn: loaded.molt)
         let first = try promptFile.map(Input.textFile) ?? prompt.map(Input.text)
-        var session = Session(network: network, tokenizer: tokenizer, sampler: try sampling.sampler(temperature: 0.8, topK: 40, topP: 0.95))
+        var session = Session(
+            network: loaded.model, checksums: loaded.checksums, tokenizer: tokenizer,
+            sampler: try sampling.sampler(temperature: 0.8, topK: 40, topP: 0.95))
         if let first {
             guard !tokenizer.encode(first).isEmpty else { throw MoltError.badInput("the prompt encodes to no tokens") }
             try turn(first, in: &session)
@@ -82,11 +85,22 @@ struct Run: ParsableCommand {
         var decoder = tokenizer.streamingDecoder(skipSpecialTokens: true)
         var produced = ""
         let start = Date()
-        var firstToken: Date?
+        var firstToken: Date?, decodeStart: Date?
+        var damaged: Error?
+        let checksums = session.checksums
         let generated = try session.network.generate(
             prompt: ids, state: session.state, maxNewTokens: n, sampler: &session.sampler
         ) { id in
-            if firstToken == nil { firstToken = Date() }
+            if firstToken == nil {
+                firstToken = Date()
+                // Nothing is printed before the file's checksums are known to match; the wait
+                // counts toward neither speed.
+                do { try checksums.wait() } catch {
+                    damaged = error
+                    return false
+                }
+                decodeStart = Date()
+            }
             if id == tokenizer.endOfText { return false }
             let piece = decoder.feed(id)
             produced += piece
@@ -94,12 +108,15 @@ struct Run: ParsableCommand {
             if let stop, produced.contains(stop) { return false }
             return true
         }
+        if let damaged { throw damaged }
+        // A turn that generated nothing did not wait above.
+        try checksums.wait()
         // The state holds every token but the last one generated: the next turn starts with it.
         session.carried = generated.suffix(1)
         FileHandle.standardOutput.write(Data((decoder.flush() + "\n").utf8))
         let end = Date()
         let prefillSeconds = (firstToken ?? end).timeIntervalSince(start)
-        let decodeSeconds = end.timeIntervalSince(firstToken ?? end)
+        let decodeSeconds = end.timeIntervalSince(decodeStart ?? end)
         Terminal.note(String(
             format: "prompt: %d tokens, %.1f tokens/s; generation: %d tokens, %.1f tokens/s; peak RSS %@",
             ids.count, Double(ids.count) / max(prefillSeconds, 1e-9), generated.count,
@@ -109,13 +126,15 @@ struct Run: ParsableCommand {
     /// What a run keeps between turns.
     private struct Session {
         let network: BlackMambaModel
+        let checksums: ChecksumCheck
         let tokenizer: Tokenizer
         var sampler: Sampler
         let state: DecodeState
         var carried: [Int] = []
 
-        init(network: BlackMambaModel, tokenizer: Tokenizer, sampler: Sampler) {
+        init(network: BlackMambaModel, checksums: ChecksumCheck, tokenizer: Tokenizer, sampler: Sampler) {
             self.network = network
+            self.checksums = checksums
             self.tokenizer = tokenizer
             self.sampler = sampler
             state = network.makeState()

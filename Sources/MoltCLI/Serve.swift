@@ -86,8 +86,11 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "molt.serve")
         let model = self.model, tokenizer = self.tokenizer
         let server = InferenceServer(configuration: settings, logger: logger) {
-            let (network, molt) = try model.loadWithFile()
-            return LoadedModel(model: network, tokenizer: try TokenizerSource.load(tokenizer, embeddedIn: molt))
+            let loaded = try model.load { logger.warning("\($0)") }
+            let tokenizer = try TokenizerSource.load(tokenizer, embeddedIn: loaded.molt)
+            // Not ready (/health answers 503) until the file's checksums match.
+            try loaded.checksums.wait()
+            return LoadedModel(model: loaded.model, tokenizer: tokenizer)
         }
         // The server drains on SIGINT and SIGTERM itself.
         Interrupts.stopHandlingSignals()

@@ -59,9 +59,16 @@ struct Verify: ParsableCommand {
             let summary = String(format: "prefill vs decode over %d positions: relative L2 %.2e (limit %.0e)",
                                  check.positions, check.relativeL2, check.tolerance)
             guard check.passed else {
-                Terminal.error("\(model): FAILED: the model's prefill and its decode steps disagree (\(summary)); "
-                    + "its quantized weights are too coarse for this model: run verify --against its source to see "
-                    + "which layer, and convert with wider types (--experts q8, --mamba f16)")
+                let failure = !check.relativeL2.isFinite
+                    ? "its logits are not finite numbers (\(summary)); a weight it stores is NaN or infinite: "
+                        + "convert it again from its source"
+                    : "the model's prefill and its decode steps disagree (\(summary)); "
+                        + (model.quantizesDecodeActivations
+                            ? "its quantized weights are too coarse for this model: run verify --against its source to "
+                                + "see which layer, and convert with wider types (--experts q8, --mamba f16)"
+                            : "its weights are not quantized, so the two should agree to float32 rounding: convert it "
+                                + "again, and report a bug in molt if it still fails")
+                Terminal.error("\(self.model): FAILED: " + failure)
                 throw ExitCode(3)
             }
             Terminal.note(summary + ": PASSED")

@@ -75,6 +75,10 @@ struct HeaderValidator {
             throw fail("tokenizer names blob \(quoted(tokenizer)), which is not in the file", nil)
         }
         try checkExpertRegions()
+        for key in ModelMetadataKey.allCases {
+            guard let value = header.metadata[key.rawValue] else { continue }
+            guard case .string = value else { throw fail("metadata.\(key.rawValue) is not a string", nil) }
+        }
         return config
     }
 

@@ -4,7 +4,8 @@ import MoltQuant
 
 /// A validated, memory-mapped .molt file. Opening reads the footer and header only (plus the
 /// zstd-compressed entries, which are inflated into owned memory); every other tensor is a
-/// zero-copy view of the mapping. Checksums are verified on demand (`verifyChecksums`).
+/// zero-copy view of the mapping. Checksums are verified on demand (`verifyChecksums`), or
+/// in the background while the file is used (`ChecksumCheck`).
 public final class MoltFile: @unchecked Sendable {
     public let path: String
     public let header: MoltHeader
@@ -176,18 +177,21 @@ public final class MoltFile: @unchecked Sendable {
         return bytes
     }
 
-    /// Computes the crc32 of every tensor's and blob's stored bytes (large ones on all cores)
-    /// and throws one error naming every entry that does not match.
-    public func verifyChecksums() throws {
+    /// Computes the crc32 of every tensor's and blob's stored bytes (large ones on all cores,
+    /// unless `parallel` is false) and throws one error naming every entry that does not match.
+    public func verifyChecksums(parallel: Bool = true) throws {
         var mismatches: [String] = []
         func check(_ label: String, _ offset: Int, _ length: Int, _ expected: UInt32) {
-            let crc = CRC32.parallel(UnsafeRawBufferPointer(rebasing: file.bytes[offset..<offset + length]))
+            let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[offset..<offset + length])
+            let crc = parallel ? CRC32.parallel(bytes) : CRC32.of(bytes)
             if crc != expected { mismatches.append("\(label) at byte \(offset): crc32 \(hex(crc)), header says \(hex(expected))") }
         }
         for entry in header.tensors { check("tensor \(quoted(entry.name))", entry.offset, entry.length, entry.crc32) }
         for blob in header.blobs { check("blob \(quoted(blob.name))", blob.offset, blob.length, blob.crc32) }
         guard mismatches.isEmpty else {
-            throw MoltError.badInput("checksum mismatch: " + mismatches.joined(separator: "; "), file: path)
+            throw MoltError.badInput(
+                "damaged: checksum mismatch: " + mismatches.joined(separator: "; ") + "; copy or convert the file again",
+                file: path)
         }
     }
 }

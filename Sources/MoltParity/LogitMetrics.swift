@@ -1,24 +1,26 @@
 import Foundation
 
 /// Agreement between two models' logits over a run of positions, accumulated so sums over
-/// sequences give exact overall figures.
-struct LogitMetrics {
-    var positions = 0
+/// sequences give exact overall figures: the parity check's, and `molt perplexity --against`'s.
+public struct LogitMetrics: Sendable {
+    public internal(set) var positions = 0
     var sourceEnergy = 0.0
     var differenceEnergy = 0.0
-    var maxAbs = 0.0
+    public internal(set) var maxAbs = 0.0
     var klSum = 0.0
-    var klMax = 0.0
+    public internal(set) var klMax = 0.0
     var top1 = 0
     var top5Overlap = 0
     /// Negative log-likelihood of the next token, when the tokens are text.
     var sourceNLL = 0.0
     var convertedNLL = 0.0
-    var scoredTokens = 0
-    var bitIdentical = true
+    public internal(set) var scoredTokens = 0
+    public internal(set) var bitIdentical = true
+
+    public init() {}
 
     /// Adds rows of `vocab` logits; `next[i]` is the token that follows row i, if known.
-    mutating func add(source: ArraySlice<Float>, converted: ArraySlice<Float>, vocab: Int, next: [Int?]) {
+    public mutating func add(source: ArraySlice<Float>, converted: ArraySlice<Float>, vocab: Int, next: [Int?]) {
         let rows = source.count / vocab
         bitIdentical = bitIdentical && source.elementsEqual(converted)
         source.withUnsafeBufferPointer { s in
@@ -62,7 +64,7 @@ struct LogitMetrics {
         }
     }
 
-    mutating func merge(_ other: LogitMetrics) {
+    public mutating func merge(_ other: LogitMetrics) {
         positions += other.positions
         sourceEnergy += other.sourceEnergy
         differenceEnergy += other.differenceEnergy
@@ -77,12 +79,13 @@ struct LogitMetrics {
         bitIdentical = bitIdentical && other.bitIdentical
     }
 
-    var relativeL2: Double { sourceEnergy > 0 ? (differenceEnergy / sourceEnergy).squareRoot() : 0 }
-    var meanKL: Double { positions > 0 ? klSum / Double(positions) : 0 }
-    var top1Agreement: Double { positions > 0 ? Double(top1) / Double(positions) : 1 }
-    var top5Agreement: Double { positions > 0 ? Double(top5Overlap) / Double(5 * positions) : 1 }
-    var sourcePerplexity: Double? { scoredTokens > 0 ? exp(sourceNLL / Double(scoredTokens)) : nil }
-    var convertedPerplexity: Double? { scoredTokens > 0 ? exp(convertedNLL / Double(scoredTokens)) : nil }
+    /// NaN when either model's logits were not finite (so that a check of it fails).
+    public var relativeL2: Double { sourceEnergy != 0 ? (differenceEnergy / sourceEnergy).squareRoot() : 0 }
+    public var meanKL: Double { positions > 0 ? klSum / Double(positions) : 0 }
+    public var top1Agreement: Double { positions > 0 ? Double(top1) / Double(positions) : 1 }
+    public var top5Agreement: Double { positions > 0 ? Double(top5Overlap) / Double(5 * positions) : 1 }
+    public var sourcePerplexity: Double? { scoredTokens > 0 ? exp(sourceNLL / Double(scoredTokens)) : nil }
+    public var convertedPerplexity: Double? { scoredTokens > 0 ? exp(convertedNLL / Double(scoredTokens)) : nil }
 
     /// Indices of the 5 largest values, largest first; ties go to the lower index.
     private func top5(_ values: UnsafeBufferPointer<Float>) -> [Int] {

@@ -129,6 +129,11 @@ public struct ParityReport: Sendable {
             ("perplexity", all.sourcePerplexity.flatMap { s in all.convertedPerplexity.map { c in
                 .object([("source", .double(s)), ("converted", .double(c)), ("tokens", .int(all.scoredTokens))])
             } } ?? .null),
+            ("perplexity_by_text", .array(perplexityByText.map { text in
+                .object([("text", .string(text.name)), ("sequences", .int(text.sequences)), ("tokens", .int(text.metrics.scoredTokens)),
+                         ("source", .double(text.metrics.sourcePerplexity ?? .nan)),
+                         ("converted", .double(text.metrics.convertedPerplexity ?? .nan))])
+            })),
             ("routing_agreement", .double(routingAgreement)),
             ("sequences", .array(sequences.map { s in
                 .object([("name", .string(s.name)), ("tokens", .int(s.length)), ("prefill", metrics(s.prefill)), ("decode", metrics(s.decode))])
@@ -143,6 +148,26 @@ public struct ParityReport: Sendable {
                 }))])
             } ?? .null),
         ])
+    }
+
+    /// Perplexity over each text the check ran on (`VerificationSet`'s "text" and
+    /// "calibration" sequences, named "text-0", "text-1", ...), prefill and decode positions
+    /// together: a figure per text, since the texts differ from one run of the check to another.
+    var perplexityByText: [(name: String, sequences: Int, metrics: LogitMetrics)] {
+        var texts: [(name: String, sequences: Int, metrics: LogitMetrics)] = []
+        for sequence in sequences {
+            var metrics = sequence.prefill
+            metrics.merge(sequence.decode)
+            guard metrics.scoredTokens > 0 else { continue }
+            let name = String(sequence.name[..<(sequence.name.lastIndex(of: "-") ?? sequence.name.endIndex)])
+            if let at = texts.firstIndex(where: { $0.name == name }) {
+                texts[at].sequences += 1
+                texts[at].metrics.merge(metrics)
+            } else {
+                texts.append((name, 1, metrics))
+            }
+        }
+        return texts
     }
 
     /// The report as people read it (see `text(of:)`).

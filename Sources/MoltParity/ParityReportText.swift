@@ -23,10 +23,20 @@ extension ParityReport {
         rows.append(row("all (prefill)", json["prefill"]))
         rows.append(row("all (decode)", json["decode"]))
         var lines = [TextTable.render(rows, rightAligned: Set(1...7)), ""]
-        if let perplexity = json["perplexity"], case .object = perplexity {
+        let byText = json["perplexity_by_text"].items
+        for text in byText {
+            let s = text["source"].number, c = text["converted"].number
+            let name = text["text"].string, pieces = Int(text["sequences"].number)
+            let length = name == "calibration" ? VerificationSet.calibrationLength : VerificationSet.builtInLength
+            var what = String(format: "%d pieces of up to %d tokens, each piece's first token unpredicted", pieces, length)
+            if name == "calibration" { what += ": molt perplexity --context \(length) --chunks \(pieces) scores the same" }
+            lines.append(String(format: "perplexity on %@: source %.3f, converted %.3f (%+.2f%%) over %d predicted tokens (%@)",
+                                name == "text" ? "the built-in text" : "the --\(name) text", s, c, (c / s - 1) * 100,
+                                Int(text["tokens"].number), what))
+        }
+        if byText.isEmpty, let perplexity = json["perplexity"], case .object = perplexity {
             let s = perplexity["source"].number, c = perplexity["converted"].number
-            // Only text sequences have perplexity; name them, since other commands measure
-            // it on other tokens (molt perplexity: a whole file in windows of --context).
+            // A report stored before perplexity_by_text: one figure over every text sequence.
             let text = sequences.filter { $0["prefill"]?["perplexity_source"] != nil }.map { $0["name"].string }
             let tokens = perplexity["tokens"].map { "the \(Int(Optional($0).number)) predicted tokens" } ?? "the tokens"
             lines.append(String(format: "perplexity: source %.3f, converted %.3f (%+.2f%%) over %@ of %@",

@@ -26,6 +26,11 @@ public enum VerificationSet {
         }
     }
 
+    /// Tokens per sequence of the built-in text and of --calibration text (whose first 4
+    /// sequences are `molt perplexity --context 128 --chunks 4`'s chunks).
+    public static let builtInLength = 64
+    public static let calibrationLength = 128
+
     /// Token ids of text split into sequences of at most `length` tokens.
     public static func text(_ ids: [Int], name: String, length: Int = 128, limit: Int = 4) -> [VerificationSequence] {
         stride(from: 0, to: ids.count, by: length).prefix(limit).enumerated().compactMap { index, start in
@@ -41,8 +46,8 @@ public enum VerificationSet {
     ) throws -> [VerificationSequence] {
         var sequences = random(vocabSize: vocabSize)
         guard let encode else { return sequences }
-        sequences += text(encode(builtInText), name: "text", length: 64, limit: 2)
-        if let calibration { sequences += text(encode(calibration), name: "calibration") }
+        sequences += text(encode(builtInText), name: "text", length: builtInLength, limit: 2)
+        if let calibration { sequences += text(encode(calibration), name: "calibration", length: calibrationLength) }
         let outside = sequences.flatMap(\.tokens).first { $0 >= vocabSize }
         if let outside { throw MoltError.badInput("the tokenizer gives id \(outside), outside the model's vocabulary of \(vocabSize)") }
         return sequences

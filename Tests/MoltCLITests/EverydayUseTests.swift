@@ -156,8 +156,8 @@ private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/toke
         #expect(inspect.stdout.hasSuffix("\nparity: PASSED\n"))
         #expect(!inspect.stdout.contains("\"passed\""))
         // The figure says which tokens it is over, in convert and inspect alike.
-        let perplexity = try #require(inspect.stdout.components(separatedBy: "\n").first { $0.hasPrefix("perplexity: ") })
-        #expect(perplexity.contains(" predicted tokens of text-"))
+        let perplexity = try #require(inspect.stdout.components(separatedBy: "\n").first { $0.hasPrefix("perplexity on the built-in text: ") })
+        #expect(perplexity.hasSuffix(" predicted tokens (2 pieces of up to 64 tokens, each piece's first token unpredicted)"))
         #expect(convert.stderr.contains(perplexity))
         let json = try MoltBinary.run(["inspect", molt, "--json"])
         #expect(json.stdout.contains("\"passed\": true"))

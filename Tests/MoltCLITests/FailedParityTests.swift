@@ -1,4 +1,6 @@
 import Foundation
+import MoltCore
+import MoltFormat
 import Testing
 
 private let damage = ["--test-perturb", "decoder.layers.4.mixer.local_experts.1.linear_fc2.weight"]
@@ -30,6 +32,30 @@ private let damage = ["--test-perturb", "decoder.layers.4.mixer.local_experts.1.
         #expect(generate.status == 0)
         #expect(generate.stderr == "molt: warning: \(kept) failed its parity check at conversion (kept with --keep-failed): "
             + "its outputs may differ from the source's\n")
+
+        let warning = "\(kept) failed its parity check at conversion (kept with --keep-failed): its outputs may differ from the source's"
+        let export = try MoltBinary.run(["export", kept, "-o", dir.appendingPathComponent("x.safetensors").path])
+        #expect(export.status == 0)
+        #expect(export.stderr == "molt: warning: \(warning)\n")
+
+        // serve logs it as a warning of its own log, once the model is loaded.
+        let serve = Process()
+        serve.executableURL = MoltBinary.executable
+        serve.arguments = ["serve", kept, "--port", "0"]
+        let log = Pipe()
+        serve.standardError = log
+        try serve.run()
+        var text = ""
+        while !text.contains("model ready") {
+            let chunk = log.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        serve.terminate()
+        serve.waitUntilExit()
+        let line = text.split(separator: "\n").first { $0.contains("failed its parity check") }.map(String.init)
+        #expect(line?.contains(" warning molt.serve:") == true, "\(text)")
+        #expect(line?.hasSuffix(" \(warning)") == true, "\(text)")
 
         let verify = try MoltBinary.run(["verify", kept, "--against", MoltBinary.fixture("b-zip-megatron")])
         #expect(verify.status == 3)
@@ -85,4 +111,41 @@ private let damage = ["--test-perturb", "decoder.layers.4.mixer.local_experts.1.
     let refused = try MoltBinary.run(["convert", MoltBinary.fixture("a-zip-bare"), "-o", "/tmp/never.molt", "--others", "q8"])
     #expect(refused.status == 1)
     #expect(refused.stderr.hasPrefix("molt: error: The value 'q8' is invalid for '--others <others>'"))
+}
+
+@Test func verifyWithoutASourceSaysFailedAndWhatToDo() throws {
+    try MoltBinary.withScratch { dir in
+        let good = dir.appendingPathComponent("good.molt").path
+        let lossless = ["--experts", "f32", "--mamba", "f32", "--embedding", "f32"]
+        #expect(try MoltBinary.run(["convert", MoltBinary.fixture("a-zip-bare"), "-o", good, "--no-verify"] + lossless).status == 0)
+        let passed = try MoltBinary.run(["verify", good])
+        #expect(passed.status == 0)
+        #expect(passed.stderr.hasSuffix(": PASSED\n"))
+
+        // The same file with a NaN in its final norm, checksums intact: only running it shows.
+        let broken = dir.appendingPathComponent("broken.molt").path
+        try rewrite(good, to: broken) { name, tensor in
+            guard name == "decoder.final_layernorm.weight" else { return tensor }
+            let values = [Float](repeating: .nan, count: tensor.count)
+            return try Tensor(storage: values.withUnsafeBytes { Storage(copying: $0) }, dtype: .f32, shape: tensor.shape)
+        }
+        let verify = try MoltBinary.run(["verify", broken])
+        #expect(verify.status == 3)
+        #expect(verify.stderr.hasSuffix(
+            "molt: error: \(broken): FAILED: its logits are not finite numbers (prefill vs decode over 128 positions: "
+                + "relative L2 nan (limit 1e-05)); a weight it stores is NaN or infinite: convert it again from its source\n"))
+    }
+}
+
+/// Writes `path`'s tensors (each through `change`) and header to a new file at `output`.
+private func rewrite(_ path: String, to output: String, _ change: (String, Tensor) throws -> Tensor) throws {
+    let file = try MoltFile(path: path)
+    let writer = try MoltWriter(sink: FileDescriptorSink(creating: output))
+    for entry in file.header.tensors {
+        try writer.append(entry.name, try change(entry.name, file.tensor(entry.name)), as: entry.type)
+    }
+    let header = file.header
+    try writer.finish(MoltHeaderInfo(
+        tool: header.tool, model: header.model, quantization: header.quantization, provenance: header.provenance,
+        parity: header.parity, metadata: header.metadata))
 }

@@ -147,6 +147,7 @@ private let headerEdits: [(String, String, (inout [String: Any]) -> Void)] = [
         o["blobs"] = blobs
     }),
     ("missing tokenizer blob", "tokenizer", { $0["tokenizer"] = "other.json" }),
+    ("metadata name not a string", "metadata.name is not a string", { $0["metadata"] = ["name": 5, "note": "free-form"] }),
     ("version mismatch", "format_version", { $0["format_version"] = "1.1" }),
     ("bad model", "model.layers[1]", { o in
         var model = o["model"] as! [String: Any]
