@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "MoltServerTests",
             dependencies: [
-                "MoltServer", "MoltRuntime", "MoltCheckpoint", "MoltTokenizer",
+                "MoltServer", "MoltRuntime", "MoltCheckpoint", "MoltTokenizer", "MoltFormat", "MoltCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -21,6 +21,11 @@ public struct APIError: HTTPResponseError, Sendable {
         APIError(.badRequest, "'\(name)' \(problem)", param: name)
     }
 
+    /// nginx's 499: the client closed the connection before its answer was ready. It is never
+    /// delivered; it is what `/metrics` counts for such a request.
+    static let clientClosedRequest = APIError(
+        HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), "the client closed the connection")
+
     /// OpenAI's error type for the status.
     var type: String {
         switch status.code {

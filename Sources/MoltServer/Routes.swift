@@ -24,12 +24,14 @@ struct Routes: Sendable {
         }
         router.get("/v1/models") { _, _ in Response.json(models()) }
         router.post("/tokenize") { request, _ in
-            let (engine, body) = try await prepare(request)
+            var request = request
+            let (engine, body) = try await prepare(&request)
             guard let content = try body.string("content") else { throw APIError.field("content", "is required") }
             return Response.json(.object([("tokens", JSON(engine.tokenizer.encode(content)))]))
         }
         router.post("/detokenize") { request, _ in
-            let (engine, body) = try await prepare(request)
+            var request = request
+            let (engine, body) = try await prepare(&request)
             let ids = try body.tokenIDs("tokens")
             if let bad = ids.first(where: { $0 < 0 || $0 >= engine.tokenizer.vocabularySize }) {
                 throw APIError.field("tokens", "holds \(bad), outside the vocabulary 0..<\(engine.tokenizer.vocabularySize)")
@@ -37,7 +39,8 @@ struct Routes: Sendable {
             return Response.json(.object([("content", .string(engine.tokenizer.decode(ids)))]))
         }
         router.post("/v1/completions") { request, _ in
-            let (engine, body) = try await prepare(request)
+            var request = request
+            let (engine, body) = try await prepare(&request)
             let prompt: [Int]
             switch try body.require("prompt") {
             case .string(let text): prompt = engine.tokenizer.encode(text)
@@ -48,21 +51,24 @@ struct Routes: Sendable {
             }
             let parameters = try GenerationParameters(body)
             return try await complete(
-                Completion(kind: .text, prompt: prompt, promptField: "prompt", parameters: parameters, extraStops: []), on: engine)
+                Completion(kind: .text, prompt: prompt, promptField: "prompt", parameters: parameters, extraStops: []), on: engine,
+                request: request)
         }
         router.post("/v1/chat/completions") { request, _ in
-            let (engine, body) = try await prepare(request)
+            var request = request
+            let (engine, body) = try await prepare(&request)
             let prompt = engine.tokenizer.encode(ChatTemplate.render(try ChatTemplate.messages(body)))
             let parameters = try GenerationParameters(body)
             return try await complete(
                 Completion(kind: .chat, prompt: prompt, promptField: "messages", parameters: parameters, extraStops: ChatTemplate.turnStops),
-                on: engine)
+                on: engine, request: request)
         }
     }
 
-    /// The ready engine and the request's JSON body (at most `maxRequestBytes`).
-    private func prepare(_ request: Request) async throws -> (Engine, RequestFields) {
-        let data = Data(try await request.body.collect(upTo: configuration.maxRequestBytes).readableBytesView)
+    /// The ready engine and the request's JSON body (at most `maxRequestBytes`). The body is
+    /// kept in `request`, which can then still tell when the client's side closes.
+    private func prepare(_ request: inout Request) async throws -> (Engine, RequestFields) {
+        let data = Data(try await request.collectBody(upTo: configuration.maxRequestBytes).readableBytesView)
         guard let engine = engine.ready else { throw APIError(.serviceUnavailable, "the model is loading") }
         return (engine, try RequestFields(data))
     }
@@ -83,7 +89,7 @@ struct Routes: Sendable {
 
     // MARK: Completions
 
-    private func complete(_ asked: Completion, on engine: Engine) async throws -> Response {
+    private func complete(_ asked: Completion, on engine: Engine, request httpRequest: Request) async throws -> Response {
         var fitted = asked
         try fitted.fitContext(configuration.context, model: engine.model)
         let completion = fitted
@@ -122,13 +128,26 @@ struct Routes: Sendable {
                 })
         }
         defer { stream.cancel() }
+        // Nothing is written until the answer is whole, so a client that leaves is seen only as
+        // its side of the connection closing: that ends the sequence at once. (Hummingbird then
+        // closes the connection after the answer, so the answer says so.)
+        let disconnection = Disconnection()
         var text = "", ids: [Int] = []
-        let result = try await run(stream, completion, engine) { piece, pieceIDs in
-            text += piece
-            ids += pieceIDs
+        let result = try await httpRequest.body.consumeWithInboundCloseHandler { _ in
+            try await run(stream, completion, engine) { piece, pieceIDs in
+                text += piece
+                ids += pieceIDs
+            }
+        } onInboundClosed: {
+            disconnection.happened()
+            stream.cancel()
         }
+        // (The watcher also reports a close once the answer is ready and it is stopped.)
+        if result.reason == .cancelled && disconnection.seen { throw APIError.clientClosedRequest }
         guard result.reason != .failed else { throw APIError(.internalServerError, "generation failed") }
-        return Response.json(shape.whole(text: text, ids: ids, finish: result.reason, usage: result.usage(completion)))
+        var response = Response.json(shape.whole(text: text, ids: ids, finish: result.reason, usage: result.usage(completion)))
+        response.headers[.connection] = "close"
+        return response
     }
 
     /// Follows the sequence to its end, handing `emit` its text (cut at stop strings) with the
@@ -159,6 +178,15 @@ struct Routes: Sendable {
         }
         return Outcome(reason: reason, generated: generated)
     }
+}
+
+/// Whether the client's side of a connection has closed; set from Hummingbird's watcher task.
+private final class Disconnection: @unchecked Sendable {
+    private let lock = NSLock()
+    private var closed = false
+
+    func happened() { lock.withLock { closed = true } }
+    var seen: Bool { lock.withLock { closed } }
 }
 
 /// How a sequence ended, and how many tokens it produced.

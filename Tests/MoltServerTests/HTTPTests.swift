@@ -103,26 +103,50 @@ import Testing
         #expect(chunks.last?["usage"]?["completion_tokens"] != nil)
     }
 
-    @Test func greedyThroughTheServerIsGenerateAloneAndBesideEightStreams() async throws {
-        let server = try await TestServer.start { $0.maxBatch = 9 }
+    @Test(arguments: Weights.allCases) func greedyStreamsJoiningAndLeavingEachMatchGenerate(_ weights: Weights) async throws {
+        let loaded = weights.loaded
+        let server = try await TestServer.start({ $0.maxBatch = 9 }, load: { loaded })
         defer { Task { await server.stop() } }
         let lengths = [30, 14, 26, 22, 9, 30, 18, 24, 28]
         let replies = try await withThrowingTaskGroup(of: (Int, [Int]).self) { group in
             for (i, (prompt, n)) in zip(TrainedModel.prompts, lengths).enumerated() {
-                group.addTask {
-                    let reply = try await server.post("/v1/completions", .object([
-                        ("prompt", JSON(prompt)), ("max_tokens", .int(n)), ("temperature", 0),
-                    ]))
-                    return (i, reply.json["choices"]?.items.first?["tokens"]?.ids ?? [-1])
-                }
+                group.addTask { (i, try await server.greedy(prompt, n)) }
             }
             var out = [[Int]](repeating: [], count: lengths.count)
             for try await (i, tokens) in group { out[i] = tokens }
             return out
         }
         for (i, (prompt, n)) in zip(TrainedModel.prompts, lengths).enumerated() {
-            #expect(replies[i] == untilEndOfText(try TrainedModel.greedy(prompt, n)), "stream \(i)")
+            #expect(replies[i] == untilEndOfText(try TrainedModel.greedy(prompt, n, on: loaded.model)), "\(weights) stream \(i)")
         }
+    }
+
+    @Test(arguments: Weights.allCases) func greedyIsGenerateAloneAndBesideEightRunningStreams(_ weights: Weights) async throws {
+        let loaded = weights.loaded
+        let server = try await TestServer.start({ $0.maxBatch = 9; $0.context = 1_000_000 }, load: { loaded })
+        defer { Task { await server.stop() } }
+        let checked = Array(TrainedModel.prompts.prefix(3)), n = 24
+        let expected = try checked.map { untilEndOfText(try TrainedModel.greedy($0, n, on: loaded.model)) }
+        for (prompt, tokens) in zip(checked, expected) {
+            #expect(try await server.greedy(prompt, n) == tokens, "\(weights) alone")
+        }
+        // Eight sampled streams (so their rows pick assorted experts) that run all the while.
+        var others: [AsyncThrowingStream<String, any Error>.AsyncIterator] = []
+        for (i, prompt) in TrainedModel.prompts.suffix(8).enumerated() {
+            let (_, events) = try await server.events("/v1/completions", .object([
+                ("prompt", JSON(prompt)), ("max_tokens", 900_000), ("ignore_eos", true), ("stream", true), ("temperature", 1),
+                ("seed", .int(i)),
+            ]))
+            var iterator = events.makeAsyncIterator()
+            _ = try await iterator.next()
+            others.append(iterator)
+        }
+        #expect(try await server.waitForMetric("molt_batch_size", "8.0"))
+        for (prompt, tokens) in zip(checked, expected) {
+            #expect(try await server.greedy(prompt, n) == tokens, "\(weights) beside eight streams")
+        }
+        #expect(try await server.metric("molt_batch_size") == 8, "the eight streams ended early")
+        withExtendedLifetime(others) {}
     }
 
     @Test func badInputGetsItsStatusAndAMessageNamingTheField() async throws {
@@ -187,6 +211,29 @@ import Testing
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(try await server.metric("molt_generated_tokens_total") == before, "the sequence still runs")
         #expect(before < 100_000)
+    }
+
+    @Test func aClientThatLeavesBeforeItsWholeAnswerEndsItsSequence() async throws {
+        let server = try await TestServer.start { $0.maxBatch = 1; $0.context = 1_000_000 }
+        defer { Task { await server.stop() } }
+        let long = JSON.object([("prompt", JSON(TrainedModel.prompts[0])), ("max_tokens", 900_000), ("ignore_eos", true)])
+        let running = Task { try await server.post("/v1/completions", long) }
+        #expect(try await server.waitForMetric("molt_batch_size", "1.0"))
+        let waiting = Task { try await server.post("/v1/completions", long) }
+        #expect(try await server.waitForMetric("molt_queue_depth", "1.0"))
+        // Cancelling a request closes its connection: the waiting one leaves the queue, the
+        // running one the batch.
+        waiting.cancel()
+        #expect(try await server.waitForMetric("molt_queue_depth", "0.0"))
+        #expect(try await server.metric("molt_batch_size") == 1, "the running sequence ended with the waiting one")
+        running.cancel()
+        #expect(try await server.waitForMetric("molt_batch_size", "0.0"))
+        let before = try await server.metric("molt_generated_tokens_total")
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(try await server.metric("molt_generated_tokens_total") == before, "the sequence still runs")
+        #expect(try await server.waitForMetric(#"molt_http_requests_total{route="/v1/completions",status="499"}"#, "2"))
+        // The server goes on answering whole requests.
+        #expect(try await server.greedy(TrainedModel.prompts[1], 4) == untilEndOfText(try TrainedModel.greedy(TrainedModel.prompts[1], 4)))
     }
 
     @Test func aFullQueueIsAnswered429() async throws {

@@ -87,6 +87,12 @@ struct TestServer {
         try await send(.POST, path, body: body.serialized(), headers: headers)
     }
 
+    /// The token ids of a greedy completion that does not stream ([-1] when the reply has none).
+    func greedy(_ prompt: [Int], _ maxTokens: Int) async throws -> [Int] {
+        let reply = try await post("/v1/completions", .object([("prompt", JSON(prompt)), ("max_tokens", .int(maxTokens)), ("temperature", 0)]))
+        return reply.json["choices"]?.items.first?["tokens"]?.ids ?? [-1]
+    }
+
     /// A streamed request's server-sent events, parsed one by one: each `data:` payload.
     func events(_ path: String, _ body: JSON) async throws -> (status: Int, events: AsyncThrowingStream<String, any Error>) {
         let response = try await testClient.execute(request(.POST, path, body: body.serialized()), timeout: .seconds(120))
@@ -153,6 +159,13 @@ extension JSON {
     }
 
     var ids: [Int] { items.compactMap(\.integer) }
+}
+
+/// The two ways the tests' model is stored: the fixture's f32 weights, and converted to q4.
+enum Weights: String, CaseIterable, Sendable {
+    case f32, q4
+
+    var loaded: LoadedModel { self == .f32 ? TrainedModel.loaded : TrainedModel.q4 }
 }
 
 /// The greedy continuation as a server reports it: it stops before the end-of-text token.

@@ -1,5 +1,7 @@
 import Foundation
 import MoltCheckpoint
+import MoltCore
+import MoltFormat
 import MoltRuntime
 import MoltServer
 import MoltTokenizer
@@ -17,11 +19,28 @@ enum TrainedModel {
         return LoadedModel(model: model, tokenizer: tokenizer)
     }()
 
+    /// The fixture converted as `molt convert --experts q4 --mamba q4 --embedding q8` converts it,
+    /// run from the .molt as `molt generate` runs one: q4 weights read in place, decode
+    /// activations rounded to int8.
+    static let q4: LoadedModel = {
+        let checkpoint = try! Checkpoint.open(directory.path)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("serve-q4-\(UUID().uuidString).molt").path
+        let output = try! AtomicOutput(path: path, overwrite: false)
+        let recipe = try! Recipe(experts: .q4, mamba: .q4, embedding: .q8)
+        let converter = try! Converter(config: checkpoint.requireModel(), tensors: checkpoint.tensors.byName, recipe: recipe)
+        _ = try! converter.write(to: output, tokenizer: nil, tool: .init(name: "test", version: "0")) {
+            MoltHeader.Provenance(created: "now", sources: [])
+        }
+        try! output.commit()
+        defer { unlink(path) }  // the mapping outlives the name
+        return LoadedModel(model: try! BlackMambaModel(molt: try! MoltFile(path: path)), tokenizer: tokenizer)
+    }()
+
     static var model: BlackMambaModel { loaded.model }
     static var tokenizer: Tokenizer { loaded.tokenizer }
 
     /// What `molt generate` prints: the greedy continuation from the runtime alone.
-    static func greedy(_ prompt: [Int], _ n: Int) throws -> [Int] {
+    static func greedy(_ prompt: [Int], _ n: Int, on model: BlackMambaModel = model) throws -> [Int] {
         var sampler = Sampler.greedy
         return try model.generate(prompt: prompt, maxNewTokens: n, sampler: &sampler)
     }
