@@ -5,6 +5,8 @@ static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 /* Sizes, in floats or bytes, of each part of a prepared activation. */
 typedef struct {
+    /* blocks: the block scales' room, a multiple of 8 (zeros past the data) for the SIMD
+     * kernels that read 8 at a time. */
     int64_t padded, groups, blocks, quantized, lanes, wide;
 } parts;
 
@@ -19,10 +21,10 @@ static parts measure(const molt_matrix *w, molt_activations precision) {
     if (!molt_is_quantized(w->type)) return p;
     p.padded = w->groups * w->group_size;
     p.groups = w->type == MOLT_WEIGHT_Q4 ? w->groups : 0;
-    if (precision != MOLT_ACTIVATIONS_F32) p.blocks = p.padded / MOLT_BLOCK;
+    if (precision != MOLT_ACTIVATIONS_F32) p.blocks = round_up(p.padded / MOLT_BLOCK, 8);
     if (precision == MOLT_ACTIVATIONS_INT8) {
-        /* SIMD kernels read whole 64-value chunks: 16 lane scales each. */
-        p.quantized = round_up(p.padded, 64);
+        /* SIMD kernels read whole chunks (q4: 128 values, q8: 64), one lane scale per 4. */
+        p.quantized = round_up(p.padded, 2 * MOLT_Q4_CHUNK);
         p.lanes = p.quantized / 4;
     }
     if (precision == MOLT_ACTIVATIONS_INT16) p.wide = p.padded;
@@ -39,31 +41,83 @@ size_t molt_activation_bytes(const molt_matrix *w, molt_activations precision) {
 /* One block of 32, symmetric, round half to even (the default rounding mode), |q| <= levels:
  * 127 for int8, so that negating q (the q8 kernels' sign trick) stays in range; 32767 for
  * int16, whose products with int8 weights, summed over a block, stay far inside int32.
- * Returns the block's scale. */
-static float quantize_block(const float *v, float levels, long q[MOLT_BLOCK]) {
+ * Writes the block's scale. The SIMD version below gives the same bits; it exists because a
+ * decode step quantizes ~120 vectors on one thread while the others wait. */
+static void quantize_block(const float *v, float levels, int8_t *q8, int16_t *q16, float *scale) {
     float largest = 0;
     for (int i = 0; i < MOLT_BLOCK; i++) largest = fmaxf(largest, fabsf(v[i]));
     float inverse = largest > 0 ? levels / largest : 0;
     for (int i = 0; i < MOLT_BLOCK; i++) {
         long n = lrintf(v[i] * inverse);
-        q[i] = n > (long)levels ? (long)levels : n < -(long)levels ? -(long)levels : n;
+        n = n > (long)levels ? (long)levels : n < -(long)levels ? -(long)levels : n;
+        if (q8) q8[i] = (int8_t)n;
+        else q16[i] = (int16_t)n;
     }
-    return largest / levels;
+    *scale = largest / levels;
 }
 
-static void quantize_blocks(const float *x, int64_t blocks, int8_t *q, float *scales) {
-    long block[MOLT_BLOCK];
-    for (int64_t b = 0; b < blocks; b++) {
-        scales[b] = quantize_block(x + b * MOLT_BLOCK, 127.0f, block);
-        for (int i = 0; i < MOLT_BLOCK; i++) q[b * MOLT_BLOCK + i] = (int8_t)block[i];
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+/* As quantize_block: the same largest value (max_ps returns its second operand when the
+ * first is NaN, as fmaxf skips a NaN), the same products, and cvtps rounds half to even as
+ * lrintf does, NaN becoming INT32_MIN and then -levels as lrintf's LONG_MIN does. */
+MOLT_TARGET_AVX2 static void quantize_block_avx2(const float *v, float levels, int8_t *q8, int16_t *q16, float *scale) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    __m256 x[4], m = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        x[k] = _mm256_loadu_ps(v + 8 * k);
+        m = _mm256_max_ps(_mm256_and_ps(x[k], magnitude), m);
     }
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    float largest = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+    float inverse = largest > 0 ? levels / largest : 0;
+    const __m256i top = _mm256_set1_epi32((int)levels), bottom = _mm256_set1_epi32(-(int)levels);
+    __m256i n[4];
+    for (int k = 0; k < 4; k++) {
+        n[k] = _mm256_cvtps_epi32(_mm256_mul_ps(x[k], _mm256_set1_ps(inverse)));
+        n[k] = _mm256_min_epi32(_mm256_max_epi32(n[k], bottom), top);
+    }
+    /* packs works within 128-bit halves; the permutes restore the order. */
+    __m256i a = _mm256_permute4x64_epi64(_mm256_packs_epi32(n[0], n[1]), 0xD8);
+    __m256i b = _mm256_permute4x64_epi64(_mm256_packs_epi32(n[2], n[3]), 0xD8);
+    if (q8) {
+        __m256i bytes = _mm256_permute4x64_epi64(_mm256_packs_epi16(a, b), 0xD8);
+        _mm256_storeu_si256((__m256i *)q8, bytes);
+    } else {
+        _mm256_storeu_si256((__m256i *)q16, a);
+        _mm256_storeu_si256((__m256i *)(q16 + 16), b);
+    }
+    *scale = largest / levels;
+}
+#endif
+
+static void quantize_blocks(const float *x, int64_t blocks, float levels, int8_t *q8, int16_t *q16, float *scales,
+                            int simd) {
+#if defined(__x86_64__) || defined(__i386__)
+    void (*block)(const float *, float, int8_t *, int16_t *, float *) = simd ? quantize_block_avx2 : quantize_block;
+#else
+    void (*block)(const float *, float, int8_t *, int16_t *, float *) = quantize_block;
+    (void)simd;
+#endif
+    for (int64_t b = 0; b < blocks; b++)
+        block(x + b * MOLT_BLOCK, levels, q8 ? q8 + b * MOLT_BLOCK : NULL, q16 ? q16 + b * MOLT_BLOCK : NULL, scales + b);
 }
 
-static void quantize_blocks16(const float *x, int64_t blocks, int16_t *q, float *scales) {
-    long block[MOLT_BLOCK];
-    for (int64_t b = 0; b < blocks; b++) {
-        scales[b] = quantize_block(x + b * MOLT_BLOCK, 32767.0f, block);
-        for (int i = 0; i < MOLT_BLOCK; i++) q[b * MOLT_BLOCK + i] = (int16_t)block[i];
+/* q4: the f32 sum of each group, in order; eight groups at a time, whose independent sums
+ * overlap instead of waiting on each other's adds. */
+static void group_sums(const float *x, int64_t groups, int64_t g, float *sums) {
+    int64_t group = 0;
+    for (; group + 8 <= groups; group += 8) {
+        float s[8] = {0};
+        for (int64_t i = 0; i < g; i++)
+            for (int k = 0; k < 8; k++) s[k] += x[(group + k) * g + i];
+        memcpy(sums + group, s, sizeof s);
+    }
+    for (; group < groups; group++) {
+        float sum = 0;
+        for (int64_t i = 0; i < g; i++) sum += x[group * g + i];
+        sums[group] = sum;
     }
 }
 
@@ -79,18 +133,15 @@ void molt_activation_prepare(const molt_matrix *w, const float *x, molt_activati
     memcpy(padded, x, (size_t)w->columns * 4);
     memset(padded + w->columns, 0, (size_t)(p.padded - w->columns) * 4);
     a->x = padded;
-    int64_t g = w->group_size;
+    int64_t g = w->group_size, blocks = p.padded / MOLT_BLOCK;
+    memset(scales, 0, (size_t)p.blocks * 4);
     if (w->type == MOLT_WEIGHT_Q4) {
-        for (int64_t group = 0; group < w->groups; group++) {
-            float sum = 0;
-            for (int64_t i = 0; i < g; i++) sum += padded[group * g + i];
-            sums[group] = sum;
-        }
+        group_sums(padded, w->groups, g, sums);
         a->group_sums = sums;
     }
     if (precision == MOLT_ACTIVATIONS_INT16) {
         int16_t *wide = (int16_t *)((int8_t *)(lanes + p.lanes) + p.quantized);
-        quantize_blocks16(padded, p.blocks, wide, scales);
+        quantize_blocks(padded, blocks, 32767.0f, NULL, wide, scales, simd);
         a->x16 = wide;
         a->block_scales = scales;
         return;
@@ -98,7 +149,7 @@ void molt_activation_prepare(const molt_matrix *w, const float *x, molt_activati
     if (!int8) return;
 
     int8_t *natural = quantized;
-    quantize_blocks(padded, p.blocks, natural, scales);
+    quantize_blocks(padded, blocks, 127.0f, natural, NULL, scales, simd);
     memset(quantized + p.padded, 0, (size_t)(p.quantized - p.padded));
     a->xq = quantized;
     a->block_scales = scales;
@@ -106,25 +157,25 @@ void molt_activation_prepare(const molt_matrix *w, const float *x, molt_activati
     memset(lanes, 0, (size_t)p.lanes * 4);
     a->lane_scales = lanes;
     if (w->type == MOLT_WEIGHT_Q8) {
-        for (int64_t b = 0; b < p.blocks; b++)
+        for (int64_t b = 0; b < blocks; b++)
             for (int i = 0; i < 8; i++) lanes[8 * b + i] = scales[b];
         return;
     }
-    /* q4: reorder into nibble order, in a copy since `natural` is the source: packed byte b
-     * (chunk b / 32, position b % 32) holds values j and j + G/2 of group b / (G/2). */
+    /* q4: reorder into nibble order (internal.h), in a copy since `natural` is the source.
+     * Packed byte b of the row holds values j and j + G/2 of group b / (G/2); G/2 is a
+     * multiple of 16, so runs of 16 bytes stay within one group, one chunk and one block. */
     int8_t *ordered = (int8_t *)(lanes + p.lanes) + p.quantized;
     memset(ordered, 0, (size_t)p.quantized);
     int64_t half = g / 2;
-    for (int64_t group = 0; group < w->groups; group++) {
-        for (int64_t j = 0; j < half; j++) {
-            int64_t b = group * half + j, chunk = b / 32, position = b % 32;
-            int64_t low = group * g + j, high = low + half;
-            ordered[64 * chunk + position] = natural[low];
-            ordered[64 * chunk + 32 + position] = natural[high];
-            if (position % 4 == 0) {
-                lanes[16 * chunk + position / 4] = scales[low / MOLT_BLOCK];
-                lanes[16 * chunk + 8 + position / 4] = scales[high / MOLT_BLOCK];
-            }
+    for (int64_t b = 0; b < w->groups * half; b += 16) {
+        int64_t group = b / half, j = b % half, chunk = b / MOLT_Q4_CHUNK, position = b % MOLT_Q4_CHUNK;
+        int64_t low = group * g + j, high = low + half;
+        int8_t *out = ordered + 2 * MOLT_Q4_CHUNK * chunk + position;
+        memcpy(out, natural + low, 16);
+        memcpy(out + MOLT_Q4_CHUNK, natural + high, 16);
+        for (int k = 0; k < 4; k++) {
+            lanes[(out - ordered) / 4 + k] = scales[low / MOLT_BLOCK];
+            lanes[(out + MOLT_Q4_CHUNK - ordered) / 4 + k] = scales[high / MOLT_BLOCK];
         }
     }
     a->xq = ordered;

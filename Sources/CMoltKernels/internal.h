@@ -13,6 +13,11 @@
  * block never straddles two weight groups. */
 #define MOLT_BLOCK 32
 
+/* q4's SIMD kernels take a row's packed bytes 64 at a time (128 values): with G = 32 that is
+ * four whole groups, whose low and high nibbles multiply activations stored side by side
+ * (molt_activation's nibble order), so one integer sum per lane covers both. */
+#define MOLT_Q4_CHUNK 64
+
 /* How far ahead of its loads a quantized row kernel prefetches: the hardware prefetcher alone
  * leaves q4 decode well short of what the kernel does from L2 (BENCHMARKS.md, "Kernel design
  * choices"). Prefetches never fault, so running past the end of the matrix is harmless. */
@@ -25,19 +30,24 @@ typedef struct {
     /* q4: the f32 sum of x over each group, for the minimum's term. */
     const float *group_sums;
     /* int8: x quantized per block. q8: natural order. q4: natural order for the scalar
-     * kernel; for the SIMD ones, nibble order: the row's packed bytes in chunks of 32, chunk p
-     * holding at 64p + i the value in the low nibble of packed byte 32p + i, and at
-     * 64p + 32 + i the one in its high nibble. Zero-padded. */
+     * kernel; for the SIMD ones, nibble order: the row's packed bytes in chunks of
+     * C = MOLT_Q4_CHUNK, chunk p holding at 2Cp + i the value in the low nibble of packed byte
+     * Cp + i, and at 2Cp + C + i the one in its high nibble. Zero-padded. */
     const int8_t *xq;
     /* int8 and int16: the f32 scale of each block, natural order. */
     const float *block_scales;
     /* int16 (q8 only): x quantized per block, natural order, zero-padded to groups * G. */
     const int16_t *x16;
-    /* int8 SIMD: the scale of each int32 lane (4 values) of an integer dot product over 64
-     * values in the order above: 16 per 64 values (q8: 8 per block, repeated). Zero past the
-     * data. */
+    /* int8 SIMD: the activation scale of each int32 lane of an integer dot product, that is
+     * of each 4 values in the order above (q8: 8 per block, repeated). Zero past the data. */
     const float *lane_scales;
 } molt_activation;
+
+/* Where the low nibble of packed byte b sits in q4's nibble order; the high one is
+ * MOLT_Q4_CHUNK further. */
+static inline int64_t molt_nibble_offset(int64_t b) {
+    return 2 * MOLT_Q4_CHUNK * (b / MOLT_Q4_CHUNK) + b % MOLT_Q4_CHUNK;
+}
 
 /* Computes y[begin..<end] of one matvec. */
 typedef void (*molt_rows_fn)(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin, int64_t end);
@@ -51,6 +61,24 @@ extern const molt_rows_fn molt_rows_q8_int16_scalar, molt_rows_q8_int16_avx2, mo
     molt_rows_q8_int16_vnni;
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* AVX2 kernels read a row's f16 scales (or minimums) eight at a time: */
+/* Eight f16 values at `halves` + 2 * first from a run of `count` (first < count); with fewer
+ * than eight left, the last eight of the run, so as to stay inside it, and `*skip` says how
+ * many lanes at the front were taken before. A run shorter than eight is copied. */
+MOLT_TARGET_AVX2 static inline __m256 molt_load_f16_window(const uint8_t *halves, int64_t first, int64_t count, int *skip) {
+    *skip = 0;
+    if (first + 8 <= count) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(halves + 2 * first)));
+    if (count >= 8) {
+        *skip = (int)(first + 8 - count);
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(halves + 2 * (count - 8))));
+    }
+    uint16_t t[8] = {0};
+    memcpy(t, halves + 2 * first, (size_t)(count - first) * 2);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t));
+}
+
 /* q4's minimum term, sum over groups of min * (sum of x over the group), in AVX-512. */
 float molt_minimum_term_avx512(const uint8_t *minimums, const float *sums, int64_t groups);
 #endif

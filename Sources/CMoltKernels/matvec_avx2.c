@@ -59,15 +59,21 @@ DOT_ROWS(rows_bf16, uint16_t, load_bf16)
 /* q4's minimum term, sum over groups of min * (sum of x over the group), 8 groups at a time. */
 MOLT_TARGET_AVX2 static float minimum_term(const uint8_t *minimums, const float *sums, int64_t groups) {
     __m256 s = _mm256_setzero_ps();
-    int64_t g = 0;
-    for (; g + 8 <= groups; g += 8)
-        s = _mm256_fmadd_ps(load_f16((const uint16_t *)(minimums + 2 * g)), _mm256_loadu_ps(sums + g), s);
-    if (g < groups) {
-        uint16_t mt[8] = {0};
-        float st[8] = {0};
-        memcpy(mt, minimums + 2 * g, (size_t)(groups - g) * 2);
-        memcpy(st, sums + g, (size_t)(groups - g) * 4);
-        s = _mm256_fmadd_ps(load_f16(mt), _mm256_loadu_ps(st), s);
+    for (int64_t g = 0; g < groups; g += 8) {
+        int skip;
+        __m256 m = molt_load_f16_window(minimums, g, groups, &skip);
+        __m256 x;
+        if (groups < 8) {
+            float st[8] = {0};
+            memcpy(st, sums, (size_t)groups * 4);
+            x = _mm256_loadu_ps(st);
+        } else {
+            /* Lanes before `skip` were summed already: their sums count as zero. */
+            __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            __m256 fresh = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(skip - 1)));
+            x = _mm256_and_ps(_mm256_loadu_ps(sums + g - skip), fresh);
+        }
+        s = _mm256_fmadd_ps(m, x, s);
     }
     return hsum(s);
 }
@@ -164,33 +170,76 @@ MOLT_TARGET_AVX2 static void rows_int8_q8(const molt_matrix *w, const molt_activ
     }
 }
 
-/* q4 walks the row's packed bytes 32 at a time; the activations are in the same nibble
- * order. Lanes 4-7 of each half come from the chunk's second 16 bytes, which may belong to the
- * next group. */
+/* q4 with G = 32, the default, two groups (32 packed bytes) a step: low and high nibbles
+ * multiply their activations, which sit side by side (nibble order), maddubs giving int16
+ * pairs of at most 2 * 15 * 127; the two add exactly (< 2^13), one madd makes int32 lanes,
+ * four per group, and each group's lanes take its weight scale times its activation block's
+ * (block = group). Scales are combined eight groups at a time and spread by a permute. */
+MOLT_TARGET_AVX2 static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
+                                       int64_t groups) {
+    const __m256i low4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (int64_t g0 = 0; g0 < groups; g0 += 8) {
+        int64_t count = groups - g0 < 8 ? groups - g0 : 8;
+        /* Combined scales of groups g0 - skip..<g0 - skip + 8 (block = group); block_scales
+         * is padded with zeros to a multiple of 8. */
+        int skip;
+        __m256 combined = _mm256_mul_ps(molt_load_f16_window(scales, g0, groups, &skip), _mm256_loadu_ps(a->block_scales + g0 - skip));
+        __m256i index = _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(skip));
+        for (int64_t k = 0; k < count; k += 2) {
+            const uint8_t *packed = row + 16 * (g0 + k);
+            _mm_prefetch((const char *)(packed + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+            __m256i v = count - k >= 2 ? _mm256_loadu_si256((const __m256i *)packed)
+                                       : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)packed));
+            const int8_t *x = a->xq + molt_nibble_offset(16 * (g0 + k));
+            __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+            __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x)),
+                                             _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + MOLT_Q4_CHUNK))));
+            __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+            __m256 scale = _mm256_permutevar8x32_ps(combined, index);
+            index = _mm256_add_epi32(index, _mm256_set1_epi32(2));
+            if (k & 2) acc1 = _mm256_fmadd_ps(dot, scale, acc1);
+            else acc0 = _mm256_fmadd_ps(dot, scale, acc0);
+        }
+    }
+    return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+/* Other group sizes walk the packed bytes 32 at a time, each half of 16 in one group; low
+ * and high nibbles may lie in different activation blocks, so each gets its lane scales.
+ * Lanes 4-7 of a step come from its second 16 bytes, which may belong to the next group. */
+MOLT_TARGET_AVX2 static float q4_row(const uint8_t *row, const uint8_t *scales, const molt_activation *a, int64_t g,
+                                     int64_t groups) {
+    int64_t bytes = groups * g / 2;
+    const __m256i low4 = _mm256_set1_epi8(15);
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    molt_group_walk walk = molt_group_walk_start(g);
+    for (int64_t b = 0; b < bytes; b += 32) {
+        _mm_prefetch((const char *)(row + b + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+        __m256i v = b + 32 <= bytes ? _mm256_loadu_si256((const __m256i *)(row + b))
+                                    : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(row + b)));
+        int64_t first = molt_group_walk_next(&walk), second = molt_group_walk_next(&walk);
+        __m256 scale = _mm256_set1_ps(half_to_float(scales + 2 * first));
+        if (second != first && second < groups)
+            scale = _mm256_blend_ps(scale, _mm256_set1_ps(half_to_float(scales + 2 * second)), 0xF0);
+        int64_t low = molt_nibble_offset(b), high = low + MOLT_Q4_CHUNK;
+        __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+        __m256i dlo = dot_bytes(lo, _mm256_loadu_si256((const __m256i *)(a->xq + low)));
+        __m256i dhi = dot_bytes(hi, _mm256_loadu_si256((const __m256i *)(a->xq + high)));
+        acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dlo), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + low / 4)), acc[0]);
+        acc[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dhi), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + high / 4)), acc[1]);
+    }
+    return hsum(_mm256_add_ps(acc[0], acc[1]));
+}
+
 MOLT_TARGET_AVX2 static void rows_int8_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                           int64_t end) {
-    int64_t g = w->group_size, bytes = w->groups * g / 2;
-    const __m256i low4 = _mm256_set1_epi8(15);
+    int64_t g = w->group_size;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
-        const uint8_t *scales = row + bytes, *minimums = scales + 2 * w->groups;
-        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-        molt_group_walk walk = molt_group_walk_start(g);
-        for (int64_t p = 0; 32 * p < bytes; p++) {
-            __m256i v = 32 * p + 32 <= bytes
-                            ? _mm256_loadu_si256((const __m256i *)(row + 32 * p))
-                            : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(row + 32 * p)));
-            int64_t first = molt_group_walk_next(&walk), second = molt_group_walk_next(&walk);
-            __m256 scale = _mm256_set1_ps(half_to_float(scales + 2 * first));
-            if (second != first && second < w->groups)
-                scale = _mm256_blend_ps(scale, _mm256_set1_ps(half_to_float(scales + 2 * second)), 0xF0);
-            __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-            __m256i dlo = dot_bytes(lo, _mm256_loadu_si256((const __m256i *)(a->xq + 64 * p)));
-            __m256i dhi = dot_bytes(hi, _mm256_loadu_si256((const __m256i *)(a->xq + 64 * p + 32)));
-            acc[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dlo), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + 16 * p)), acc[0]);
-            acc[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dhi), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + 16 * p + 8)), acc[1]);
-        }
-        y[r] = hsum(_mm256_add_ps(acc[0], acc[1])) + minimum_term(minimums, a->group_sums, w->groups);
+        const uint8_t *scales = row + w->groups * g / 2, *minimums = scales + 2 * w->groups;
+        float sum = g == 32 ? q4_row32(row, scales, a, w->groups) : q4_row(row, scales, a, g, w->groups);
+        y[r] = sum + minimum_term(minimums, a->group_sums, w->groups);
     }
 }
 

@@ -15,25 +15,40 @@ static inline float block_scale(const uint8_t *scales, const float *block_scales
     return molt_f16_to_f32(molt_load_u16(scales + 2 * (b * MOLT_BLOCK / g))) * block_scales[b];
 }
 
+/* One block: its 32 weights widened in two halves, one exact int32 dot product per lane. */
+MOLT_TARGET_AVX2 static inline __m256i block_dot_avx2(const uint8_t *p, const int16_t *x) {
+    __m256i low = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));
+    __m256i high = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 16)));
+    return _mm256_add_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256((const __m256i *)x)),
+                            _mm256_madd_epi16(high, _mm256_loadu_si256((const __m256i *)(x + 16))));
+}
+
+/* With G = 32 (block = group) the scales are combined eight blocks at a time and spread by a
+ * permute (block_scales is padded with zeros to a multiple of 8); other G take one scalar per
+ * block. Prefetching once per cache line is enough. */
 MOLT_TARGET_AVX2 static void rows_avx2(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                        int64_t end) {
     int64_t g = w->group_size, blocks = w->groups * g / MOLT_BLOCK;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        for (int64_t b = 0; b < blocks; b++) {
-            const uint8_t *p = row + b * MOLT_BLOCK;
-            _mm_prefetch((const char *)(p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
-            __m256i low = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));
-            __m256i high = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 16)));
-            const __m256i *x = (const __m256i *)(a->x16 + b * MOLT_BLOCK);
-            __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(low, _mm256_loadu_si256(x)),
-                                           _mm256_madd_epi16(high, _mm256_loadu_si256(x + 1)));
-            __m256 scale = _mm256_set1_ps(block_scale(scales, a->block_scales, b, g));
-            if (b & 1)
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc1);
-            else
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc0);
+        for (int64_t b0 = 0; b0 < blocks; b0 += 8) {
+            int64_t count = blocks - b0 < 8 ? blocks - b0 : 8;
+            int skip = 0;
+            __m256 combined = _mm256_setzero_ps();
+            if (g == MOLT_BLOCK)
+                combined = _mm256_mul_ps(molt_load_f16_window(scales, b0, blocks, &skip),
+                                         _mm256_loadu_ps(a->block_scales + b0 - skip));
+            for (int64_t k = 0; k < count; k++) {
+                int64_t b = b0 + k;
+                const uint8_t *p = row + b * MOLT_BLOCK;
+                if (!(k & 1)) _mm_prefetch((const char *)(p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+                __m256 scale = g == MOLT_BLOCK ? _mm256_permutevar8x32_ps(combined, _mm256_set1_epi32(skip + (int)k))
+                                               : _mm256_set1_ps(block_scale(scales, a->block_scales, b, g));
+                __m256 dot = _mm256_cvtepi32_ps(block_dot_avx2(p, a->x16 + b * MOLT_BLOCK));
+                if (k & 1) acc1 = _mm256_fmadd_ps(dot, scale, acc1);
+                else acc0 = _mm256_fmadd_ps(dot, scale, acc0);
+            }
         }
         __m256 s = _mm256_add_ps(acc0, acc1);
         __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
@@ -46,7 +61,6 @@ MOLT_TARGET_AVX2 static void rows_avx2(const molt_matrix *w, const molt_activati
  * combined 16 blocks at a time and spread by a permute; other G take one scalar per block. */
 #define ROWS_AVX512(NAME, TARGET, DOT)                                                                              \
     TARGET static inline __m512 NAME##_block(const uint8_t *p, const int16_t *x, __m512 scale, __m512 acc) {       \
-        _mm_prefetch((const char *)(p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);                                        \
         __m512i q = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));                                  \
         return _mm512_fmadd_ps(_mm512_cvtepi32_ps(DOT(q, _mm512_loadu_si512(x))), scale, acc);                      \
     }                                                                                                              \
@@ -69,6 +83,7 @@ MOLT_TARGET_AVX2 static void rows_avx2(const molt_matrix *w, const molt_activati
                                                    : _mm512_set1_ps(block_scale(scales, a->block_scales, b, g));   \
                     const uint8_t *p = row + b * MOLT_BLOCK;                                                       \
                     const int16_t *x = a->x16 + b * MOLT_BLOCK;                                                    \
+                    if (!(k & 1)) _mm_prefetch((const char *)(p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);              \
                     if (k & 1)                                                                                     \
                         acc1 = NAME##_block(p, x, scale, acc1);                                                    \
                     else                                                                                           \

@@ -18,9 +18,9 @@ MOLT_TARGET_VNNI static inline __m512 chunk_scales(const uint8_t *scales, int64_
     return _mm512_mask_blend_ps(second_lanes, s, _mm512_set1_ps(half_to_float(scales + 2 * second)));
 }
 
-/* G = 32, the default, takes its weight scales 16 at a time: a chunk holds groups 2p and
- * 2p + 1, and one permute spreads them over its lanes (`pattern`, plus 2 per chunk). A ragged
- * last chunk's missing group reads as scale 0 (masked load) and multiplies zeros. */
+/* q8 with G = 32, the default, takes its weight scales 16 at a time: a chunk holds groups 2p
+ * and 2p + 1, and one permute spreads them over its lanes (`pattern`, plus 2 per chunk). A
+ * ragged last chunk's missing group reads as scale 0 (masked load) and multiplies zeros. */
 MOLT_TARGET_VNNI static inline __m512 scales_window(const uint8_t *scales, int64_t groups, int64_t first_group) {
     int64_t n = groups - first_group;
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1), scales + 2 * first_group));
@@ -55,15 +55,55 @@ MOLT_TARGET_VNNI static inline __m512 q8_chunk_scaled(const uint8_t *row, const 
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale, _mm512_loadu_ps(a->lane_scales + 16 * p)), acc);
 }
 
-MOLT_TARGET_VNNI static inline __m512 q4_chunk_scaled(const uint8_t *row, const molt_activation *a, int64_t bytes,
-                                                       int64_t p, __m512 scale, __m512 acc) {
-    _mm_prefetch((const char *)(row + 32 * p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
-    __m256i v = 32 * p + 32 <= bytes ? _mm256_loadu_si256((const __m256i *)(row + 32 * p))
-                                     : _mm256_maskz_loadu_epi8(0xFFFFu, row + 32 * p);
+/* q4 with other G: 32 packed bytes a step, low nibbles in lanes 0-7 and high ones in 8-15,
+ * each lane scaled by its own activation block's scale. */
+MOLT_TARGET_VNNI static inline __m512 q4_step(const uint8_t *row, const molt_activation *a, int64_t bytes, int64_t b,
+                                               __m512 scale, __m512 acc) {
+    _mm_prefetch((const char *)(row + b + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+    __m256i v = b + 32 <= bytes ? _mm256_loadu_si256((const __m256i *)(row + b)) : _mm256_maskz_loadu_epi8(0xFFFFu, row + b);
     __m512i q = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1),
                                  _mm512_set1_epi8(15));
-    __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, _mm512_loadu_si512(a->xq + 64 * p));
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale, _mm512_loadu_ps(a->lane_scales + 16 * p)), acc);
+    int64_t low = molt_nibble_offset(b), high = low + MOLT_Q4_CHUNK;
+    __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(a->xq + low))),
+                                   _mm256_loadu_si256((const __m256i *)(a->xq + high)), 1);
+    __m512 lanes = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a->lane_scales + low / 4)),
+                                      _mm256_loadu_ps(a->lane_scales + high / 4), 1);
+    __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale, lanes), acc);
+}
+
+/* q4 with G = 32, the default: a chunk of 64 packed bytes is four whole groups. Its low and
+ * high nibbles multiply activations stored side by side (nibble order), both into the same
+ * int32 lanes, four per group (block = group, so the lanes share one activation scale), and
+ * each group's lanes take its weight scale times its block's scale: 16 groups' combined
+ * scales at a time, spread by a permute. A ragged last chunk loads only its groups' bytes. */
+MOLT_TARGET_VNNI static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
+                                       int64_t groups) {
+    const __m512i low4 = _mm512_set1_epi8(15), zero = _mm512_setzero_si512();
+    int64_t bytes = 16 * groups;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int64_t g0 = 0; g0 < groups; g0 += 16) {
+        int64_t count = groups - g0 < 16 ? groups - g0 : 16;
+        __mmask16 m = count == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+        __m512 window = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, scales + 2 * g0)),
+                                      _mm512_maskz_loadu_ps(m, a->block_scales + g0));
+        __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        for (int64_t k = 0; k < count; k += 4) {
+            int64_t b = 16 * (g0 + k);
+            _mm_prefetch((const char *)(row + b + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+            __m512i v = b + 64 <= bytes ? _mm512_loadu_si512(row + b)
+                                        : _mm512_maskz_loadu_epi8((__mmask64)(~0ull >> (64 - (bytes - b))), row + b);
+            const int8_t *x = a->xq + molt_nibble_offset(b);
+            __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_loadu_si512(x)), hi,
+                                              _mm512_loadu_si512(x + MOLT_Q4_CHUNK));
+            __m512 scale = _mm512_permutexvar_ps(index, window);
+            index = _mm512_add_epi32(index, _mm512_set1_epi32(4));
+            if (k & 4) acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc1);
+            else acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc0);
+        }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
 /* Other group sizes walk the groups chunk by chunk. */
@@ -76,7 +116,7 @@ MOLT_TARGET_VNNI static inline __m512 q8_chunk(const uint8_t *row, const uint8_t
 MOLT_TARGET_VNNI static inline __m512 q4_chunk(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
                                                 int64_t bytes, int64_t groups, molt_group_walk *walk, int64_t p,
                                                 __m512 acc) {
-    return q4_chunk_scaled(row, a, bytes, p, chunk_scales(scales, groups, walk, 0xF0F0), acc);
+    return q4_step(row, a, bytes, 32 * p, chunk_scales(scales, groups, walk, 0xF0F0), acc);
 }
 
 MOLT_TARGET_VNNI static void rows_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
@@ -107,10 +147,7 @@ MOLT_TARGET_VNNI static void rows_q4(const molt_matrix *w, const molt_activation
         const uint8_t *scales = row + bytes, *minimums = scales + 2 * w->groups;
         float offset = molt_minimum_term_avx512(minimums, a->group_sums, w->groups);
         if (w->group_size == 32) {
-#define CHUNK(P, SCALE, ACC) q4_chunk_scaled(row, a, bytes, P, SCALE, ACC)
-            G32_WINDOWS(chunks, _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1), CHUNK)
-#undef CHUNK
-            y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + offset;
+            y[r] = q4_row32(row, scales, a, w->groups) + offset;
         } else {
             molt_group_walk walk = molt_group_walk_start(w->group_size);
 #define STEP(P, ACC) q4_chunk(row, scales, a, bytes, w->groups, &walk, P, ACC)

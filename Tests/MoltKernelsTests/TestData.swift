@@ -119,8 +119,10 @@ struct Fixture {
 
 /// Ragged shapes: rows not a multiple of any tile, columns with a padded last group, an odd
 /// number of G = 32 groups (half a SIMD chunk at the end), G = 64, 128 and 96 (an odd multiple
-/// of 32, whose groups straddle the 64-value chunks).
+/// of 32, whose groups straddle the 64-value chunks), and an odd count of G = 32 groups above 8
+/// (the last window of eight scales overlaps the one before it; q4's last 64-byte chunk holds
+/// three groups).
 let shapes: [(rows: Int, columns: Int, groupSize: Int)] = [
     (37, 100, 32), (23, 70, 32), (9, 5, 32), (70, 256, 64), (33, 200, 64), (19, 300, 128), (45, 290, 96),
-    (130, 1152, 32),
+    (130, 1152, 32), (11, 330, 32),
 ]

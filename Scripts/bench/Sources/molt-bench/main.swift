@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import MoltCore
 import MoltFormat
+import MoltKernels
 import MoltQuant
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -58,6 +59,52 @@ if arguments.isEmpty || arguments.contains("quant") {
                 print(String(format: "  %@ %@ %@: %.0f MB/s of bf16, %.0f M values/s, rel_rms %.5f, sqnr %.2f dB", type.rawValue, method.rawValue,
                              path.description, megabytes / time, Double(rows * columns) / 1e6 / time, error.relativeRMS, error.sqnrDB ?? 0))
             }
+        }
+    }
+}
+
+// Matrix-vector products as a decode step runs them (q4 with int8 activations, q8 with int16,
+// bf16 with f32), per kernel path, 1 and 2 threads: GB/s of weight bytes over distinct copies
+// of an expert's fc1 [6144, 1152] totalling ~384 MB, so every product reads DRAM, next to the
+// read-bandwidth probe of the same run. Under the bench lock: `flock /work/bench.lock ...`.
+if arguments.isEmpty || arguments.contains("matvec") {
+    let rows = 6144, columns = 1152, total = 384 << 20, passes = 7
+    let source = (0..<rows * columns).map { _ in FloatBits.floatToBF16(normal()) }
+    let x = (0..<columns).map { _ in normal() * 50 }
+    let probe = (1...2).map { MemoryBandwidth.read(threads: $0) ?? 0 }
+    print(String(format: "matvec [%d, %d], %d MB of copies, median of %d passes; read-bandwidth probe %.1f GB/s (1 thread), %.1f GB/s (2)",
+                 rows, columns, total >> 20, passes, probe[0] / 1e9, probe[1] / 1e9))
+    let cases: [(MoltTensorType, ActivationPrecision)] = [(.q4, .int8), (.q8, .int16), (.q8, .int8), (.bf16, .float32)]
+    for (element, activations) in cases {
+        let bytes = try element.quantType.map { try QuantLayout(type: $0, rows: rows, columns: columns, groupSize: 32).byteCount }
+            ?? rows * columns * 2
+        let copies = max(2, total / bytes)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: copies * bytes, alignment: 64)
+        defer { buffer.deallocate() }
+        if let type = element.quantType {
+            let layout = try QuantLayout(type: type, rows: rows, columns: columns, groupSize: 32)
+            _ = try source.withUnsafeBytes {
+                try Quantizer.quantizeRows($0.baseAddress!, dtype: .bf16, rows: rows, layout: layout, method: .nearest, into: buffer)
+            }
+        } else {
+            source.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+        }
+        for c in 1..<copies { (buffer + c * bytes).copyMemory(from: buffer, byteCount: bytes) }
+        let matrices = try (0..<copies).map {
+            try WeightMatrix(element: element, rows: rows, columns: columns, groupSize: element.quantType == nil ? 0 : 32,
+                             pointer: buffer + $0 * bytes, byteCount: bytes)
+        }
+        var y = [Float](repeating: 0, count: rows)
+        for path in KernelPath.supported {
+            var line = String(format: "  %@ %@ activations, %@:", element.rawValue, "\(activations)", path.description)
+            for threads in [1, 2] {
+                let pool = KernelThreads(count: threads)
+                let time = median(of: passes) {
+                    for m in matrices { m.matvec(x, &y, threads: pool, path: path, activations: activations) }
+                }
+                line += String(format: " %d thread%@ %.1f GB/s", threads, threads == 1 ? "" : "s", Double(copies * bytes) / 1e9 / time)
+            }
+            print(line)
         }
     }
 }
