@@ -35,6 +35,8 @@ struct Verify: ParsableCommand {
     func run() throws {
         let reportOutput = try verification.openReport(force: force)
         let file = try MoltFile(path: model)
+        // Its own check below may pass where the conversion's, against the source, did not.
+        if let warning = file.failedParityWarning { Terminal.warning(warning) }
         // With a source, its side of the parity check runs on its own thread while this one
         // checks the checksums and hashes the source; errors in opening the source or starting
         // its side are reported after those checks, since a swapped source is named best by

@@ -57,6 +57,9 @@ private let damage = ["--test-perturb", "decoder.layers.4.mixer.local_experts.1.
         #expect(line?.contains(" warning molt.serve:") == true, "\(text)")
         #expect(line?.hasSuffix(" \(warning)") == true, "\(text)")
 
+        let alone = try MoltBinary.run(["verify", kept])
+        #expect(alone.stderr.hasPrefix("molt: warning: \(warning)\n"))
+
         let verify = try MoltBinary.run(["verify", kept, "--against", MoltBinary.fixture("b-zip-megatron")])
         #expect(verify.status == 3)
         #expect(verify.stderr.contains("molt: error: \(kept): FAILED: it does not match its source within the thresholds\n"))
@@ -134,6 +137,17 @@ private let damage = ["--test-perturb", "decoder.layers.4.mixer.local_experts.1.
         #expect(verify.stderr.hasSuffix(
             "molt: error: \(broken): FAILED: its logits are not finite numbers (prefill vs decode over 128 positions: "
                 + "relative L2 nan (limit 1e-05)); a weight it stores is NaN or infinite: convert it again from its source\n"))
+
+        // The tiny random fixture with the default q4/q8 recipe: decode's integer activations
+        // move its logits by about 1e-1 against prefill (the issue's case, on a small model).
+        let coarse = dir.appendingPathComponent("q4.molt").path
+        #expect(try MoltBinary.run(["convert", MoltBinary.fixture("a-zip-bare"), "-o", coarse, "--no-verify", "--method", "search"]).status == 0)
+        let failed = try MoltBinary.run(["verify", coarse])
+        #expect(failed.status == 3)
+        #expect(failed.stderr.contains("molt: error: \(coarse): FAILED: the model's prefill and its decode steps disagree "
+            + "(prefill vs decode over 128 positions: relative L2 "))
+        #expect(failed.stderr.hasSuffix(" (limit 5e-02)); its quantized weights are too coarse for this model: run verify "
+            + "--against its source to see which layer, and convert with wider types (--experts q8, --mamba f16)\n"))
     }
 }
 
@@ -142,7 +156,7 @@ private func rewrite(_ path: String, to output: String, _ change: (String, Tenso
     let file = try MoltFile(path: path)
     let writer = try MoltWriter(sink: FileDescriptorSink(creating: output))
     for entry in file.header.tensors {
-        try writer.append(entry.name, try change(entry.name, file.tensor(entry.name)), as: entry.type)
+        try writer.append(entry.name, try change(entry.name, file.dequantized(entry.name)), as: entry.type)
     }
     let header = file.header
     try writer.finish(MoltHeaderInfo(
