@@ -10,7 +10,7 @@ struct Inspect: ParsableCommand {
         discussion: """
             Of a checkpoint, only the file's directory and its pickle or JSON header are read, so \
             this is fast at any size. Of a .molt file, every checksum is checked as well (about \
-            0.3 s per GB; --no-check skips it), and a damaged file's report is followed by the \
+            0.3 s per GB on a quiet machine; --no-check skips it), and a damaged file's report is followed by the \
             error. Exits 2 when the weights do not match the config or a checksum does not match.
             """
     )
