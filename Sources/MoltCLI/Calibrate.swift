@@ -53,14 +53,14 @@ struct Calibrate: ParsableCommand {
         let checkpoint = try Checkpoint.open(source, configPath: config, verifyChecksums: true)
         for warning in checkpoint.warnings { Terminal.warning(warning) }
         let parsedTokenizer = try text == nil ? nil : Tokenizer(path: tokenizer ?? besideSource())
-        let identity = try CalibrationSupport.hashFiles(checkpoint)
+        let identity = Background(.dedicated()) { try CalibrationSupport.hashFiles(checkpoint) }
         let statistics = try CalibrationSupport.measure(
-            checkpoint: checkpoint, source: identity, textPath: text, tokenizer: parsedTokenizer, limit: tokens, seed: seed, gram: gram)
+            checkpoint: checkpoint, source: identity.wait, textPath: text, tokenizer: parsedTokenizer, limit: tokens, seed: seed, gram: gram)
         try StatisticsFile.write(statistics, to: output, overwrite: force)
         let seconds = Date().timeIntervalSince(started)
         if json {
             print(JSON.object([
-                ("output", .string(output)), ("source_sha256", .string(identity.sha256)), ("seconds", .double(seconds)),
+                ("output", .string(output)), ("source_sha256", .string(statistics.source.sha256)), ("seconds", .double(seconds)),
                 ("calibration", statistics.record(statsSHA256: nil)),
             ]).serialized(indent: 2))
         }

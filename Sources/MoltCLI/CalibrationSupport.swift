@@ -22,9 +22,10 @@ enum CalibrationSupport {
     }
 
     /// Statistics from `textPath` (its first `limit` tokens) or, without text, from text the
-    /// source generates itself with `seed`; with a progress line.
+    /// source generates itself with `seed`; with a progress line. The source's identity is
+    /// asked for only at the end, so that its files can be hashed on the other core meanwhile.
     static func measure(
-        checkpoint: Checkpoint, source: CalibrationStatistics.Source, textPath: String?, tokenizer: Tokenizer?, limit: Int,
+        checkpoint: Checkpoint, source: () throws -> CalibrationStatistics.Source, textPath: String?, tokenizer: Tokenizer?, limit: Int,
         seed: UInt64, gram: Bool
     ) throws -> CalibrationStatistics {
         let config = try checkpoint.requireModel()
@@ -42,7 +43,7 @@ enum CalibrationSupport {
             defer { progress.finish() }
             return try checkpoint.tensors.verifyingIntegrity {
                 try Calibration.measure(
-                    config: config, tensors: checkpoint.tensors.byName, source: source, tokens: tokens, text: text, gram: gram
+                    config: config, tensors: checkpoint.tensors.byName, source: try source(), tokens: tokens, text: text, gram: gram
                 ) { progress.advance(by: $0) }
             }
         }
@@ -51,7 +52,7 @@ enum CalibrationSupport {
         defer { progress.finish() }
         return try checkpoint.tensors.verifyingIntegrity {
             try Calibration.selfGenerated(
-                config: config, tensors: checkpoint.tensors.byName, source: source, seed: seed, gram: gram
+                config: config, tensors: checkpoint.tensors.byName, source: try source(), seed: seed, gram: gram
             ) { progress.advance(by: $0) }
         }
     }

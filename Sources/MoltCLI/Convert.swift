@@ -77,6 +77,14 @@ struct Convert: ParsableCommand {
     @OptionGroup(title: "Verification")
     var verification: VerificationOptions
 
+    @Option(help: """
+        Instead of keeping the recipe's types, widen the quantized tensors that lose the most \
+        on the calibration tokens (q4 to q8 to 16 bits) until the parity check's mean KL is at \
+        most this (nats; it replaces --max-kl). Fails with exit code 3, writing nothing, when \
+        even 16 bits everywhere does not meet it.
+        """)
+    var targetKL: Double?
+
     @Flag(help: "Skip the parity check (recorded in the file's header).")
     var noVerify = false
 
@@ -86,6 +94,13 @@ struct Convert: ParsableCommand {
     @Option(help: .hidden)
     var testPerturb: String?
 
+    func validate() throws {
+        if let targetKL {
+            guard targetKL.isFinite, targetKL > 0 else { throw ValidationError("--target-kl must be a positive number of nats") }
+            guard !noVerify else { throw ValidationError("--target-kl needs the parity check: drop --no-verify") }
+        }
+    }
+
     func run() throws {
         let started = Date()
         let recipe = try Recipe(
@@ -93,7 +108,7 @@ struct Convert: ParsableCommand {
             compressed: try compressedGroups())
         // Every output path is checked before any work: one that exists (without --force) or
         // cannot be written fails now, not after the conversion and its check.
-        let out = try AtomicOutput(path: output, overwrite: force)
+        var out = try AtomicOutput(path: output, overwrite: force)
         let reportOutput = try verification.openReport(force: force)
         if let keepFailed { try AtomicOutput.check(path: keepFailed, overwrite: force) }
         // The tokenizer is checked before any work, then embedded as the bytes given.
@@ -119,55 +134,80 @@ struct Convert: ParsableCommand {
             converter.calibration = calibration.statistics.record(statsSHA256: calibration.fileSHA256)
         }
         // The source's side of the parity check runs meanwhile, in the time the conversion leaves idle.
-        let parity = noVerify
+        var parity = noVerify
             ? nil
             : try Verification.start(
                 sourceConfig: modelConfig, sourceTensors: checkpoint.tensors.byName, storedAs: converter.storedTypes,
                 sequences: try verification.sequences(vocabSize: modelConfig.vocabSize, tokenizer: parsedTokenizer),
-                thresholds: verification.thresholds)
+                thresholds: thresholds)
 
-        var progress = Progress(total: converter.sourceBytes, label: "convert")
-        let tensorCount = converter.ordered.count
-        let writer = try checkpoint.tensors.verifyingIntegrity {
-            try converter.write(
-                to: out, tokenizer: tokenizerData, tool: MoltHeader.Tool(name: "molt", version: Molt.version),
-                provenance: {
-                    let sources = try digests.wait().map { file, sha in
-                        MoltHeader.SourceFile(
-                            path: file.path, name: (file.path as NSString).lastPathComponent, sha256: sha, size: file.count)
-                    }
-                    return MoltHeader.Provenance(created: Self.timestamp(), sources: sources)
-                }, keepsSourceMapped: parity != nil
-            ) { done, bytes in
-                progress.advance(to: bytes, note: "tensor \(done)/\(tensorCount)")
+        // Once, or with --target-kl once per round of promotions (Formats/calibration.md).
+        for round in 1... {
+            if let targetKL {
+                converter.targetKL = TargetKL.record(target: targetKL, round: round, recipe: converter.recipe)
             }
-        }
-        progress.finish()
+            var progress = Progress(total: converter.sourceBytes, label: round == 1 ? "convert" : "convert (round \(round))")
+            let tensorCount = converter.ordered.count
+            let writer = try checkpoint.tensors.verifyingIntegrity {
+                try converter.write(
+                    to: out, tokenizer: tokenizerData, tool: MoltHeader.Tool(name: "molt", version: Molt.version),
+                    provenance: {
+                        let sources = try digests.wait().map { file, sha in
+                            MoltHeader.SourceFile(
+                                path: file.path, name: (file.path as NSString).lastPathComponent, sha256: sha, size: file.count)
+                        }
+                        return MoltHeader.Provenance(created: Self.timestamp(), sources: sources)
+                    }, keepsSourceMapped: parity != nil
+                ) { done, bytes in
+                    progress.advance(to: bytes, note: "tensor \(done)/\(tensorCount)")
+                }
+            }
+            progress.finish()
 
-        if let parity {
+            guard let check = parity else {
+                try writer.replaceTrailer(
+                    parity: Self.withQuantizer(.object([("verified", .bool(false))]), converter), metadata: metadataJSON)
+                break
+            }
             try out.flush()
-            let report = try parity.finish(convertedPath: out.temporaryPath)
-            try writer.replaceTrailer(
-                parity: Self.withQuantizer(report.json, recipe: recipe, calibration: converter.calibration), metadata: metadataJSON)
-            FileHandle.standardError.write(Data((report.text + "\n" + quantizerLines(recipe, converter.calibration) + "\n").utf8))
-            try VerificationOptions.write(report, to: reportOutput)
+            let report = try check.finish(convertedPath: out.temporaryPath)
+            if let targetKL, !report.passed, let statistics = calibration?.statistics {
+                let candidates = try TargetKL.candidates(
+                    converter, original: recipe, statistics: statistics, stored: try MoltFile(path: out.temporaryPath))
+                let promoted = Promotion.plan(
+                    candidates,
+                    goal: Promotion.goal(estimate: candidates.reduce(0) { $0 + $1.sensitivity }, meanKL: report.worstMeanKL, target: targetKL),
+                    groupSize: recipe.groupSize)
+                if !promoted.isEmpty {
+                    Terminal.note(TargetKL.roundLine(round: round, report: report, target: targetKL, promoted: promoted, converter))
+                    out.abandon()
+                    out = try AtomicOutput(path: output, overwrite: force)
+                    converter.recipe.promoted.merge(promoted) { $1 }
+                    parity = try check.retyped(converter.storedTypes)
+                    continue
+                }
+                Terminal.note(TargetKL.roundLine(round: round, report: report, target: targetKL, promoted: [:], converter))
+            }
+            let reportJSON = Self.withQuantizer(report.json, converter)
+            try writer.replaceTrailer(parity: reportJSON, metadata: metadataJSON)
+            FileHandle.standardError.write(Data((report.text + "\n" + quantizerLines(converter) + "\n").utf8))
+            try VerificationOptions.write(reportJSON, to: reportOutput)
             guard report.passed else {
+                let why = targetKL.map {
+                    String(format: "the target mean KL %.3g cannot be met: with every quantized tensor at 16 bits the check still fails "
+                        + "(mean KL %.3g)", $0, report.worstMeanKL)
+                } ?? "the converted model does not match its source within the thresholds"
                 if let keepFailed {
                     try out.keep(at: keepFailed)
-                    Terminal.error("\(output): FAILED: the converted model does not match its source within the "
-                        + "thresholds; kept at \(keepFailed), marked as failed")
+                    Terminal.error("\(output): FAILED: \(why); kept at \(keepFailed), marked as failed")
                 } else {
                     out.abandon()
-                    Terminal.error("\(output): FAILED: the converted model does not match its source within the "
-                        + "thresholds; nothing was written")
+                    Terminal.error("\(output): FAILED: \(why); nothing was written")
                 }
                 ParityAdvice.print(for: report, storedTypes: converter.storedTypes, converting: true, kept: keepFailed != nil)
                 throw ExitCode(3)
             }
-        } else {
-            try writer.replaceTrailer(
-                parity: Self.withQuantizer(.object([("verified", .bool(false))]), recipe: recipe, calibration: converter.calibration),
-                metadata: metadataJSON)
+            break
         }
         try out.commit()
         if parity != nil {
@@ -192,14 +232,15 @@ struct Convert: ParsableCommand {
         let quantized = Dictionary(uniqueKeysWithValues: checkpoint.tensors.byName.compactMap { name, tensor in
             recipe.type(of: name, tensor).isQuantized ? (name, tensor.shape[1]) : nil
         })
-        guard recipe.method.isCalibrated, !quantized.isEmpty else {
+        // --target-kl measures each tensor's sensitivity with the statistics, whatever the method.
+        guard recipe.method.isCalibrated || targetKL != nil, !quantized.isEmpty else {
             if calibrationStats != nil { Terminal.warning("--calibration-stats is unused: --method \(recipe.method.rawValue) is not calibrated") }
             return nil
         }
-        let source = CalibrationSupport.identity(try digests.wait().map { ($0.0.path, $0.1, $0.0.count) })
+        let source = { CalibrationSupport.identity(try digests.wait().map { ($0.0.path, $0.1, $0.0.count) }) }
         if let path = calibrationStats {
             let statistics = try StatisticsFile.read(path)
-            try statistics.check(against: source, file: path, quantized: quantized, needsGram: recipe.method.needsGram)
+            try statistics.check(against: try source(), file: path, quantized: quantized, needsGram: recipe.method.needsGram)
             Terminal.note(CalibrationSupport.summary(statistics))
             return (statistics, try MappedFile(path: path).sha256())
         }
@@ -210,19 +251,33 @@ struct Convert: ParsableCommand {
         return (statistics, nil)
     }
 
-    /// The method that made the file and, when calibrated, what on and each expert's tokens.
-    private func quantizerLines(_ recipe: Recipe, _ calibration: JSON?) -> String {
-        let lines = MoltInspectReport.calibrationLines(recipe.json(calibration: calibration))
-        return lines.isEmpty ? "quantizer:  \(recipe.method.rawValue) (not calibrated)" : lines.joined(separator: "\n")
+    /// The method that made the file, what calibrated it and each expert's tokens, the bits
+    /// per weight and what --target-kl promoted.
+    private func quantizerLines(_ converter: Converter) -> String {
+        let record = converter.quantizationRecord
+        var lines = MoltInspectReport.calibrationLines(record)
+        if lines.isEmpty { lines = ["quantizer:  \(converter.recipe.method.rawValue) (not calibrated)"] }
+        return (lines + MoltInspectReport.typeLines(record)).joined(separator: "\n")
     }
 
-    /// The parity report with the quantizer that made the file: method and calibration.
-    static func withQuantizer(_ report: JSON, recipe: Recipe, calibration: JSON?) -> JSON {
+    /// The parity report with the quantizer that made the file: method, calibration, bits per
+    /// weight and the --target-kl record.
+    static func withQuantizer(_ report: JSON, _ converter: Converter) -> JSON {
         guard case .object(var fields) = report else { return report }
-        var quantizer: [(String, JSON)] = [("method", .string(recipe.method.rawValue))]
-        if let calibration { quantizer.append(("calibration", calibration)) }
+        var quantizer: [(String, JSON)] = [
+            ("method", .string(converter.recipe.method.rawValue)), ("bits_per_weight", .double(converter.bitsPerWeight)),
+        ]
+        if let calibration = converter.calibration { quantizer.append(("calibration", calibration)) }
+        if let targetKL = converter.targetKL { quantizer.append(("target_kl", targetKL)) }
         fields.append(("quantizer", .object(quantizer)))
         return .object(fields)
+    }
+
+    /// The check's thresholds, with --target-kl as the mean KL bound.
+    private var thresholds: Thresholds {
+        var thresholds = verification.thresholds
+        if let targetKL { thresholds.maxMeanKL = targetKL }
+        return thresholds
     }
 
     private func compressedGroups() throws -> Set<Recipe.Group> {

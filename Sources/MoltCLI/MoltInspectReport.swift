@@ -67,6 +67,7 @@ struct MoltInspectReport {
             return label.padding(toLength: 12, withPad: " ", startingAt: 0) + quoted(value, maxCharacters: 2000)
         }, at: 1)
         lines += Self.calibrationLines(header.quantization)
+        lines += Self.typeLines(header.quantization)
         for source in header.provenance.sources {
             lines.append("source:     \(source.name)  \(Formatting.bytes(source.size))  sha256 \(source.sha256)")
         }
@@ -98,10 +99,30 @@ struct MoltInspectReport {
         return lines.joined(separator: "\n")
     }
 
-    /// The recipe without its calibration record, which gets lines of its own.
+    /// The recipe without its calibration record, tensor types and --target-kl record, which
+    /// get lines of their own.
     static func withoutCalibration(_ recipe: JSON) -> JSON {
         guard case .object(let fields) = recipe else { return recipe }
-        return .object(fields.filter { $0.0 != "calibration" })
+        return .object(fields.filter { !["calibration", "types", "target_kl"].contains($0.0) })
+    }
+
+    /// How many tensors are stored as each type, the bits per weight, and what --target-kl
+    /// (Formats/calibration.md) widened.
+    static func typeLines(_ recipe: JSON) -> [String] {
+        var lines: [String] = []
+        if case .object(let types) = recipe["types"] ?? .null {
+            var counts: [String: Int] = [:]
+            for (_, type) in types { counts[Self.string(type), default: 0] += 1 }
+            let bits = recipe["bits_per_weight"].flatMap { if case .double(let b) = $0 { String(format: "; %.2f bits per weight", b) } else { nil } }
+            lines.append("types:      " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                + " tensors" + (bits ?? ""))
+        }
+        if let target = recipe["target_kl"], case .object(let promoted) = target["promoted"] ?? .null {
+            lines.append("target-kl:  \(target["target"]?.serialized() ?? "?") in \(target["rounds"]?.serialized() ?? "?") round(s), "
+                + "\(promoted.count) tensor(s) widened from the recipe")
+            for (name, type) in promoted { lines.append("            \(name) -> \(Self.string(type))") }
+        }
+        return lines
     }
 
     /// What calibrated the quantizer (Formats/calibration.md) and each expert's routed tokens.
@@ -128,4 +149,6 @@ struct MoltInspectReport {
         }
         return lines
     }
+
+    private static func string(_ json: JSON) -> String { if case .string(let s) = json { s } else { json.serialized() } }
 }

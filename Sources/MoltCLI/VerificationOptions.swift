@@ -41,8 +41,13 @@ struct VerificationOptions: ParsableArguments {
     }
 
     static func write(_ parity: ParityReport, to output: AtomicOutput?) throws {
+        try write(parity.json, to: output)
+    }
+
+    /// A parity report's JSON, as `convert` completes it with the quantizer that made the file.
+    static func write(_ report: JSON, to output: AtomicOutput?) throws {
         guard let output else { return }
-        try Data((parity.json.serialized(indent: 2) + "\n").utf8).withUnsafeBytes { try output.write($0) }
+        try Data((report.serialized(indent: 2) + "\n").utf8).withUnsafeBytes { try output.write($0) }
         try output.commit()
     }
 }

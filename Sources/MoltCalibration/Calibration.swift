@@ -86,9 +86,11 @@ public enum Calibration {
     }
 
     /// Runs `tokens` (split into sequences of at most `sequenceLength`, each from a fresh
-    /// state) through the source and returns its statistics.
+    /// state) through the source and returns its statistics. `source` is asked for once the
+    /// tokens have run, so that the source's files can be hashed meanwhile.
     public static func measure(
-        config: BlackMambaConfig, tensors: [String: Tensor], source: CalibrationStatistics.Source, tokens: [Int], text: JSON,
+        config: BlackMambaConfig, tensors: [String: Tensor], source: @autoclosure () throws -> CalibrationStatistics.Source,
+        tokens: [Int], text: JSON,
         gram: Bool, progress: (Int) -> Void = { _ in }
     ) throws -> CalibrationStatistics {
         guard !tokens.isEmpty else { throw MoltError.badInput("the calibration text gives no tokens") }
@@ -102,14 +104,14 @@ public enum Calibration {
             _ = try model.prefill(sequence, logits: .last)
             progress(sequence.count)
         }
-        return try finish(collector, model: model, source: source, text: text, tokens: tokens.count, sequences: sequences.count)
+        return try finish(collector, model: model, source: try source(), text: text, tokens: tokens.count, sequences: sequences.count)
     }
 
     /// The source writes its own calibration text (Formats/calibration.md): `starts` sequences
     /// from seeded random ids, continued by sampling its own predictions, all decoded side by
-    /// side while the statistics are recorded.
+    /// side while the statistics are recorded. `source` as for `measure`.
     public static func selfGenerated(
-        config: BlackMambaConfig, tensors: [String: Tensor], source: CalibrationStatistics.Source, seed: UInt64 = defaultSeed,
+        config: BlackMambaConfig, tensors: [String: Tensor], source: @autoclosure () throws -> CalibrationStatistics.Source, seed: UInt64 = defaultSeed,
         starts: Int = selfGeneratedStarts, length: Int = selfGeneratedLength, gram: Bool, progress: (Int) -> Void = { _ in }
     ) throws -> CalibrationStatistics {
         let total = starts * length
@@ -128,7 +130,7 @@ public enum Calibration {
             ("kind", .string("self-generated")), ("seed", .int(Int(truncatingIfNeeded: seed))), ("starts", .int(starts)),
             ("length", .int(length)),
         ])
-        return try finish(collector, model: model, source: source, text: text, tokens: total, sequences: starts)
+        return try finish(collector, model: model, source: try source(), text: text, tokens: total, sequences: starts)
     }
 
     /// Applies the floor rule to starved experts and collects the statistics in tensor order.

@@ -8,11 +8,13 @@ import MoltQuant
 public struct Converter {
     public let config: BlackMambaConfig
     public let tensors: [String: Tensor]
-    public let recipe: Recipe
+    public var recipe: Recipe
     /// Calibrated input statistics by tensor name, for the calibrated methods.
     public var statistics: [String: InputStatistics] = [:]
     /// What calibrated the quantizer (Formats/calibration.md), recorded in the header's recipe.
     public var calibration: JSON?
+    /// What `--target-kl` did (Formats/calibration.md), recorded in the header's recipe.
+    public var targetKL: JSON?
 
     public init(config: BlackMambaConfig, tensors: [String: Tensor], recipe: Recipe) throws {
         let problems = config.shapeProblems(tensors.mapValues(\.shape))
@@ -32,6 +34,29 @@ public struct Converter {
     /// The type each tensor is stored as.
     public var storedTypes: [String: MoltTensorType] {
         Dictionary(uniqueKeysWithValues: ordered.map { ($0.name, recipe.type(of: $0.name, $0.tensor)) })
+    }
+
+    /// Stored bytes (before compression) × 8 over all parameters.
+    public var bitsPerWeight: Double {
+        var bytes = 0, parameters = 0
+        for (name, tensor) in ordered {
+            let type = recipe.type(of: name, tensor)
+            if let quant = type.quantType,
+               let layout = try? QuantLayout(type: quant, rows: tensor.shape[0], columns: tensor.shape[1], groupSize: recipe.groupSize) {
+                bytes += layout.byteCount
+            } else {
+                bytes += tensor.count * (type.dtype?.size ?? 4)
+            }
+            parameters += tensor.count
+        }
+        return parameters > 0 ? Double(bytes) * 8 / Double(parameters) : 0
+    }
+
+    /// The header's `quantization` member: the recipe, every tensor's type, what calibrated it.
+    public var quantizationRecord: JSON {
+        recipe.json(
+            calibration: calibration, types: ordered.map { ($0.name, recipe.type(of: $0.name, $0.tensor)) }, bitsPerWeight: bitsPerWeight,
+            targetKL: targetKL)
     }
 
     /// Source bytes of all tensors, for progress reports.
@@ -68,7 +93,7 @@ public struct Converter {
             tokenizerBlob = "tokenizer.json"
         }
         try writer.finish(MoltHeaderInfo(
-            tool: tool, model: config, quantization: recipe.json(calibration: calibration), provenance: try provenance(), tokenizer: tokenizerBlob))
+            tool: tool, model: config, quantization: quantizationRecord, provenance: try provenance(), tokenizer: tokenizerBlob))
         return writer
     }
 }

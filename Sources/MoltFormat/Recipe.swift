@@ -17,6 +17,9 @@ public struct Recipe: Sendable, Equatable {
     public var method: QuantMethod
     /// Groups whose tensors are zstd-compressed (for distribution copies).
     public var compressed: Set<Group>
+    /// Tensors stored as another type than their group's: those `--target-kl` promoted
+    /// (Formats/calibration.md).
+    public var promoted: [String: MoltTensorType] = [:]
 
     public init(
         experts: MoltTensorType = .q4, mamba: MoltTensorType = .q8, embedding: MoltTensorType = .q8,
@@ -50,6 +53,7 @@ public struct Recipe: Sendable, Equatable {
     /// The stored type of `tensor`: its group's type, except that only 2-D weights are
     /// quantized (expert biases are 1-D and fall to `others`).
     public func type(of name: String, _ tensor: Tensor) -> MoltTensorType {
+        if let type = promoted[name] { return type }
         let type: MoltTensorType =
             switch Recipe.group(of: name) {
             case .experts: experts
@@ -61,14 +65,21 @@ public struct Recipe: Sendable, Equatable {
     }
 
     /// The header's `quantization` member; `calibration` (Formats/calibration.md) says what
-    /// calibrated a calibrated method.
-    public func json(calibration: JSON? = nil) -> JSON {
+    /// calibrated a calibrated method, `types` lists every tensor's stored type (in order) and
+    /// `targetKL` what `--target-kl` did.
+    public func json(
+        calibration: JSON? = nil, types: [(name: String, type: MoltTensorType)] = [], bitsPerWeight: Double? = nil,
+        targetKL: JSON? = nil
+    ) -> JSON {
         var fields: [(String, JSON)] = [
             ("experts", .string(experts.rawValue)), ("mamba", .string(mamba.rawValue)),
             ("embedding", .string(embedding.rawValue)), ("others", .string(others.rawValue)),
             ("group_size", .int(groupSize)), ("method", .string(method.rawValue)),
             ("compressed", JSON(Group.allCases.filter(compressed.contains).map(\.rawValue))),
         ]
+        if let bitsPerWeight { fields.append(("bits_per_weight", .double(bitsPerWeight))) }
+        if let targetKL { fields.append(("target_kl", targetKL)) }
+        if !types.isEmpty { fields.append(("types", .object(types.map { ($0.name, .string($0.type.rawValue)) }))) }
         if let calibration { fields.append(("calibration", calibration)) }
         return .object(fields)
     }

@@ -50,6 +50,16 @@ public struct Verification {
         return Verification(check: check, types: types, reference: reference)
     }
 
+    /// The same check for a conversion whose tensors are stored as `types` instead
+    /// (`--target-kl` widening quantized tensors, Formats/calibration.md): allowed when the
+    /// source's side needs no other preparation, i.e. no tensor became or stopped being f32.
+    public func retyped(_ types: [String: MoltTensorType]) throws -> Verification {
+        guard Set(types.keys) == Set(self.types.keys), types.allSatisfy({ ($0.value == .f32) == (self.types[$0.key] == .f32) }) else {
+            throw MoltError(.usage, "the source's side of the check cannot be reused for these types")
+        }
+        return Verification(check: check, types: types, reference: reference)
+    }
+
     /// Runs the .molt at `convertedPath` and judges it against the source's side.
     public func finish(convertedPath: String) throws -> ParityReport {
         let file = try MoltFile(path: convertedPath)

@@ -98,3 +98,55 @@ private let tokenizer = trained + "/tokenizer.json"
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.molt").path))
     }
 }
+
+@Test func targetKLWidensTheMostSensitiveTensorsUntilTheCheckMeetsIt() throws {
+    try MoltBinary.withScratch { dir in
+        let out = dir.appendingPathComponent("t.molt").path, report = dir.appendingPathComponent("r.json").path
+        // Every 2-D weight q4 loses a mean KL of about 1e-2 on the verification set: 7e-3 forces promotions.
+        let convert = try MoltBinary.run([
+            "convert", trained, "-o", out, "--experts", "q4", "--mamba", "q4", "--embedding", "q4", "--tokenizer", tokenizer,
+            "--calibration", trained + "/calibration.txt", "--calibration-tokens", "256", "--target-kl", "7e-3", "--report", report,
+        ])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(convert.stderr.contains("target-kl: round 1: mean KL"), "\(convert.stderr)")
+        let file = try MoltFile(path: out)
+        let q = file.header.quantization
+        guard case .object(let promoted) = q["target_kl"]?["promoted"] ?? .null, case .object(let types) = q["types"] ?? .null else {
+            Issue.record("no target_kl record: \(q.serialized())")
+            return
+        }
+        #expect(!promoted.isEmpty)
+        // The recipe lists every tensor's type, as stored; the promoted ones are wider than q4.
+        #expect(types.count == file.header.tensors.count)
+        for entry in file.header.tensors { #expect(types.first { $0.0 == entry.name }?.1 == .string(entry.type.rawValue)) }
+        for (name, type) in promoted { #expect(type != .string("q4") && file.entry(name)?.type.rawValue == { if case .string(let s) = type { s } else { "" } }()) }
+        // The check met the target, and says how many bits per weight that took.
+        let parity = file.header.parity
+        guard case .double(let kl) = parity["prefill"]?["kl_mean"] ?? .null else {
+            Issue.record("no mean KL: \(parity.serialized())")
+            return
+        }
+        #expect(kl <= 7e-3)
+        guard case .double(let bits) = parity["quantizer"]?["bits_per_weight"] ?? .null else {
+            Issue.record("no bits per weight")
+            return
+        }
+        #expect(bits > 5 && bits < 32)
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("\"target_kl\""))
+        let inspect = try MoltBinary.run(["inspect", out])
+        #expect(inspect.stdout.contains("target-kl:  0.007 in "), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("bits per weight"))
+
+        // 16 bits everywhere still differs from the f32 source: an impossible target fails, writing nothing.
+        let impossible = dir.appendingPathComponent("i.molt").path
+        let failed = try MoltBinary.run([
+            "convert", trained, "-o", impossible, "--experts", "q4", "--tokenizer", tokenizer,
+            "--calibration", trained + "/calibration.txt", "--calibration-tokens", "256", "--target-kl", "1e-15",
+        ])
+        #expect(failed.status == 3, "\(failed.stderr)")
+        #expect(failed.stderr.contains("the target mean KL 1e-15 cannot be met"), "\(failed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix("i.molt") && !$0.contains("molt-tmp") })
+        #expect(try MoltBinary.run(["convert", trained, "-o", impossible, "--target-kl", "0"]).status == 1)
+        #expect(try MoltBinary.run(["convert", trained, "-o", impossible, "--target-kl", "1e-3", "--no-verify"]).status == 1)
+    }
+}
