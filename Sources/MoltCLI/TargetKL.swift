@@ -21,6 +21,7 @@ enum TargetKL {
             let sensitivity = try source.withUnsafeBufferPointer { w in
                 try values.withUnsafeBufferPointer { q in
                     try Promotion.sensitivity(source: w, stored: q, statistics: s, calibrationTokens: statistics.tokens)
+                        + (name == TensorNames.embedding ? Promotion.lookupSensitivity(source: w, stored: q) : 0)
                 }
             }
             return Promotion.Candidate(

@@ -78,6 +78,18 @@ public enum Promotion {
         return signal > 0 ? share * error / signal : 0
     }
 
+    /// The embedding's second use: each token's row is looked up and enters the residual stream
+    /// as stored. Its `e` gains the relative energy of the error of all its rows, unweighted
+    /// (every row a token may look up).
+    public static func lookupSensitivity(source: UnsafeBufferPointer<Float>, stored: UnsafeBufferPointer<Float>) -> Double {
+        var error = 0.0, signal = 0.0
+        for (w, q) in zip(source, stored) {
+            error += Double((q - w) * (q - w))
+            signal += Double(w * w)
+        }
+        return signal > 0 ? error / signal : 0
+    }
+
     /// The round's goal for the summed sensitivity `estimate`, given the check's worst mean KL
     /// and the target: the KL is taken to scale with the summed estimate, with a margin, and
     /// each round at least halves it.

@@ -77,3 +77,12 @@ final class PromotionTests: XCTestCase {
         XCTAssertEqual(Promotion.bits(.q8, groupSize: 64), 8.25)
     }
 }
+
+extension PromotionTests {
+    func testTheEmbeddingsLookupCountsEveryRowUnweighted() {
+        let w: [Float] = [1, -2, 2, 0], q: [Float] = [1, -1.5, 2.5, 0]
+        // (0.25 + 0.25) / (1 + 4 + 4).
+        let got = w.withUnsafeBufferPointer { a in q.withUnsafeBufferPointer { b in Promotion.lookupSensitivity(source: a, stored: b) } }
+        XCTAssertEqual(got, 0.5 / 9, accuracy: 1e-12)
+    }
+}
