@@ -76,15 +76,20 @@ MOLT_TARGET_VNNI static inline __m512 q4_step(const uint8_t *row, const molt_act
  * high nibbles multiply activations stored side by side (nibble order), both into the same
  * int32 lanes, four per group (block = group, so the lanes share one activation scale), and
  * each group's lanes take its weight scale times its block's scale: 16 groups' combined
- * scales at a time, spread by a permute. A ragged last chunk loads only its groups' bytes. */
+ * scales at a time, spread by a permute; the minimums' term joins the same pass, so a row
+ * takes one reduction. A ragged last chunk loads only its groups' bytes. */
 MOLT_TARGET_VNNI static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
                                        int64_t groups) {
     const __m512i low4 = _mm512_set1_epi8(15), zero = _mm512_setzero_si512();
+    const uint8_t *minimums = scales + 2 * groups;
     int64_t bytes = 16 * groups;
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), offset = _mm512_setzero_ps();
     for (int64_t g0 = 0; g0 < groups; g0 += 16) {
         int64_t count = groups - g0 < 16 ? groups - g0 : 16;
         __mmask16 m = count == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+        /* The minimums' term of these groups, in the same pass: one reduction per row. */
+        offset = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, minimums + 2 * g0)),
+                                 _mm512_maskz_loadu_ps(m, a->group_sums + g0), offset);
         __m512 window = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, scales + 2 * g0)),
                                       _mm512_maskz_loadu_ps(m, a->block_scales + g0));
         __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
@@ -103,7 +108,7 @@ MOLT_TARGET_VNNI static float q4_row32(const uint8_t *row, const uint8_t *scales
             else acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc0);
         }
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), offset));
 }
 
 /* Other group sizes walk the groups chunk by chunk. */
@@ -145,10 +150,10 @@ MOLT_TARGET_VNNI static void rows_q4(const molt_matrix *w, const molt_activation
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
         const uint8_t *scales = row + bytes, *minimums = scales + 2 * w->groups;
-        float offset = molt_minimum_term_avx512(minimums, a->group_sums, w->groups);
         if (w->group_size == 32) {
-            y[r] = q4_row32(row, scales, a, w->groups) + offset;
+            y[r] = q4_row32(row, scales, a, w->groups);
         } else {
+            float offset = molt_minimum_term_avx512(minimums, a->group_sums, w->groups);
             molt_group_walk walk = molt_group_walk_start(w->group_size);
 #define STEP(P, ACC) q4_chunk(row, scales, a, bytes, w->groups, &walk, P, ACC)
             MOLT_ALTERNATE(__m512, _mm512_setzero_ps(), chunks, STEP)
