@@ -28,7 +28,8 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // System calls Swift's Glibc module does not export, and the one CPU feature detector
-        // (molt_cpu.h: the instruction-set levels the C kernels and the quantizer run at).
+        // (molt_cpu.h: the instruction-set levels the C kernels and the quantizer run at), and
+        // CRC-32 folded by carry-less multiplication (molt_crc32.h), which MoltCore sums with.
         .target(name: "CMoltSystem"),
         // Tensors, dtypes, mapped files, checksums and errors shared by every other module.
         .target(name: "MoltCore", dependencies: ["CMoltSystem", "CZlib", "CCrypto"]),

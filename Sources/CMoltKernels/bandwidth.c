@@ -1,9 +1,13 @@
+#define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #include "internal.h"
 
 /* Pieces small enough that both threads stay busy to the end of a pass. */
 #define PIECE_BYTES (1u << 20)
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
 typedef struct {
     const uint64_t *words;
@@ -28,16 +32,60 @@ static double seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-double molt_read_bandwidth(int threads, size_t bytes, int repeats) {
+/* A mapping of its own (so /proc/self/smaps describes it alone), aligned to a huge page so a
+ * huge-page buffer can be all huge pages, advised one way or the other before it is touched:
+ * with transparent huge pages on "always" or "madvise", the advice is what decides. */
+static void *map_buffer(size_t bytes, int huge_pages) {
+    size_t span = bytes + HUGE_PAGE_BYTES;
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    char *start = (char *)(((uintptr_t)raw + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1));
+    if (start > raw) munmap(raw, (size_t)(start - raw));
+    size_t tail = (size_t)(raw + span - (start + bytes));
+    if (tail) munmap(start + bytes, tail);
+#ifdef MADV_HUGEPAGE
+    madvise(start, bytes, huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+#else
+    (void)huge_pages;
+#endif
+    return start;
+}
+
+/* Share of the mapping at `start` backed by transparent huge pages, from its smaps entry
+ * (AnonHugePages); negative where the kernel does not say. */
+static double huge_page_share(const void *start, size_t bytes) {
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    if (!smaps) return -1;
+    char line[256];
+    int inside = 0;
+    double share = -1;
+    while (fgets(line, sizeof line, smaps)) {
+        unsigned long low, high;
+        unsigned long kib;
+        if (sscanf(line, "%lx-%lx ", &low, &high) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = (uintptr_t)start >= low && (uintptr_t)start < high;
+        } else if (inside && sscanf(line, "AnonHugePages: %lu kB", &kib) == 1) {
+            share = (double)kib * 1024 / (double)bytes;
+            break;
+        }
+    }
+    fclose(smaps);
+    return share;
+}
+
+molt_bandwidth molt_read_bandwidth(int threads, size_t bytes, int repeats, int huge_pages) {
+    molt_bandwidth result = {.bytes_per_second = -1, .huge_page_share = -1};
     bytes &= ~(size_t)63;
+    if (!bytes) return result;
     molt_pool *pool = molt_pool_create(threads);
-    uint64_t *words = bytes ? aligned_alloc(64, bytes) : NULL;
+    uint64_t *words = map_buffer(bytes, huge_pages);
     if (!pool || !words) {
         molt_pool_destroy(pool);
-        free(words);
-        return -1;
+        if (words) munmap(words, bytes);
+        return result;
     }
     memset(words, 1, bytes); /* fault every page in before timing */
+    result.huge_page_share = huge_page_share(words, bytes);
     read_job job = {.words = words, .words_per_piece = PIECE_BYTES / 8, .count = bytes / 8};
     int64_t pieces = (int64_t)((bytes + PIECE_BYTES - 1) / PIECE_BYTES);
     double best = 0;
@@ -51,6 +99,7 @@ double molt_read_bandwidth(int threads, size_t bytes, int repeats) {
     for (int i = 0; i < 256; i++) sink += job.sums[i];
     (void)sink;
     molt_pool_destroy(pool);
-    free(words);
-    return best;
+    munmap(words, bytes);
+    result.bytes_per_second = best;
+    return result;
 }

@@ -10,7 +10,10 @@ struct Bench: ParsableCommand {
         discussion: """
             Decode on a CPU is bound by the bytes of weights each token reads (every Mamba \
             layer, one expert per MoE layer, the whole output matrix). The bound is those \
-            bytes over the read bandwidth measured here, in the same run. Prompt tokens are \
+            bytes over the read bandwidth measured here, in the same run: the better of a \
+            buffer on 2 MiB (huge) pages and one on 4 KiB pages, both reported, since which \
+            pages an ordinary buffer gets is luck and the model's file mappings have some of \
+            each (Formats/kernels.md, "The bandwidth bound"). Prompt tokens are \
             seeded random ids; generation is timed as `molt run` does it, greedily. The kernels \
             run at the highest instruction-set level the CPU has; MOLT_KERNELS=scalar, avx2, \
             avx512 or avx512vnni chooses one by hand (refused where the CPU lacks it), and the \
@@ -76,9 +79,10 @@ struct Bench: ParsableCommand {
         // Before the bandwidth measurement, whose buffer would count as the model's.
         let peakRSS = ResourceUsage.peakResidentBytes
         let threads = model.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        guard let bandwidth = MemoryBandwidth.read(threads: threads) else {
+        guard let probe = MemoryBandwidth.probe(threads: threads) else {
             throw MoltError(.io, "could not allocate the bandwidth measurement's buffer")
         }
+        let bandwidth = probe.best.bytesPerSecond
 
         let active = network.activeBytesPerToken
         let decodeRate = decode.mean
@@ -94,6 +98,10 @@ struct Bench: ParsableCommand {
             ("decode_tokens_per_second", .double(decodeRate)),
             ("decode_tokens_per_second_sd", .double(decode.sd)),
             ("read_bandwidth_gb_per_second", .double(bandwidth / 1e9)),
+            ("read_bandwidth_pages", .string(probe.best.pages.rawValue)),
+            ("read_bandwidth_small_pages_gb_per_second", .double(probe.small.bytesPerSecond / 1e9)),
+            ("read_bandwidth_huge_pages_gb_per_second", .double(probe.huge.bytesPerSecond / 1e9)),
+            ("huge_page_share_of_huge_buffer", probe.huge.hugePageShare.map { .double($0) } ?? .null),
             ("active_bytes_per_token", .int(active)),
             ("decode_bound_tokens_per_second", .double(bound)),
             ("decode_share_of_bound", .double(decodeRate / bound)),
@@ -121,6 +129,9 @@ struct Bench: ParsableCommand {
             print(String(format: "decode   %8.1f ± %.1f tokens/s  (%d tokens, %d runs)", decode.mean, decode.sd, gen, repetitions))
             print(String(format: "bound    %8.1f tokens/s  = %@ per token / %.1f GB/s read bandwidth (%d threads)",
                          bound, Formatting.bytes(active), bandwidth / 1e9, threads))
+            print(String(format: "bandwidth %.1f GB/s on 2 MiB pages (%@ of the buffer huge), %.1f GB/s on 4 KiB pages: the bound uses %@",
+                         probe.huge.bytesPerSecond / 1e9, probe.huge.hugePageShare.map { String(format: "%.0f%%", $0 * 100) } ?? "share unknown",
+                         probe.small.bytesPerSecond / 1e9, probe.best.pages == .huge ? "huge pages'" : "small pages'"))
             print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@", decodeRate / bound * 100,
                          Formatting.bytes(peakRSS)))
             print("kernels  \(KernelPath.best) (of \(KernelPath.supported.map(\.description).joined(separator: ", ")); MOLT_KERNELS chooses)")

@@ -120,8 +120,10 @@ struct Convert: ParsableCommand {
         let described = metadata.resolve(checkpoint)
         let metadataJSON = Dictionary(uniqueKeysWithValues: described.map { ($0.key.rawValue, JSON.string($0.value)) })
         var tensors = checkpoint.tensors.byName
-        // The source's SHA-256s and zip CRCs are computed on the other core meanwhile.
-        let digests = Background { try checkpoint.files.map { try MappedFile(path: $0) }.map { ($0, $0.sha256()) } }
+        // The source's SHA-256s and zip CRCs are computed on the other core meanwhile, in one
+        // read of each file.
+        let table = checkpoint.tensors
+        let digests = Background(.dedicated()) { try table.digestFiles(checkpoint.files).map { ($0.file, $0.sha256) } }
         let calibration = try calibrate(checkpoint, recipe: recipe, tokenizer: parsedTokenizer, digests: digests)
         if let name = testPerturb {
             // Test-only: damage one tensor so the verifier can be seen to catch it.
@@ -148,7 +150,7 @@ struct Convert: ParsableCommand {
             }
             var progress = Progress(total: converter.sourceBytes, label: round == 1 ? "convert" : "convert (round \(round))")
             let tensorCount = converter.ordered.count
-            let writer = try checkpoint.tensors.verifyingIntegrity {
+            let writer = try checkpoint.tensors.verifyingIntegrity(after: { _ = try digests.wait() }) {
                 try converter.write(
                     to: out, tokenizer: tokenizerData, tool: MoltHeader.Tool(name: "molt", version: Molt.version),
                     provenance: {

@@ -22,6 +22,8 @@ public final class Storage: @unchecked Sendable {
     public let recordedCRC32: UInt32?
 
     /// A zero-copy view of `range` in `file`; `check`, if given, runs on `verifyIntegrity()`.
+    /// With `recordedCRC32`, `check` must be the check of that CRC: `settleCheck` may then
+    /// stand in for it.
     public init(
         file: MappedFile, range: Range<Int>, recordedCRC32: UInt32? = nil, check: ((UnsafeRawBufferPointer) throws -> Void)? = nil
     ) {
@@ -100,6 +102,26 @@ public final class Storage: @unchecked Sendable {
 
     /// The mapped file behind this storage, when it is a zero-copy view.
     public var mappedFile: MappedFile? { owner as? MappedFile }
+
+    /// Where in its mapped file the bytes are, for a zero-copy view.
+    public var fileRange: Range<Int>? {
+        guard let file = mappedFile, let fileBase = file.bytes.baseAddress, let base = ready?.baseAddress else { return nil }
+        return (base - fileBase)..<(base - fileBase) + count
+    }
+
+    /// Whether a deferred check of `recordedCRC32` is still to run.
+    public var awaitsCRC32Check: Bool {
+        lock.withLock { pendingCheck != nil && recordedCRC32 != nil && checkFailure == nil }
+    }
+
+    /// Settles the deferred check with the CRC-32 of these bytes computed elsewhere (in a pass
+    /// that reads the file once for several purposes). A match is the check passed; a mismatch
+    /// leaves the check pending, so `verifyIntegrity()` runs it and reports the failure as usual.
+    public func settleCheck(computedCRC32 crc: UInt32) {
+        lock.withLock {
+            if pendingCheck != nil, crc == recordedCRC32 { pendingCheck = nil }
+        }
+    }
 
     private static func allocate(_ byteCount: Int) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)

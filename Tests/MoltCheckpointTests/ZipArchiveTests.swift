@@ -277,6 +277,27 @@ private func expectBadInput(_ bytes: [UInt8], _ keyword: String, sourceLocation:
         #expect(throws: MoltError.self) { try deferred.verifyIntegrity() }
     }
 
+    /// One read of the file can stand in for the deferred check (`TensorTable.digestFiles`):
+    /// a matching CRC settles it, a wrong one leaves it to fail as before.
+    @Test func aCRCComputedElsewhereSettlesTheDeferredCheck() throws {
+        let big = (0..<ZipArchive.alwaysVerifiedSize).map { UInt8(truncatingIfNeeded: $0 &* 7 >> 3) }
+        let crc = big.withUnsafeBytes { CRC32.of($0) }
+        for recorded in [crc, crc ^ 1] {
+            let archive = try open(ZipBuilder(entries: [.init(name: "big", data: big, crc: recorded)]).build().bytes, verify: true)
+            let storage = try archive.storage(of: archive.entries[0])
+            #expect(storage.awaitsCRC32Check)
+            let range = try #require(storage.fileRange)
+            #expect(copiedBytes(of: storage) == Array(storage.mappedFile!.bytes[range]))
+            storage.settleCheck(computedCRC32: storage.mappedFile!.digest(crc32Of: [range]).crc32s[0])
+            #expect(storage.awaitsCRC32Check == (recorded != crc))
+            if recorded == crc {
+                try storage.verifyIntegrity()
+            } else {
+                #expect(throws: MoltError.self) { try storage.verifyIntegrity() }
+            }
+        }
+    }
+
     @Test func truncationAtEveryOffsetIsAnError() throws {
         let bytes = torchLike().build().bytes
         let scratch = try ScratchDirectory()

@@ -93,8 +93,14 @@ void molt_selective_scan(int64_t steps, const float *u, const float *delta, int6
  * with the paths as above. */
 void molt_softplus(float *x, const float *bias, int64_t count, molt_path path);
 
-/* Read bandwidth in bytes per second: the best of `repeats` passes summing a `bytes` buffer
- * (allocated and faulted in first) with `threads` threads. Negative if memory ran out. */
-double molt_read_bandwidth(int threads, size_t bytes, int repeats);
+/* Read bandwidth: the best of `repeats` passes summing a `bytes` buffer (mapped, advised
+ * for or against transparent huge pages as `huge_pages` says, and faulted in first) with
+ * `threads` threads. bytes_per_second is negative if memory ran out; huge_page_share is the
+ * share of the buffer the kernel backed with huge pages, negative where it does not say. */
+typedef struct {
+    double bytes_per_second;
+    double huge_page_share;
+} molt_bandwidth;
+molt_bandwidth molt_read_bandwidth(int threads, size_t bytes, int repeats, int huge_pages);
 
 #endif
