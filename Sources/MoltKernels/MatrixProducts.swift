@@ -18,9 +18,11 @@ extension WeightMatrix {
         }
     }
 
-    /// Y[t, rows] = X[t, columns] W^T, row-major (a linear layer over t positions). Every
-    /// element is the sequential fused multiply-add over the columns of X's row and W's
-    /// dequantized row: the same on every path, thread count and t.
+    /// Y[t, rows] = X[t, columns] W^T, row-major (a linear layer over t positions). f32, f16
+    /// and bf16 weights: every element is the sequential fused multiply-add over the columns of
+    /// X's row and W's row. q8 and q4: X is rounded per block of 32 to int8 and each block's
+    /// integer dot product is exact, combined in f32 in a fixed order (Formats/kernels.md).
+    /// Either way the same bits on every path, thread count and t.
     public func matmul(
         _ x: UnsafePointer<Float>, count t: Int, _ y: UnsafeMutablePointer<Float>, threads: KernelThreads = .shared,
         path: KernelPath = .best

@@ -72,7 +72,8 @@ extension WeightMatrix {
     /// products: int8 for q4 weights, int16 for q8 (one multiply-add instruction per 32
     /// weights instead of six). Both read weights faster than with f32 activations, at an
     /// error small next to the weights' own (Formats/kernels.md; BENCHMARKS.md, "Kernel
-    /// design choices"). Products of several rows keep f32.
+    /// design choices"). Products of several rows round theirs to int8 inside the matrix-
+    /// matrix kernels, for q8 as well.
     var vectorActivations: ActivationPrecision {
         switch element {
         case .q4: .int8

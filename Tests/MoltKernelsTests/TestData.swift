@@ -28,6 +28,10 @@ struct Fixture {
     let scaled: [Float]
     /// |min| per weight, 0 but for q4.
     let offsets: [Float]
+    /// q8/q4: each weight's stored integer (q8: -127...127; q4: 0...15), and each group's
+    /// scale and minimum (0 for q8), [rows, groups]; empty for float types.
+    let integers: [Int]
+    let groupScales: [Float], groupMinimums: [Float]
 
     init(_ element: MoltTensorType, rows: Int, columns: Int, groupSize: Int, seed: UInt64) throws {
         var random = Random(seed: seed)
@@ -51,6 +55,9 @@ struct Fixture {
             weights = try tensor.floatValues()
             scaled = weights.map(abs)
             offsets = [Float](repeating: 0, count: weights.count)
+            integers = []
+            groupScales = []
+            groupMinimums = []
         case .q8, .q4:
             let type: QuantType = element == .q8 ? .q8 : .q4
             let quantized = try source.withUnsafeBufferPointer {
@@ -59,19 +66,27 @@ struct Fixture {
             matrix = try WeightMatrix(quantized)
             weights = Reconstruction.dequantize(quantized)
             let layout = quantized.layout
-            var scaled = [Float](), offsets = [Float]()
+            var scaled = [Float](), offsets = [Float](), integers = [Int](), groupScales = [Float](), groupMinimums = [Float]()
+            let groups = (columns + groupSize - 1) / groupSize
             for r in 0..<rows {
                 let row = quantized.row(r)
                 func half(_ offset: Int) -> Float { FloatBits.f16ToFloat(row.loadUnaligned(fromByteOffset: offset, as: UInt16.self)) }
+                for group in 0..<groups {
+                    groupScales.append(half(layout.scalesOffset + 2 * group))
+                    groupMinimums.append(type == .q8 ? 0 : half(layout.minimumsOffset + 2 * group))
+                }
                 for c in 0..<columns {
                     let group = c / groupSize, j = c % groupSize
                     let scale = half(layout.scalesOffset + 2 * group)
                     if type == .q8 {
-                        scaled.append(abs(scale * Float(Int8(bitPattern: row[c]))))
+                        let q = Int(Int8(bitPattern: row[c]))
+                        integers.append(q)
+                        scaled.append(abs(scale * Float(q)))
                         offsets.append(0)
                     } else {
                         let byte = row[group * groupSize / 2 + j % (groupSize / 2)]
                         let q = j < groupSize / 2 ? byte & 15 : byte >> 4
+                        integers.append(Int(q))
                         scaled.append(abs(scale * Float(q)))
                         offsets.append(abs(half(layout.minimumsOffset + 2 * group)))
                     }
@@ -79,6 +94,9 @@ struct Fixture {
             }
             self.scaled = scaled
             self.offsets = offsets
+            self.integers = integers
+            self.groupScales = groupScales
+            self.groupMinimums = groupMinimums
         }
     }
 

@@ -1,0 +1,218 @@
+/* The integer matmul for q8 and q4 weights, Y = X W^T with X quantized per block of 32 to
+ * int8 (Formats/kernels.md, "Matrix-matrix (prefill)"). One algorithm over the lanes of a
+ * matmul_lanes_*.h, included once per instruction set by the matmul_int8_*.c files, as
+ * CMoltQuant does with its lanes.
+ *
+ * Lanes run over rows of X: X is quantized and packed once per product, LANES rows to a
+ * block, each 4 consecutive values of a row side by side with the other rows' ([K/4][LANES][4]
+ * bytes), so that one register holds 4 values of every row and 4 weights broadcast over it
+ * give each lane its 4 products. W is read row by row, as stored: a task unpacks TASK_ROWS
+ * rows (weight_group) and sweeps every block of X over them, TILE_ROWS rows of W at a time.
+ *
+ * Every element of Y is computed by one lane in this order, on every path:
+ *   sum = 0; for each block b of 32 values (group g):
+ *       sum = fma((float)dot_b, scale_g * xscale_b, sum)     (dot_b exact in int32)
+ *   q4: offset = 0; for each group g: offset = fma(minimum_g, xsum_g, offset); y = sum + offset
+ * so the paths, the thread count and the number of rows of X never change a bit.
+ *
+ * The including file includes matmul.h and activation.h first (outside its target region). */
+
+/* Rows of W a task prepares: a multiple of every TILE_ROWS. */
+#define TASK_ROWS 32
+
+typedef struct {
+    const molt_matrix *w;
+    int64_t t, padded, blocks, x_blocks;
+    /* X packed: values [x_blocks][padded / 4][LANES][4], block scales [x_blocks][blocks][LANES],
+     * q4 group sums [x_blocks][groups][LANES]. */
+    const int8_t *xq;
+    const float *xs, *xg;
+    float *y;
+    molt_pool *pool;
+    int failed;
+} int8_job;
+
+/* One task's rows of W, unpacked: values [TASK_ROWS][padded] (q4: the nibbles), q8's
+ * magnitudes |w| (for paths without Q8_BIASED) or the blocks' starting sums -128 * sum(w)
+ * (with it), scales and q4 minimums [TASK_ROWS][groups]. */
+typedef struct {
+    uint8_t *values, *magnitudes;
+    int32_t *starts;
+    float *scales, *minimums;
+} unpacked_rows;
+
+/* Group `group` of row `r` as G values (q4: 0..15; q8: int8 bits) with its scale and minimum
+ * (0 for q8): the one place that reads the row layout of Formats/molt.md. */
+static inline void weight_group(const molt_matrix *w, int64_t r, int64_t group, uint8_t *values, float *scale,
+                                float *minimum) {
+    const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
+    int64_t g = w->group_size, half = g / 2;
+    if (w->type == MOLT_WEIGHT_Q8) {
+        memcpy(values, row + group * g, (size_t)g);
+        *scale = half_to_float(row + w->groups * g + 2 * group);
+        *minimum = 0;
+        return;
+    }
+    unpack_nibbles(row + group * half, half, values, values + half);
+    *scale = half_to_float(row + w->groups * half + 2 * group);
+    *minimum = half_to_float(row + w->groups * half + 2 * (w->groups + group));
+}
+
+static size_t unpacked_bytes(const int8_job *job) {
+    int64_t groups = job->w->groups;
+    return (size_t)TASK_ROWS * (size_t)(2 * job->padded + 4 * job->blocks + 8 * groups);
+}
+
+static unpacked_rows unpack_rows(const int8_job *job, void *scratch, int64_t first, int64_t n) {
+    const molt_matrix *w = job->w;
+    int64_t padded = job->padded, groups = w->groups, g = w->group_size;
+    unpacked_rows u;
+    u.values = scratch;
+    u.magnitudes = u.values + TASK_ROWS * padded;
+    u.starts = (int32_t *)(u.magnitudes + TASK_ROWS * padded);
+    u.scales = (float *)(u.starts + TASK_ROWS * job->blocks);
+    u.minimums = u.scales + TASK_ROWS * groups;
+    for (int64_t j = 0; j < n; j++) {
+        /* The weights are usually cold (a prefill reads each expert once): fetching the next
+         * row while this one is unpacked keeps the unpacking from waiting on memory. */
+        if (j + 1 < n) {
+            const char *next = (const char *)w->data + (first + j + 1) * w->row_stride;
+            for (int64_t at = 0; at < w->row_stride; at += 64) __builtin_prefetch(next + at);
+        }
+        uint8_t *values = u.values + j * padded;
+        for (int64_t group = 0; group < groups; group++)
+            weight_group(w, first + j, group, values + group * g, &u.scales[j * groups + group],
+                         &u.minimums[j * groups + group]);
+        if (w->type != MOLT_WEIGHT_Q8) continue;
+        if (Q8_BIASED) {
+            for (int64_t b = 0; b < job->blocks; b++) {
+                int32_t sum = 0;
+                for (int i = 0; i < 32; i++) sum += (int8_t)values[32 * b + i];
+                u.starts[j * job->blocks + b] = -128 * sum;
+            }
+        } else {
+            for (int64_t i = 0; i < padded; i++) {
+                int v = (int8_t)values[i];
+                u.magnitudes[j * padded + i] = (uint8_t)(v < 0 ? -v : v);
+            }
+        }
+    }
+    return u;
+}
+
+/* Y for ROWS (a constant at each call site, so the accumulators stay in registers) rows of W
+ * from row j0 of `u` and one block of X, into out[row][lane]. */
+static inline __attribute__((always_inline)) void int8_tile(const int ROWS, const int q4, const int8_job *job,
+                                                            const unpacked_rows *u, int64_t j0, const int8_t *xq,
+                                                            const float *xs, const float *xg,
+                                                            float out[TILE_ROWS][LANES]) {
+    int64_t padded = job->padded, groups = job->w->groups, per_group = job->w->group_size / 32;
+    fvec sum[TILE_ROWS];
+    for (int j = 0; j < ROWS; j++) sum[j] = fzero();
+    for (int64_t b = 0; b < job->blocks; b++) {
+        int64_t group = b / per_group;
+        ivec acc[TILE_ROWS];
+        for (int j = 0; j < ROWS; j++) acc[j] = istart(!q4 && Q8_BIASED ? u->starts[(j0 + j) * job->blocks + b] : 0);
+        for (int64_t s = 0; s < 8; s++) {
+            xvec x = xload(xq + (8 * b + s) * 4 * LANES);
+            int64_t at = 32 * b + 4 * s;
+            for (int j = 0; j < ROWS; j++)
+                acc[j] = q4 ? q4_step(acc[j], u->values + (j0 + j) * padded + at, x)
+                            : q8_step(acc[j], u->values + (j0 + j) * padded + at, u->magnitudes + (j0 + j) * padded + at, x);
+        }
+        fvec block_scales = fload(xs + b * LANES);
+        for (int j = 0; j < ROWS; j++)
+            sum[j] = fscaled(sum[j], q4 ? q4_finish(acc[j]) : acc[j], u->scales[(j0 + j) * groups + group], block_scales);
+    }
+    if (q4)
+        for (int j = 0; j < ROWS; j++) {
+            fvec offset = fzero();
+            for (int64_t group = 0; group < groups; group++)
+                offset = foffset(offset, u->minimums[(j0 + j) * groups + group], fload(xg + group * LANES));
+            sum[j] = fadd(sum[j], offset);
+        }
+    for (int j = 0; j < ROWS; j++) fstore(out[j], sum[j]);
+}
+
+static void int8_task(void *context, int64_t task, int worker) {
+    int8_job *job = context;
+    const molt_matrix *w = job->w;
+    int64_t first = task * TASK_ROWS, n = w->rows - first < TASK_ROWS ? w->rows - first : TASK_ROWS;
+    void *scratch = molt_pool_scratch(job->pool, worker, unpacked_bytes(job));
+    if (!scratch) {
+        job->failed = 1;
+        return;
+    }
+    unpacked_rows u = unpack_rows(job, scratch, first, n);
+    int q4 = w->type == MOLT_WEIGHT_Q4;
+    float out[TILE_ROWS][LANES] __attribute__((aligned(64)));
+    for (int64_t xb = 0; xb < job->x_blocks; xb++) {
+        const int8_t *xq = job->xq + xb * job->padded * LANES;
+        const float *xs = job->xs + xb * job->blocks * LANES, *xg = job->xg + xb * w->groups * LANES;
+        int64_t m = job->t - xb * LANES < LANES ? job->t - xb * LANES : LANES;
+        for (int64_t j0 = 0; j0 < n; j0 += TILE_ROWS) {
+            int64_t rows = n - j0 < TILE_ROWS ? n - j0 : TILE_ROWS;
+            switch (rows * 2 + q4) {
+#define CASE(R)                                                                \
+    case 2 * R: int8_tile(R, 0, job, &u, j0, xq, xs, xg, out); break;          \
+    case 2 * R + 1: int8_tile(R, 1, job, &u, j0, xq, xs, xg, out); break;
+                CASE(1) CASE(2) CASE(3) CASE(4)
+#if TILE_ROWS > 4
+                CASE(5) CASE(6) CASE(7) CASE(8)
+#endif
+#undef CASE
+            }
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < rows; j++) job->y[(xb * LANES + i) * w->rows + first + j0 + j] = out[j][i];
+        }
+    }
+}
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Quantizes X as the matrix-vector kernels do (molt_activation_prepare) and packs it. */
+static void pack_x(int8_job *job, const float *x, void *row_scratch, int8_t *xq, float *xs, float *xg) {
+    const molt_matrix *w = job->w;
+    int64_t padded = job->padded, groups = w->groups;
+    for (int64_t xb = 0; xb < job->x_blocks; xb++)
+        for (int64_t i = 0; i < LANES; i++) {
+            int64_t t = xb * LANES + i;
+            molt_activation a = {0};
+            if (t < job->t) molt_activation_prepare(w, x + t * w->columns, MOLT_ACTIVATIONS_INT8, 0, row_scratch, &a);
+            int bias = w->type == MOLT_WEIGHT_Q8 && Q8_BIASED ? 128 : 0;
+            int8_t *values = xq + xb * padded * LANES;
+            for (int64_t c = 0; c < padded; c += 4)
+                for (int e = 0; e < 4; e++)
+                    values[c * LANES + 4 * i + e] = (int8_t)(uint8_t)((a.xq ? a.xq[c + e] : 0) + bias);
+            for (int64_t b = 0; b < job->blocks; b++)
+                xs[(xb * job->blocks + b) * LANES + i] = a.block_scales ? a.block_scales[b] : 0;
+            for (int64_t group = 0; w->type == MOLT_WEIGHT_Q4 && group < groups; group++)
+                xg[(xb * groups + group) * LANES + i] = a.group_sums ? a.group_sums[group] : 0;
+        }
+}
+
+int MATMUL_INT8_NAME(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y) {
+    int8_job job = {.w = w, .t = t, .y = y, .pool = pool};
+    job.padded = w->groups * w->group_size;
+    job.blocks = job.padded / 32;
+    job.x_blocks = (t + LANES - 1) / LANES;
+    size_t values = align64((size_t)(job.x_blocks * job.padded * LANES));
+    size_t scales = align64((size_t)(job.x_blocks * job.blocks * LANES) * 4);
+    size_t sums = align64((size_t)(job.x_blocks * w->groups * LANES) * 4);
+    size_t row = align64(molt_activation_bytes(w, MOLT_ACTIVATIONS_INT8));
+    molt_pool_lock(pool);
+    uint8_t *scratch = molt_pool_scratch(pool, molt_pool_threads(pool), values + scales + sums + row);
+    if (!scratch) {
+        molt_pool_unlock(pool);
+        return -2;
+    }
+    int8_t *xq = (int8_t *)scratch;
+    float *xs = (float *)(scratch + values), *xg = (float *)(scratch + values + scales);
+    pack_x(&job, x, scratch + values + scales + sums, xq, xs, xg);
+    job.xq = xq;
+    job.xs = xs;
+    job.xg = xg;
+    molt_pool_run(pool, (w->rows + TASK_ROWS - 1) / TASK_ROWS, int8_task, &job);
+    molt_pool_unlock(pool);
+    return job.failed ? -2 : 0;
+}

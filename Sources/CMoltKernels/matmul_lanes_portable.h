@@ -1,0 +1,78 @@
+/* Portable lanes of the integer matmul (matmul_int8.h): eight rows of X, in plain C arrays.
+ * The reference the SIMD paths are tested against, and the path for CPUs without AVX2. */
+#include <math.h>
+#define LANES 8
+/* Rows of W in one register tile. */
+#define TILE_ROWS 4
+/* Whether q8 activations are stored biased by +128 (as unsigned bytes). */
+#define Q8_BIASED 0
+
+typedef struct { int32_t v[LANES]; } ivec;
+typedef struct { float v[LANES]; } fvec;
+typedef const int8_t *xvec; /* LANES groups of 4 values */
+
+static inline xvec xload(const int8_t *p) { return p; }
+
+static inline int32_t dot4(const uint8_t *w, const int8_t *x, int is_signed) {
+    int32_t sum = 0;
+    for (int e = 0; e < 4; e++) sum += (is_signed ? (int32_t)(int8_t)w[e] : (int32_t)w[e]) * x[e];
+    return sum;
+}
+
+static inline ivec istart(int32_t start) {
+    ivec a;
+    for (int i = 0; i < LANES; i++) a.v[i] = start;
+    return a;
+}
+
+/* Adds, lane by lane, the dot product of 4 weights at w (q4: unsigned nibbles; q8: int8,
+ * whose magnitudes `magnitudes` the SIMD paths use) with the lane's 4 values of x. */
+static inline ivec q4_step(ivec a, const uint8_t *w, xvec x) {
+    for (int i = 0; i < LANES; i++) a.v[i] += dot4(w, x + 4 * i, 0);
+    return a;
+}
+static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, xvec x) {
+    (void)magnitudes;
+    for (int i = 0; i < LANES; i++) a.v[i] += dot4(w, x + 4 * i, 1);
+    return a;
+}
+static inline ivec q4_finish(ivec a) { return a; }
+
+/* The 2n values of n packed q4 bytes: low nibbles to low, high to high. */
+static inline void unpack_nibbles(const uint8_t *packed, int64_t n, uint8_t *low, uint8_t *high) {
+    for (int64_t j = 0; j < n; j++) {
+        low[j] = packed[j] & 15;
+        high[j] = packed[j] >> 4;
+    }
+}
+
+static inline float half_to_float(const uint8_t *p) { return molt_f16_to_f32(molt_load_u16(p)); }
+
+static inline fvec fzero(void) {
+    fvec a;
+    for (int i = 0; i < LANES; i++) a.v[i] = 0;
+    return a;
+}
+static inline fvec fload(const float *p) {
+    fvec a;
+    for (int i = 0; i < LANES; i++) a.v[i] = p[i];
+    return a;
+}
+static inline void fstore(float *p, fvec a) {
+    for (int i = 0; i < LANES; i++) p[i] = a.v[i];
+}
+/* Lane by lane: (float)dot * (scale * block scale) + sum, rounding the product of the scales,
+ * then the fused multiply-add once (fmaf: one instruction where the hardware has FMA). */
+static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
+    for (int i = 0; i < LANES; i++) sum.v[i] = fmaf((float)dot.v[i], scale * block_scales.v[i], sum.v[i]);
+    return sum;
+}
+/* minimum * group sum + offset, lane by lane, fused. */
+static inline fvec foffset(fvec offset, float minimum, fvec sums) {
+    for (int i = 0; i < LANES; i++) offset.v[i] = fmaf(minimum, sums.v[i], offset.v[i]);
+    return offset;
+}
+static inline fvec fadd(fvec a, fvec b) {
+    for (int i = 0; i < LANES; i++) a.v[i] += b.v[i];
+    return a;
+}
