@@ -1,5 +1,5 @@
-/* Y = X W^T. q8 and q4 weights take the integer products of matmul_int8.h; f32, f16 and bf16
- * weights one of two f32 routes. Panels of W (scalar, AVX2): X is first packed into blocks
+/* Y = X W^T. q8 and q4 weights with int8 activations take the integer products of
+ * matmul_int8.h; everything else one of two f32 routes. Panels of W (scalar, AVX2): X is first packed into blocks
  * of `mr` rows, k-major ([K][mr]), so that a tile reads it from one pointer; then each task
  * dequantizes `nr` rows of W to f32, transposed into a panel [K][nr], and sweeps all of X over
  * it in register tiles, K in blocks (kernel->kc) so that the tile's slices of X and W stay in
@@ -96,14 +96,15 @@ int molt_dequantize_row(const molt_matrix *w, int64_t row, float *out) {
     return 0;
 }
 
-int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y, molt_path path) {
+int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y, molt_path path,
+                molt_activations activations) {
     if (!molt_path_supported(path)) return -1;
     if (t <= 0 || w->rows == 0) return 0;
     if (w->columns == 0) {
         memset(y, 0, (size_t)(t * w->rows) * 4);
         return 0;
     }
-    if (molt_is_quantized(w->type)) {
+    if (molt_is_quantized(w->type) && activations == MOLT_ACTIVATIONS_INT8) {
         molt_matmul_int8_fn int8 = path == MOLT_PATH_SCALAR ? molt_matmul_int8_scalar
                                    : path == MOLT_PATH_AVX2         ? molt_matmul_int8_avx2
                                    : path == MOLT_PATH_AVX512       ? molt_matmul_int8_avx512

@@ -18,18 +18,19 @@ extension WeightMatrix {
         }
     }
 
-    /// Y[t, rows] = X[t, columns] W^T, row-major (a linear layer over t positions). f32, f16
-    /// and bf16 weights: every element is the sequential fused multiply-add over the columns of
-    /// X's row and W's row. q8 and q4: X is rounded per block of 32 to int8 and each block's
-    /// integer dot product is exact, combined in f32 in a fixed order (Formats/kernels.md).
-    /// Either way the same bits on every path, thread count and t.
+    /// Y[t, rows] = X[t, columns] W^T, row-major (a linear layer over t positions). With f32
+    /// activations every element is the sequential fused multiply-add over the columns of X's
+    /// row and W's dequantized row. With `.int8` and q8/q4 weights, X is rounded per block of 32
+    /// to int8 and each block's integer dot product is exact, combined in f32 in a fixed order
+    /// (Formats/kernels.md); `.int16` is f32 here. Either way the same bits on every path,
+    /// thread count and t.
     public func matmul(
         _ x: UnsafePointer<Float>, count t: Int, _ y: UnsafeMutablePointer<Float>, threads: KernelThreads = .shared,
-        path: KernelPath = .best
+        path: KernelPath = .best, activations: ActivationPrecision = .float32
     ) {
         withExtendedLifetime(owner) {
             withUnsafePointer(to: description) { w in
-                check(molt_matmul(threads.pool, w, x, Int64(t), y, path.c), path)
+                check(molt_matmul(threads.pool, w, x, Int64(t), y, path.c, activations.c), path)
             }
         }
     }
@@ -55,10 +56,13 @@ extension WeightMatrix {
         }
     }
 
-    public func matmul(_ x: [Float], count t: Int, threads: KernelThreads = .shared, path: KernelPath = .best) -> [Float] {
+    public func matmul(
+        _ x: [Float], count t: Int, threads: KernelThreads = .shared, path: KernelPath = .best,
+        activations: ActivationPrecision = .float32
+    ) -> [Float] {
         precondition(x.count == t * columns, "matmul of a [\(rows), \(columns)] matrix with \(x.count) values for \(t) rows")
         return [Float](unsafeUninitializedCapacity: t * rows) { y, initialized in
-            if let out = y.baseAddress { matmul(x, count: t, out, threads: threads, path: path) }
+            if let out = y.baseAddress { matmul(x, count: t, out, threads: threads, path: path, activations: activations) }
             initialized = t * rows
         }
     }

@@ -4,11 +4,11 @@ import MoltQuant
 import Testing
 
 @Suite struct MatmulTests {
-    /// Float weights: every Y element must be exactly the sequential fused multiply-add over
-    /// the columns of X's row and W's row, on every path and route (and so within f32 roundoff
+    /// f32 activations: every Y element must be exactly the sequential fused multiply-add over
+    /// the columns of X's row and W's (dequantized) row, on every path and route (and so within f32 roundoff
     /// of the Double product). The counts of rows of X cover the AVX-512 tile's narrow (at most
     /// 8 rows) and wide blocks, alone and after a full block.
-    @Test(arguments: [MoltTensorType.f32, .f16, .bf16])
+    @Test(arguments: MoltTensorType.allCases)
     func isSequentialFusedSum(element: MoltTensorType) throws {
         for (index, shape) in shapes.enumerated() {
             let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize, seed: UInt64(index))
@@ -34,8 +34,8 @@ import Testing
         }
     }
 
-    /// q8/q4 weights: every Y element must be exactly Formats/kernels.md's integer product, as
-    /// written out here in Swift (X quantized per block of 32, exact integer dot products, the
+    /// q8/q4 weights with int8 activations: every Y element must be exactly Formats/kernels.md's
+    /// integer product, as written out here in Swift (X quantized per block of 32, exact integer dot products, the
     /// f32 steps in their fixed order), on every path, for row counts of X around both lane
     /// widths (8 and 16) and rows of W around the tiles (4, 8) and tasks (32); and within the
     /// activations' quantization bound plus f32 roundoff of the Double product.
@@ -48,7 +48,7 @@ import Testing
                 let x = random.activations(t * shape.columns)
                 let expected = integerProduct(fixture, x, t: t, groupSize: shape.groupSize)
                 for path in KernelPath.supported {
-                    let y = fixture.matrix.matmul(x, count: t, path: path)
+                    let y = fixture.matrix.matmul(x, count: t, path: path, activations: .int8)
                     let mismatches = zip(y, expected).filter { $0.bitPattern != $1.bitPattern }.count
                     #expect(mismatches == 0, "\(element) \(shape) t=\(t) \(path): \(mismatches) of \(y.count) differ")
                 }
@@ -87,7 +87,7 @@ import Testing
                     let scale = fixture.groupScales[r * groups + group]
                     for start in stride(from: group * g, to: (group + 1) * g, by: 32) {
                         var dot = 0
-                        for c in start..<min(start + 32, k) { dot += fixture.integers[r * k + c] * quantized[c] }
+                        for c in start..<max(start, min(start + 32, k)) { dot += fixture.integers[r * k + c] * quantized[c] }
                         sum.addProduct(Float(dot), scale * blockScales[start / 32])
                     }
                     offset.addProduct(fixture.groupMinimums[r * groups + group], groupSums[group])
@@ -98,13 +98,13 @@ import Testing
         return y
     }
 
-    @Test(arguments: [MoltTensorType.q4, .q8, .bf16])
-    func threadCountDoesNotChangeResult(element: MoltTensorType) throws {
+    @Test(arguments: [(MoltTensorType.q4, ActivationPrecision.int8), (.q8, .int8), (.q4, .float32), (.bf16, .float32)])
+    func threadCountDoesNotChangeResult(element: MoltTensorType, activations: ActivationPrecision) throws {
         let fixture = try Fixture(element, rows: 200, columns: 300, groupSize: 32, seed: 3)
         var random = Random(seed: 4)
         let x = random.activations(17 * 300)
         for path in KernelPath.supported {
-            let results = [1, 2, 3].map { fixture.matrix.matmul(x, count: 17, threads: KernelThreads(count: $0), path: path) }
+            let results = [1, 2, 3].map { fixture.matrix.matmul(x, count: 17, threads: KernelThreads(count: $0), path: path, activations: activations) }
             #expect(results[0].map(\.bitPattern) == results[1].map(\.bitPattern), "\(element) \(path)")
             #expect(results[0].map(\.bitPattern) == results[2].map(\.bitPattern), "\(element) \(path)")
         }
