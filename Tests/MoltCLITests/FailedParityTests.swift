@@ -139,15 +139,16 @@ private let damage = ["--test-perturb", "decoder.layers.4.mixer.local_experts.1.
                 + "relative L2 nan (limit 1e-05)); a weight it stores is NaN or infinite: convert it again from its source\n"))
 
         // The tiny random fixture with the default q4/q8 recipe: decode's integer activations
-        // move its logits by about 1e-1 against prefill (the issue's case, on a small model).
+        // moved its logits by about 1e-1 against prefill while prefill took f32 activations;
+        // since q4 prefill rounds them to int8 as decode does (Formats/kernels.md), the two
+        // agree within the limit (1.6e-2 measured; --mamba q4, with or without a q4 embedding,
+        // 1.1e-2 and 1.9e-2), so the "too coarse" failure has no small fixture to show it now.
         let coarse = dir.appendingPathComponent("q4.molt").path
         #expect(try MoltBinary.run(["convert", MoltBinary.fixture("a-zip-bare"), "-o", coarse, "--no-verify", "--method", "search"]).status == 0)
-        let failed = try MoltBinary.run(["verify", coarse])
-        #expect(failed.status == 3)
-        #expect(failed.stderr.contains("molt: error: \(coarse): FAILED: the model's prefill and its decode steps disagree "
-            + "(prefill vs decode over 128 positions: relative L2 "))
-        #expect(failed.stderr.hasSuffix(" (limit 5e-02)); its quantized weights are too coarse for this model: run verify "
-            + "--against its source to see which layer, and convert with wider types (--experts q8, --mamba f16)\n"))
+        let agreeing = try MoltBinary.run(["verify", coarse])
+        #expect(agreeing.status == 0, "\(agreeing.stderr)")
+        #expect(agreeing.stderr.contains("molt: prefill vs decode over 128 positions: relative L2 "))
+        #expect(agreeing.stderr.contains(" (limit 5e-02): PASSED\n"))
     }
 }
 
