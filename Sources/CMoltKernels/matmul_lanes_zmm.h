@@ -1,0 +1,29 @@
+/* What the AVX-512 and AVX-512 VNNI lanes of the integer matmul (matmul_int8.h) share:
+ * sixteen rows of X, one per int32 lane of a zmm register, and the f32 steps over them. The
+ * two differ only in their integer steps (matmul_lanes_avx512.h, matmul_lanes_vnni.h). */
+#include "matmul_lanes_x86.h"
+#define LANES 16
+
+typedef __m512i ivec;
+typedef __m512 fvec;
+typedef __m512i xvec;
+
+static inline xvec xload(const int8_t *p) { return _mm512_load_si512(p); }
+static inline __m512i broadcast4(const uint8_t *w) {
+    int32_t v;
+    memcpy(&v, w, 4);
+    return _mm512_set1_epi32(v);
+}
+
+static inline ivec istart(int32_t start) { return _mm512_set1_epi32(start); }
+
+static inline fvec fzero(void) { return _mm512_setzero_ps(); }
+static inline fvec fload(const float *p) { return _mm512_load_ps(p); }
+static inline void fstore(float *p, fvec a) { _mm512_store_ps(p, a); }
+static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(_mm512_set1_ps(scale), block_scales), sum);
+}
+static inline fvec foffset(fvec offset, float minimum, fvec sums) {
+    return _mm512_fmadd_ps(_mm512_set1_ps(minimum), sums, offset);
+}
+static inline fvec fadd(fvec a, fvec b) { return _mm512_add_ps(a, b); }
