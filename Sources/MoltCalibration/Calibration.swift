@@ -95,13 +95,15 @@ public enum Calibration {
     ) throws -> CalibrationStatistics {
         guard !tokens.isEmpty else { throw MoltError.badInput("the calibration text gives no tokens") }
         let collector = StatisticsCollector(config: config, gram: gram, reservoirStride: max(1, tokens.count / reservoirRows))
-        let model = try BlackMambaModel(config: config, tensors: tensors, observer: collector)
+        let model = try BlackMambaModel(config: config, tensors: tensors)
         let sequences = stride(from: 0, to: tokens.count, by: sequenceLength).map {
             Array(tokens[$0..<min($0 + sequenceLength, tokens.count)])
         }
         for sequence in sequences {
             try model.validate(tokens: sequence)
-            _ = try model.prefill(sequence, logits: .last)
+            let state = model.makeState()
+            state.observer = collector
+            _ = try model.prefill(sequence, state: state, logits: .last)
             progress(sequence.count)
         }
         return try finish(collector, model: model, source: try source(), text: text, tokens: tokens.count, sequences: sequences.count)
@@ -116,11 +118,12 @@ public enum Calibration {
     ) throws -> CalibrationStatistics {
         let total = starts * length
         let collector = StatisticsCollector(config: config, gram: gram, reservoirStride: max(1, total / reservoirRows))
-        let model = try BlackMambaModel(config: config, tensors: tensors, observer: collector)
+        let model = try BlackMambaModel(config: config, tensors: tensors)
         var random = SplitMix64(seed: seed)
         var sampler = try Sampler(temperature: 1, seed: seed)
         var next = random.tokens(starts, below: config.vocabSize)
         let states = (0..<starts).map { _ in model.makeState() }
+        for state in states { state.observer = collector }
         for _ in 0..<length {
             let logits = try model.decode(next, states: states)
             next = logits.map { row in row.withUnsafeBufferPointer { sampler.sample(UnsafeBufferPointer(rebasing: $0[..<config.vocabSize])) } }

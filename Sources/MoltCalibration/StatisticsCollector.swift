@@ -5,7 +5,7 @@ import MoltRuntime
 
 /// Records the inputs of every quantizable weight as the model runs (Formats/calibration.md),
 /// and a reservoir of each MoE layer's input rows for experts the router starves.
-final class StatisticsCollector: ProductObserver {
+final class StatisticsCollector: ForwardObserver {
     /// A class, so that adding rows updates the sums in place rather than copying them.
     final class Accumulator {
         var tokens = 0
@@ -40,7 +40,7 @@ final class StatisticsCollector: ProductObserver {
         quantizable = Set(config.expectedTensors.filter { $0.shape.count == 2 && Calibration.isQuantizable($0.name) }.map(\.name))
     }
 
-    func observe(_ weight: String, rows: UnsafePointer<Float>, count: Int, stride: Int, columns: Int) {
+    func multiplying(_ weight: String, rows: UnsafePointer<Float>, count: Int, stride: Int, columns: Int) {
         if let layer = routerLayers[weight] {
             var kept = reservoirs[layer] ?? []
             let first = seen[layer] ?? 0

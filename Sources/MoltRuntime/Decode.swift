@@ -19,8 +19,8 @@ final class MambaState {
 public final class DecodeState {
     /// Tokens consumed so far.
     public internal(set) var position = 0
-    /// Sees each layer's results for the positions of this sequence run from now on.
-    public var observer: LayerObserver?
+    /// Sees what the forward pass computes for this sequence's positions run from now on.
+    public var observer: ForwardObserver?
     let model: BlackMambaModel
     /// Per Mamba layer, in layer order (`MambaWeights.slot`).
     let mamba: [MambaState]

@@ -26,6 +26,8 @@ struct ForwardPass {
     /// Every segment is one position: each row is its sequence's decode step and runs as that
     /// step would alone (`BlackMambaModel.matmul`).
     let stepwise: Bool
+    /// Who observes which rows (ForwardObserver.swift); empty in normal use.
+    let observed: [ObservedRows]
 
     init(model: BlackMambaModel, segments: [Segment], scratch: RunState) {
         self.model = model
@@ -33,6 +35,7 @@ struct ForwardPass {
         a = scratch
         rows = segments.reduce(0) { $0 + $1.tokens.count }
         stepwise = segments.allSatisfy { $0.tokens.count == 1 }
+        observed = ObservedRows.of(segments)
     }
 
     /// Runs every segment's tokens (already validated) through every layer, continuing each
@@ -53,13 +56,7 @@ struct ForwardPass {
             }
             report(layer: i, layer.mixer)
         }
-        if model.observer != nil {
-            // The output matrix's input for every row, whichever rows' logits are asked for.
-            for r in 0..<rows {
-                layerNorm(a.x[r], weight: weights.finalNormWeight, bias: weights.finalNormBias, into: a.normed[r], count: a.x.width)
-            }
-            observe(TensorNames.embedding, a.normed)
-        }
+        observeFinalNorm()
         for s in segments { s.state.position += s.tokens.count }
     }
 
@@ -70,24 +67,8 @@ struct ForwardPass {
             stepwise: stepwise)
     }
 
-    /// Shows the model's product observer (calibration), if any, the input rows of a product
-    /// with the weight named `weight`: the pass's rows (or the first `count`), the first
-    /// `columns` of each (all of them by default).
-    func observe(_ weight: @autoclosure () -> String, _ x: Rows, rows count: Int? = nil, columns: Int? = nil) {
-        model.observe(weight(), x.base, count: count ?? rows, stride: x.width, columns: columns ?? x.width)
-    }
-
     func parallelBlocks(_ count: Int, _ body: (Range<Int>) -> Void) {
         model.parallelBlocks(count, body)
-    }
-
-    /// Shows each sequence's observer what layer `i` computed for its positions.
-    private func report(layer i: Int, _ mixer: MixerWeights) {
-        for s in segments {
-            guard let observer = s.state.observer else { continue }
-            if case .moe = mixer { observer.routed(layer: i, experts: a.expert[s.rows]) }
-            observer.residual(layer: i, UnsafeBufferPointer(start: a.x[s.row], count: s.tokens.count * a.x.width))
-        }
     }
 }
 

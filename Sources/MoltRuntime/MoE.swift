@@ -43,15 +43,39 @@ extension ForwardPass {
     /// expertOut = fc2(activation(fc1(gathered))) over the first `count` gathered rows.
     private func run(_ expert: ExpertWeights, layer i: Int, index e: Int, rows count: Int) {
         let hidden = Rows(viewing: a.hidden, width: expert.fc1.rows), gated = Rows(viewing: a.gated, width: expert.ffn)
-        observe(TensorNames.expert(i, e, "linear_fc1.weight"), a.gathered, rows: count)
+        observe(TensorNames.expert(i, e, "linear_fc1.weight"), a.gathered, rows: count, positions: a.order)
         matmul(a.gathered, expert.fc1, into: hidden, rows: count)
         addBias(expert.fc1Bias, to: hidden.base, rows: count, width: hidden.width)
         parallelBlocks(expert.ffn) { units in
             for j in 0..<count { expertActivation(hidden[j], into: gated[j], expert: expert, units: units) }
         }
-        observe(TensorNames.expert(i, e, "linear_fc2.weight"), gated, rows: count)
+        observe(TensorNames.expert(i, e, "linear_fc2.weight"), gated, rows: count, positions: a.order)
         matmul(gated, expert.fc2, into: a.expertOut, rows: count)
         addBias(expert.fc2Bias, to: a.expertOut.base, rows: count, width: a.expertOut.width)
+    }
+}
+
+extension BlackMambaModel {
+    /// Expert `expert` of MoE layer `layer` applied to `count` normed rows [count, H] outside
+    /// routing: its activations [count, F], the input of its fc2. For calibration of experts
+    /// the router sent too few tokens; nothing of the model's state is touched.
+    public func expertActivations(layer: Int, expert e: Int, rows: [Float], count: Int) throws -> [Float] {
+        guard case .moe(let w) = weights.layers[layer].mixer, w.experts.indices.contains(e) else {
+            throw MoltError(.usage, "layer \(layer) has no expert \(e)")
+        }
+        let h = config.hiddenSize, expert = w.experts[e], width = expert.fc1.rows, f = expert.ffn
+        guard rows.count == count * h else { throw MoltError(.usage, "\(rows.count) values for \(count) rows of \(h)") }
+        guard count > 0 else { return [] }
+        let hidden = FloatBuffer(count: count * width)
+        var gated = [Float](repeating: 0, count: count * f)
+        rows.withUnsafeBufferPointer { x in
+            matmul(x.baseAddress!, rows: count, lda: h, expert.fc1, into: hidden.base, ldc: width)
+        }
+        addBias(expert.fc1Bias, to: hidden.base, rows: count, width: width)
+        gated.withUnsafeMutableBufferPointer { g in
+            for j in 0..<count { expertActivation(hidden.base + j * width, into: g.baseAddress! + j * f, expert: expert, units: 0..<f) }
+        }
+        return gated
     }
 }
 

@@ -20,8 +20,6 @@ public final class BlackMambaModel: @unchecked Sendable {
     /// Called before every matrix product: lets a model run in the background wait out
     /// other work's busy stretches (BusyCores).
     let beforeEachProduct: (() -> Void)?
-    /// Sees the inputs of the weight products (calibration); nil in normal use.
-    let observer: ProductObserver?
 
     /// Binds `tensors` (a state dict) after checking that every tensor `config` implies is
     /// present with its shape, and no other; all mismatches are listed in one error.
@@ -31,7 +29,7 @@ public final class BlackMambaModel: @unchecked Sendable {
     /// model given its own can run beside other work without taking turns on the shared ones.
     public init(
         config: BlackMambaConfig, tensors: [String: Tensor], packed: [String: WeightMatrix] = [:],
-        kernels: KernelThreads = .shared, beforeEachProduct: (() -> Void)? = nil, observer: ProductObserver? = nil
+        kernels: KernelThreads = .shared, beforeEachProduct: (() -> Void)? = nil
     ) throws {
         let shapes = tensors.mapValues(\.shape).merging(packed.mapValues { [$0.rows, $0.columns] }) { a, _ in a }
         let config = config.resolved(shapes: shapes)
@@ -46,7 +44,6 @@ public final class BlackMambaModel: @unchecked Sendable {
         self.config = config
         self.kernels = kernels
         self.beforeEachProduct = beforeEachProduct
-        self.observer = observer
         threads = max(1, min(Int(openblas_get_num_threads()), kernels.count))
     }
 

@@ -87,14 +87,16 @@ final class CalibrationTests: XCTestCase {
 
     func testObservingChangesNoLogit() throws {
         let (config, tensors) = try model()
-        final class Counter: ProductObserver {
+        final class Counter: ForwardObserver {
             var calls = 0
-            func observe(_ weight: String, rows: UnsafePointer<Float>, count: Int, stride: Int, columns: Int) { calls += 1 }
+            func multiplying(_ weight: String, rows: UnsafePointer<Float>, count: Int, stride: Int, columns: Int) { calls += 1 }
         }
         let counter = Counter()
         let tokens = Array(1...40)
-        let plain = try BlackMambaModel(config: config, tensors: tensors).prefill(tokens).logits
-        let observed = try BlackMambaModel(config: config, tensors: tensors, observer: counter).prefill(tokens).logits
+        let model = try BlackMambaModel(config: config, tensors: tensors), state = model.makeState()
+        state.observer = counter
+        let plain = try model.prefill(tokens).logits
+        let observed = try model.prefill(tokens, state: state)
         XCTAssertEqual(plain, observed)
         XCTAssertGreaterThan(counter.calls, 0)
     }

@@ -254,6 +254,41 @@ func batchedDecodeGivesEachSequenceItsOwnBits(_ dtype: DType) throws {
     }
 }
 
+/// Records the input rows of every weight product an observer is shown, per weight.
+private final class ProductRecorder: ForwardObserver {
+    var inputs: [String: [Float]] = [:]
+    var calls: [String: Int] = [:]
+
+    func multiplying(_ weight: String, rows: UnsafePointer<Float>, count: Int, stride: Int, columns: Int) {
+        calls[weight, default: 0] += 1
+        for r in 0..<count { inputs[weight, default: []] += UnsafeBufferPointer(start: rows + r * stride, count: columns) }
+    }
+}
+
+@Test func observersSeeTheProductInputsOfTheirOwnSequences() throws {
+    let config = testConfigs[0], m = try model(config, seed: 16)
+    var random = TestRandom(seed: 17)
+    let prompts = [3, 1, 4].map { random.tokens($0, below: config.vocabRows) }
+    let steps = (0..<3).map { _ in random.tokens(prompts.count, below: config.vocabRows) }
+    let together = prompts.map { _ in m.makeState() }, alone = prompts.map { _ in m.makeState() }
+    for (prompt, state) in zip(prompts + prompts, together + alone) { _ = try m.prefill(prompt, state: state) }
+    // The first two sequences share an observer, the third has its own; alone, each has one.
+    let shared = ProductRecorder(), own = ProductRecorder(), aloneRecorders = alone.map { _ in ProductRecorder() }
+    for (state, observer) in zip(together + alone, [shared, shared, own] + aloneRecorders) { state.observer = observer }
+    for tokens in steps {
+        _ = try m.decode(tokens, states: together)
+        for k in prompts.indices { _ = try m.decode(tokens[k], state: alone[k]) }
+    }
+    // A batched decode step computes each sequence's bits, experts' gathered rows included.
+    #expect(own.inputs.mapValues { $0.map(\.bitPattern) } == aloneRecorders[2].inputs.mapValues { $0.map(\.bitPattern) })
+    for (weight, values) in shared.inputs {
+        #expect(values.count == (aloneRecorders[0].inputs[weight]?.count ?? 0) + (aloneRecorders[1].inputs[weight]?.count ?? 0), "\(weight)")
+    }
+    #expect(Set(shared.inputs.keys) == Set(aloneRecorders[0].inputs.keys).union(aloneRecorders[1].inputs.keys))
+    // Consecutive sequences sharing an observer come in one call per product.
+    #expect(shared.calls[TensorNames.embedding] == steps.count && own.calls[TensorNames.embedding] == steps.count)
+}
+
 @Test func samplingIsReproducibleAndStopsOnRequest() throws {
     let m = try model(testConfigs[1])
     func run(seed: UInt64) throws -> [Int] {
