@@ -1,5 +1,5 @@
-/* Y = X W^T. q8 and q4 weights with int8 activations take the integer products of
- * matmul_int8.h; everything else one of two f32 routes. Panels of W (scalar, AVX2): X is first packed into blocks
+/* Y = X W^T. q8 and q4 weights with int8 activations, and q8 with int16, take the integer
+ * products of matmul_int8.h; everything else one of two f32 routes. Panels of W (scalar, AVX2): X is first packed into blocks
  * of `mr` rows, k-major ([K][mr]), so that a tile reads it from one pointer; then each task
  * dequantizes `nr` rows of W to f32, transposed into a panel [K][nr], and sweeps all of X over
  * it in register tiles, K in blocks (kernel->kc) so that the tile's slices of X and W stay in
@@ -12,6 +12,7 @@
  * route, tile shape, thread count or T changes a bit of the result. */
 #include <math.h>
 #include <stdlib.h>
+#include "activation.h"
 #include "matmul.h"
 
 typedef struct {
@@ -104,12 +105,13 @@ int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t
         memset(y, 0, (size_t)(t * w->rows) * 4);
         return 0;
     }
-    if (molt_is_quantized(w->type) && activations == MOLT_ACTIVATIONS_INT8) {
+    molt_activations precision = molt_effective_activations(w, activations);
+    if (precision != MOLT_ACTIVATIONS_F32) {
         molt_matmul_int8_fn int8 = path == MOLT_PATH_SCALAR ? molt_matmul_int8_scalar
                                    : path == MOLT_PATH_AVX2         ? molt_matmul_int8_avx2
                                    : path == MOLT_PATH_AVX512       ? molt_matmul_int8_avx512
                                                                     : molt_matmul_int8_vnni;
-        return int8(pool, w, x, t, y);
+        return int8(pool, w, x, t, y, precision);
     }
     const molt_gemm_kernel *kernel = gemm_kernel(path);
     /* Both routes pack X k-major in blocks of rows: `mr` for the panels' tiles, 16 lanes for

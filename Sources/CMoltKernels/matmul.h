@@ -29,12 +29,18 @@ typedef struct {
 
 extern const molt_gemm_kernel molt_gemm_scalar, molt_gemm_avx2, molt_gemm_avx512;
 
-/* The integer matmul of q8 and q4 weights per path (matmul_int8.h), returning as molt_matmul. */
-typedef int (*molt_matmul_int8_fn)(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y);
-int molt_matmul_int8_scalar(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y);
-int molt_matmul_int8_avx2(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y);
-int molt_matmul_int8_avx512(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y);
-int molt_matmul_int8_vnni(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y);
+/* The integer matmul of q8 and q4 weights per path (matmul_int8.h) with int8 activations, or
+ * int16 for q8, returning as molt_matmul. */
+typedef int (*molt_matmul_int8_fn)(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
+                                   molt_activations precision);
+int molt_matmul_int8_scalar(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
+                            molt_activations precision);
+int molt_matmul_int8_avx2(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
+                          molt_activations precision);
+int molt_matmul_int8_avx512(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
+                            molt_activations precision);
+int molt_matmul_int8_vnni(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
+                          molt_activations precision);
 
 void molt_dequantize_row_scalar(const molt_matrix *w, int64_t row, float *out);
 void molt_transpose_rows_scalar(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel);

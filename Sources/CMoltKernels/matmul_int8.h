@@ -1,13 +1,14 @@
 /* The integer matmul for q8 and q4 weights, Y = X W^T with X quantized per block of 32 to
- * int8 (Formats/kernels.md, "Matrix-matrix (prefill)"). One algorithm over the lanes of a
- * matmul_lanes_*.h, included once per instruction set by the matmul_int8_*.c files, as
- * CMoltQuant does with its lanes.
+ * int8, or for q8 to int16 (Formats/kernels.md, "Matrix-matrix (prefill)"). One algorithm
+ * over the lanes of a matmul_lanes_*.h, included once per instruction set by the
+ * matmul_int8_*.c files, as CMoltQuant does with its lanes.
  *
  * Lanes run over rows of X: X is quantized and packed once per product, LANES rows to a
- * block, each 4 consecutive values of a row side by side with the other rows' ([K/4][LANES][4]
- * bytes), so that one register holds 4 values of every row and 4 weights broadcast over it
- * give each lane its 4 products. W is read row by row, as stored: a task unpacks TASK_ROWS
- * rows (weight_group) and sweeps every block of X over them, TILE_ROWS rows of W at a time.
+ * block, each 4 bytes of a row (4 int8 or 2 int16 values) side by side with the other rows'
+ * ([K/4][LANES][4] bytes, twice that for int16), so that one register holds 4 bytes of every
+ * row and 4 bytes of weights broadcast over it give each lane its products. W is read row by
+ * row, as stored: a task unpacks TASK_ROWS rows (weight_group; q8 widened to int16 for int16
+ * activations) and sweeps every block of X over them, TILE_ROWS rows of W at a time.
  *
  * Every element of Y is computed by one lane in this order, on every path:
  *   sum = 0; for each block b of 32 values (group g):
@@ -20,11 +21,17 @@
 /* Rows of W a task prepares: a multiple of every TILE_ROWS. */
 #define TASK_ROWS 32
 
+/* The weights and activations a product multiplies; WIDE is q8 with int16 activations, whose
+ * values (weights and X) take two bytes. */
+enum { KIND_Q8, KIND_Q4, KIND_WIDE };
+
 typedef struct {
     const molt_matrix *w;
-    int64_t t, padded, blocks, x_blocks;
-    /* X packed: values [x_blocks][padded / 4][LANES][4], block scales [x_blocks][blocks][LANES],
-     * q4 group sums [x_blocks][groups][LANES]. */
+    int kind;
+    /* width: bytes per value of X and of the unpacked W (2 for KIND_WIDE, else 1). */
+    int64_t t, padded, blocks, x_blocks, width;
+    /* X packed: values [x_blocks][padded * width / 4][LANES][4 bytes], block scales
+     * [x_blocks][blocks][LANES], q4 group sums [x_blocks][groups][LANES]. */
     const int8_t *xq;
     const float *xs, *xg;
     float *y;
@@ -32,9 +39,9 @@ typedef struct {
     int failed;
 } int8_job;
 
-/* One task's rows of W, unpacked: values [TASK_ROWS][padded] (q4: the nibbles), q8's
- * magnitudes |w| (for paths without Q8_BIASED) or the blocks' starting sums -128 * sum(w)
- * (with it), scales and q4 minimums [TASK_ROWS][groups]. */
+/* One task's rows of W, unpacked: values [TASK_ROWS][padded * width] (q4: the nibbles;
+ * KIND_WIDE: int16), q8's magnitudes |w| (int8 activations, paths without Q8_BIASED) or the
+ * blocks' starting sums -128 * sum(w) (with it), scales and q4 minimums [TASK_ROWS][groups]. */
 typedef struct {
     uint8_t *values, *magnitudes;
     int32_t *starts;
@@ -68,6 +75,7 @@ static unpacked_rows unpack_rows(const int8_job *job, void *scratch, int64_t fir
     int64_t padded = job->padded, groups = w->groups, g = w->group_size;
     unpacked_rows u;
     u.values = scratch;
+    /* KIND_WIDE's values take the magnitudes' room too. */
     u.magnitudes = u.values + TASK_ROWS * padded;
     u.starts = (int32_t *)(u.magnitudes + TASK_ROWS * padded);
     u.scales = (float *)(u.starts + TASK_ROWS * job->blocks);
@@ -79,11 +87,15 @@ static unpacked_rows unpack_rows(const int8_job *job, void *scratch, int64_t fir
             const char *next = (const char *)w->data + (first + j + 1) * w->row_stride;
             for (int64_t at = 0; at < w->row_stride; at += 64) __builtin_prefetch(next + at);
         }
-        uint8_t *values = u.values + j * padded;
+        uint8_t *values = u.values + j * padded * job->width;
         for (int64_t group = 0; group < groups; group++)
             weight_group(w, first + j, group, values + group * g, &u.scales[j * groups + group],
                          &u.minimums[j * groups + group]);
-        if (w->type != MOLT_WEIGHT_Q8) continue;
+        if (job->kind == KIND_WIDE) {
+            widen_bytes(values, padded);
+            continue;
+        }
+        if (job->kind == KIND_Q4) continue;
         if (Q8_BIASED) {
             for (int64_t b = 0; b < job->blocks; b++) {
                 int32_t sum = 0;
@@ -101,24 +113,30 @@ static unpacked_rows unpack_rows(const int8_job *job, void *scratch, int64_t fir
 }
 
 /* Y for ROWS (a constant at each call site, so the accumulators stay in registers) rows of W
- * from row j0 of `u` and one block of X, into out[row][lane]. */
-static inline __attribute__((always_inline)) void int8_tile(const int ROWS, const int q4, const int8_job *job,
+ * from row j0 of `u` and one block of X, into out[row][lane]. A block of 32 values is
+ * 8 * width steps of 4 bytes. */
+static inline __attribute__((always_inline)) void int8_tile(const int ROWS, const int kind, const int8_job *job,
                                                             const unpacked_rows *u, int64_t j0, const int8_t *xq,
                                                             const float *xs, const float *xg,
                                                             float out[TILE_ROWS][LANES]) {
-    int64_t padded = job->padded, groups = job->w->groups, per_group = job->w->group_size / 32;
+    const int q4 = kind == KIND_Q4, width = kind == KIND_WIDE ? 2 : 1;
+    int64_t stride = job->padded * width, groups = job->w->groups, per_group = job->w->group_size / 32;
     fvec sum[TILE_ROWS];
     for (int j = 0; j < ROWS; j++) sum[j] = fzero();
     for (int64_t b = 0; b < job->blocks; b++) {
         int64_t group = b / per_group;
         ivec acc[TILE_ROWS];
-        for (int j = 0; j < ROWS; j++) acc[j] = istart(!q4 && Q8_BIASED ? u->starts[(j0 + j) * job->blocks + b] : 0);
-        for (int64_t s = 0; s < 8; s++) {
-            xvec x = xload(xq + (8 * b + s) * 4 * LANES);
-            int64_t at = 32 * b + 4 * s;
-            for (int j = 0; j < ROWS; j++)
-                acc[j] = q4 ? q4_step(acc[j], u->values + (j0 + j) * padded + at, x)
-                            : q8_step(acc[j], u->values + (j0 + j) * padded + at, u->magnitudes + (j0 + j) * padded + at, x);
+        for (int j = 0; j < ROWS; j++)
+            acc[j] = istart(kind == KIND_Q8 && Q8_BIASED ? u->starts[(j0 + j) * job->blocks + b] : 0);
+        for (int64_t s = 0; s < 8 * width; s++) {
+            xvec x = xload(xq + (8 * width * b + s) * 4 * LANES);
+            int64_t at = 32 * width * b + 4 * s;
+            for (int j = 0; j < ROWS; j++) {
+                const uint8_t *weights = u->values + (j0 + j) * stride + at;
+                acc[j] = kind == KIND_Q4   ? q4_step(acc[j], weights, x)
+                         : kind == KIND_Q8 ? q8_step(acc[j], weights, u->magnitudes + (j0 + j) * stride + at, x)
+                                           : wide_step(acc[j], weights, x);
+            }
         }
         fvec block_scales = fload(xs + b * LANES);
         for (int j = 0; j < ROWS; j++)
@@ -144,18 +162,18 @@ static void int8_task(void *context, int64_t task, int worker) {
         return;
     }
     unpacked_rows u = unpack_rows(job, scratch, first, n);
-    int q4 = w->type == MOLT_WEIGHT_Q4;
     float out[TILE_ROWS][LANES] __attribute__((aligned(64)));
     for (int64_t xb = 0; xb < job->x_blocks; xb++) {
-        const int8_t *xq = job->xq + xb * job->padded * LANES;
+        const int8_t *xq = job->xq + xb * job->padded * job->width * LANES;
         const float *xs = job->xs + xb * job->blocks * LANES, *xg = job->xg + xb * w->groups * LANES;
         int64_t m = job->t - xb * LANES < LANES ? job->t - xb * LANES : LANES;
         for (int64_t j0 = 0; j0 < n; j0 += TILE_ROWS) {
             int64_t rows = n - j0 < TILE_ROWS ? n - j0 : TILE_ROWS;
-            switch (rows * 2 + q4) {
-#define CASE(R)                                                                \
-    case 2 * R: int8_tile(R, 0, job, &u, j0, xq, xs, xg, out); break;          \
-    case 2 * R + 1: int8_tile(R, 1, job, &u, j0, xq, xs, xg, out); break;
+            switch (rows * 3 + job->kind) {
+#define CASE(R)                                                                          \
+    case 3 * R + KIND_Q8: int8_tile(R, KIND_Q8, job, &u, j0, xq, xs, xg, out); break;     \
+    case 3 * R + KIND_Q4: int8_tile(R, KIND_Q4, job, &u, j0, xq, xs, xg, out); break;     \
+    case 3 * R + KIND_WIDE: int8_tile(R, KIND_WIDE, job, &u, j0, xq, xs, xg, out); break;
                 CASE(1) CASE(2) CASE(3) CASE(4)
 #if TILE_ROWS > 4
                 CASE(5) CASE(6) CASE(7) CASE(8)
@@ -174,14 +192,20 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 static void pack_x(int8_job *job, const float *x, void *row_scratch, int8_t *xq, float *xs, float *xg) {
     const molt_matrix *w = job->w;
     int64_t padded = job->padded, groups = w->groups;
+    molt_activations precision = job->kind == KIND_WIDE ? MOLT_ACTIVATIONS_INT16 : MOLT_ACTIVATIONS_INT8;
     for (int64_t xb = 0; xb < job->x_blocks; xb++)
         for (int64_t i = 0; i < LANES; i++) {
             int64_t t = xb * LANES + i;
             molt_activation a = {0};
-            if (t < job->t) molt_activation_prepare(w, x + t * w->columns, MOLT_ACTIVATIONS_INT8, 0, row_scratch, &a);
-            int bias = w->type == MOLT_WEIGHT_Q8 && Q8_BIASED ? 128 : 0;
+            if (t < job->t) molt_activation_prepare(w, x + t * w->columns, precision, 0, row_scratch, &a);
+            if (job->kind == KIND_WIDE) {
+                int16_t *values = (int16_t *)xq + xb * padded * LANES;
+                for (int64_t c = 0; c < padded; c += 2)
+                    for (int e = 0; e < 2; e++) values[c * LANES + 2 * i + e] = a.x16 ? a.x16[c + e] : 0;
+            }
+            int bias = job->kind == KIND_Q8 && Q8_BIASED ? 128 : 0;
             int8_t *values = xq + xb * padded * LANES;
-            for (int64_t c = 0; c < padded; c += 4)
+            for (int64_t c = 0; job->kind != KIND_WIDE && c < padded; c += 4)
                 for (int e = 0; e < 4; e++)
                     values[c * LANES + 4 * i + e] = (int8_t)(uint8_t)((a.xq ? a.xq[c + e] : 0) + bias);
             for (int64_t b = 0; b < job->blocks; b++)
@@ -191,15 +215,18 @@ static void pack_x(int8_job *job, const float *x, void *row_scratch, int8_t *xq,
         }
 }
 
-int MATMUL_INT8_NAME(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y) {
+int MATMUL_INT8_NAME(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
+                     molt_activations precision) {
     int8_job job = {.w = w, .t = t, .y = y, .pool = pool};
+    job.kind = precision == MOLT_ACTIVATIONS_INT16 ? KIND_WIDE : w->type == MOLT_WEIGHT_Q4 ? KIND_Q4 : KIND_Q8;
+    job.width = job.kind == KIND_WIDE ? 2 : 1;
     job.padded = w->groups * w->group_size;
     job.blocks = job.padded / 32;
     job.x_blocks = (t + LANES - 1) / LANES;
-    size_t values = align64((size_t)(job.x_blocks * job.padded * LANES));
+    size_t values = align64((size_t)(job.x_blocks * job.padded * job.width * LANES));
     size_t scales = align64((size_t)(job.x_blocks * job.blocks * LANES) * 4);
     size_t sums = align64((size_t)(job.x_blocks * w->groups * LANES) * 4);
-    size_t row = align64(molt_activation_bytes(w, MOLT_ACTIVATIONS_INT8));
+    size_t row = align64(molt_activation_bytes(w, precision));
     molt_pool_lock(pool);
     uint8_t *scratch = molt_pool_scratch(pool, molt_pool_threads(pool), values + scales + sums + row);
     if (!scratch) {

@@ -12,7 +12,8 @@
 #pragma clang attribute pop
 #else
 #include "matmul.h"
-int molt_matmul_int8_avx2(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y) {
-    return molt_matmul_int8_scalar(pool, w, x, t, y);
+int molt_matmul_int8_avx2(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
+                          molt_activations precision) {
+    return molt_matmul_int8_scalar(pool, w, x, t, y, precision);
 }
 #endif

@@ -31,6 +31,12 @@ static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, 
     return _mm256_add_epi32(a, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
 
+/* q8 with int16 activations: madd takes 2 int16 weights times 2 values into each int32 lane
+ * (at most 2 * 128 * 32767). */
+static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
+    return _mm256_add_epi32(a, _mm256_madd_epi16(broadcast4(w), x));
+}
+
 static inline fvec fzero(void) { return _mm256_setzero_ps(); }
 static inline fvec fload(const float *p) { return _mm256_load_ps(p); }
 static inline void fstore(float *p, fvec a) { _mm256_store_ps(p, a); }

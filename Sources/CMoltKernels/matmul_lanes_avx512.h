@@ -14,3 +14,6 @@ static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, 
     __m512i pairs = _mm512_maddubs_epi16(broadcast4(magnitudes), signed_x);
     return _mm512_add_epi32(a, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)));
 }
+static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
+    return _mm512_add_epi32(a, _mm512_madd_epi16(broadcast4(w), x));
+}

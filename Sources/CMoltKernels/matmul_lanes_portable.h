@@ -37,12 +37,30 @@ static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, 
     return a;
 }
 static inline ivec q4_finish(ivec a) { return a; }
+/* q8 with int16 activations: 2 int16 weights at w times the lane's 2 int16 values of x. */
+static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
+    int16_t wv[2], xv[2];
+    memcpy(wv, w, 4);
+    for (int i = 0; i < LANES; i++) {
+        memcpy(xv, x + 4 * i, 4);
+        a.v[i] += (int32_t)wv[0] * xv[0] + (int32_t)wv[1] * xv[1];
+    }
+    return a;
+}
 
 /* The 2n values of n packed q4 bytes: low nibbles to low, high to high. */
 static inline void unpack_nibbles(const uint8_t *packed, int64_t n, uint8_t *low, uint8_t *high) {
     for (int64_t j = 0; j < n; j++) {
         low[j] = packed[j] & 15;
         high[j] = packed[j] >> 4;
+    }
+}
+
+/* n int8 values at v widened in place to int16 (v holds 2n bytes). */
+static inline void widen_bytes(uint8_t *v, int64_t n) {
+    for (int64_t i = n - 1; i >= 0; i--) {
+        int16_t wide = (int8_t)v[i];
+        memcpy(v + 2 * i, &wide, 2);
     }
 }
 

@@ -13,3 +13,5 @@ static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, 
     (void)magnitudes;
     return _mm512_dpbusd_epi32(a, x, broadcast4(w));
 }
+/* q8 with int16 activations: vpdpwssd adds 2 int16 products per lane. */
+static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) { return _mm512_dpwssd_epi32(a, broadcast4(w), x); }

@@ -81,13 +81,12 @@ extension WeightMatrix {
         }
     }
 
-    /// Products of several rows round q4's activations to int8 too, for integer products at
-    /// about twice the f32 rate (Formats/kernels.md). q8 keeps f32 there: int8 activations
+    /// Products of several rows round their activations as matrix-vector products do, for
+    /// integer products (Formats/kernels.md), so a prefill and the decode of one position
+    /// round the same activations the same way. q8 takes int16, not int8: int8 activations
     /// made the q8 conversion of the b-zip-megatron fixture fail its top-1 threshold (0.927
     /// against 0.93), where q8's own weight error is small next to the rounding of x.
-    var matrixActivations: ActivationPrecision {
-        element == .q4 ? .int8 : .float32
-    }
+    var matrixActivations: ActivationPrecision { vectorActivations }
 }
 
 /// y[w.rows] = w · x, or y += that when `accumulate`.

@@ -34,29 +34,30 @@ import Testing
         }
     }
 
-    /// q8/q4 weights with int8 activations: every Y element must be exactly Formats/kernels.md's
-    /// integer product, as written out here in Swift (X quantized per block of 32, exact integer dot products, the
-    /// f32 steps in their fixed order), on every path, for row counts of X around both lane
-    /// widths (8 and 16) and rows of W around the tiles (4, 8) and tasks (32); and within the
-    /// activations' quantization bound plus f32 roundoff of the Double product.
-    @Test(arguments: [MoltTensorType.q8, .q4])
-    func isTheIntegerProduct(element: MoltTensorType) throws {
+    /// q8/q4 weights with int8 activations, and q8 with int16: every Y element must be exactly
+    /// Formats/kernels.md's integer product, as written out here in Swift (X quantized per block of 32, exact integer
+    /// dot products, the f32 steps in their fixed order), on every path, for row counts of X
+    /// around both lane widths (8 and 16) and rows of W around the tiles (4, 8) and tasks (32);
+    /// and within the activations' quantization bound plus f32 roundoff of the Double product.
+    @Test(arguments: [(MoltTensorType.q8, ActivationPrecision.int8), (.q4, .int8), (.q8, .int16)])
+    func isTheIntegerProduct(element: MoltTensorType, activations: ActivationPrecision) throws {
+        let levels = activations == .int16 ? 32767 : 127
         for (index, shape) in shapes.enumerated() {
             let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize, seed: UInt64(index))
             for t in [1, 2, 7, 8, 9, 16, 17, 33] {
                 var random = Random(seed: 300 + UInt64(index))
                 let x = random.activations(t * shape.columns)
-                let expected = integerProduct(fixture, x, t: t, groupSize: shape.groupSize)
+                let expected = integerProduct(fixture, x, t: t, groupSize: shape.groupSize, levels: levels)
                 for path in KernelPath.supported {
-                    let y = fixture.matrix.matmul(x, count: t, path: path, activations: .int8)
+                    let y = fixture.matrix.matmul(x, count: t, path: path, activations: activations)
                     let mismatches = zip(y, expected).filter { $0.bitPattern != $1.bitPattern }.count
-                    #expect(mismatches == 0, "\(element) \(shape) t=\(t) \(path): \(mismatches) of \(y.count) differ")
+                    #expect(mismatches == 0, "\(element) \(activations) \(shape) t=\(t) \(path): \(mismatches) of \(y.count) differ")
                 }
                 for i in 0..<t {
                     let row = Array(x[i * shape.columns..<(i + 1) * shape.columns])
                     let reference = fixture.reference(row)
                     for r in 0..<shape.rows {
-                        let bound = fixture.activationBound(row, row: r) + 2 * fixture.roundoffBound(row, row: r)
+                        let bound = fixture.activationBound(row, row: r, levels: Double(levels)) + 2 * fixture.roundoffBound(row, row: r)
                         let error = abs(Double(expected[i * shape.rows + r]) - reference[r])
                         #expect(error <= bound, "\(element) \(shape) t=\(t) [\(i), \(r)]: error \(error) > \(bound)")
                     }
@@ -65,19 +66,22 @@ import Testing
         }
     }
 
-    /// Formats/kernels.md's integer product of q8/q4 weights, element by element.
-    private func integerProduct(_ fixture: Fixture, _ x: [Float], t: Int, groupSize g: Int) -> [Float] {
+    /// Formats/kernels.md's integer product of q8/q4 weights, element by element, with X's
+    /// blocks rounded to integers up to `levels` (127 or 32767).
+    private func integerProduct(_ fixture: Fixture, _ x: [Float], t: Int, groupSize g: Int, levels: Int) -> [Float] {
         let k = fixture.columns, groups = (k + g - 1) / g, padded = groups * g
         var y = [Float](repeating: 0, count: t * fixture.rows)
         for i in 0..<t {
             var values = Array(x[i * k..<(i + 1) * k]) + [Float](repeating: 0, count: padded - k)
-            // Blocks of 32 to int8, symmetric, half to even, as the matrix-vector kernels do.
+            // Blocks of 32 to integers, symmetric, half to even, as the matrix-vector kernels do.
             var quantized = [Int](repeating: 0, count: padded), blockScales = [Float]()
             for start in stride(from: 0, to: padded, by: 32) {
                 let largest = values[start..<start + 32].reduce(Float(0)) { max($0, abs($1)) }
-                let inverse: Float = largest > 0 ? 127 / largest : 0
-                for c in start..<start + 32 { quantized[c] = max(-127, min(127, Int((values[c] * inverse).rounded(.toNearestOrEven)))) }
-                blockScales.append(largest / 127)
+                let inverse: Float = largest > 0 ? Float(levels) / largest : 0
+                for c in start..<start + 32 {
+                    quantized[c] = max(-levels, min(levels, Int((values[c] * inverse).rounded(.toNearestOrEven))))
+                }
+                blockScales.append(largest / Float(levels))
             }
             let groupSums = (0..<groups).map { group in values[group * g..<(group + 1) * g].reduce(Float(0), +) }
             values = []
@@ -98,7 +102,7 @@ import Testing
         return y
     }
 
-    @Test(arguments: [(MoltTensorType.q4, ActivationPrecision.int8), (.q8, .int8), (.q4, .float32), (.bf16, .float32)])
+    @Test(arguments: [(MoltTensorType.q4, ActivationPrecision.int8), (.q8, .int8), (.q8, .int16), (.q4, .float32), (.bf16, .float32)])
     func threadCountDoesNotChangeResult(element: MoltTensorType, activations: ActivationPrecision) throws {
         let fixture = try Fixture(element, rows: 200, columns: 300, groupSize: 32, seed: 3)
         var random = Random(seed: 4)

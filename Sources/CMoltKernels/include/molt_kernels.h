@@ -70,12 +70,13 @@ void molt_pool_parallel(molt_pool *pool, int64_t tasks, molt_parallel_fn fn, voi
 int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, int64_t count, float *y, molt_path path,
                 molt_activations activations);
 
-/* Y[t, rows] = X[t, columns] W^T, row-major. With f32 activations (any weights; q8/q4 asked
- * for int16), every Y element is the sequential fused multiply-add over the columns in order
- * of X's row and W's dequantized row. With INT8 and q8/q4 weights, X's rows are rounded per
- * block of 32 to int8 as for matvec, each block's integer dot product is exact, and the f32
- * steps that combine them have a fixed order (Formats/kernels.md). Either way the result is
- * the same on every path, thread count and t. Returns as molt_matvec. */
+/* Y[t, rows] = X[t, columns] W^T, row-major. With f32 activations (any weights; q4 asked for
+ * int16), every Y element is the sequential fused multiply-add over the columns in order of
+ * X's row and W's dequantized row. With INT8 and q8/q4 weights, or INT16 and q8 weights, X's
+ * rows are rounded per block of 32 to int8 (int16) as for matvec, each block's integer dot
+ * product is exact, and the f32 steps that combine them have a fixed order
+ * (Formats/kernels.md). Either way the result is the same on every path, thread count and t.
+ * Returns as molt_matvec. */
 int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y, molt_path path,
                 molt_activations activations);
 
