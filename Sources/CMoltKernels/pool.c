@@ -31,6 +31,7 @@ struct molt_pool {
     _Atomic uint64_t work; /* generation << 2 * TASK_BITS | tasks << TASK_BITS | next task */
     _Atomic int64_t done;  /* tasks of the current run finished */
     _Atomic int stopping;
+    _Atomic int sleepers;  /* workers on (or about to wait on) `wake` */
     uint64_t generation;   /* the caller's count of runs */
     /* The current run's task; read only by a thread holding one of its claimed tasks, which
      * the caller waits for before it writes the next run's. */
@@ -92,10 +93,14 @@ static void *worker_main(void *argument) {
             }
         }
         if (generation == seen) {
+            /* Counted before the work word is read again (both sequentially consistent): a
+             * caller publishing a run either sees this sleeper and wakes it, or published
+             * before the read below, which then finds the run. */
             pthread_mutex_lock(&pool->sleep_lock);
-            while ((generation = generation_of(atomic_load_explicit(&pool->work, memory_order_acquire))) == seen &&
-                   !atomic_load(&pool->stopping))
+            atomic_fetch_add(&pool->sleepers, 1);
+            while ((generation = generation_of(atomic_load(&pool->work))) == seen && !atomic_load(&pool->stopping))
                 pthread_cond_wait(&pool->wake, &pool->sleep_lock);
+            atomic_fetch_sub(&pool->sleepers, 1);
             pthread_mutex_unlock(&pool->sleep_lock);
         }
         if (atomic_load(&pool->stopping)) return NULL;
@@ -165,11 +170,14 @@ void molt_pool_run(molt_pool *pool, int64_t tasks, molt_task_fn fn, void *contex
     atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
     pool->generation = (pool->generation + 1) & ((1u << (64 - 2 * TASK_BITS)) - 1);
     if (pool->generation == 0) pool->generation = 1; /* 0 is the workers' initial "seen" */
-    pthread_mutex_lock(&pool->sleep_lock);
-    atomic_store_explicit(&pool->work, pool->generation << (2 * TASK_BITS) | (uint64_t)tasks << TASK_BITS,
-                          memory_order_release);
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->sleep_lock);
+    atomic_store(&pool->work, pool->generation << (2 * TASK_BITS) | (uint64_t)tasks << TASK_BITS);
+    /* Workers still spinning from the last run see the word change; the lock and broadcast
+     * (a system call) are for sleeping ones only, the first run after a pause. */
+    if (atomic_load(&pool->sleepers) > 0) {
+        pthread_mutex_lock(&pool->sleep_lock);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->sleep_lock);
+    }
     take_tasks(pool, pool->generation, 0);
     while (atomic_load_explicit(&pool->done, memory_order_acquire) < tasks) cpu_relax();
 }

@@ -21,13 +21,11 @@ extension ForwardPass {
         // delta's low-rank input is the first R columns of each dbc row.
         observe(TensorNames.mamba(i, "dt_proj.weight"), a.dbc, columns: w.rank)
         matmul(a.dbc, w.dtProj, into: a.delta)
-        // The element-wise steps split channels, not rows, so a decode step's one row is shared too.
+        // The element-wise steps split channels, not rows, so a decode step's one row is shared
+        // too; each step reads only its own channels, so one block does all three, one wake-up.
         parallelBlocks(w.inner) { c in
             for r in 0..<rows { MambaKernels.softplus(a.delta[r, c.lowerBound], bias: w.dtBias + c.lowerBound, count: c.count) }
-        }
-
-        for s in segments { scan(s, w) }
-        parallelBlocks(w.inner) { c in
+            for s in segments { scan(s, w, channels: c) }
             for r in 0..<rows { gateWithSiLU(a.y[r, c.lowerBound], by: a.z(r) + c.lowerBound, count: c.count) }
         }
 
@@ -48,15 +46,13 @@ extension ForwardPass {
         }
     }
 
-    /// y = the selective scan over one segment's positions, continuing its state. Channels are
-    /// independent, so disjoint channel ranges run concurrently.
-    private func scan(_ s: Segment, _ w: MambaWeights) {
-        parallelBlocks(w.inner) { channels in
-            MambaKernels.scan(
-                steps: s.tokens.count, u: a.u[s.row], delta: a.delta[s.row], di: w.inner, bc: a.dbc[s.row, w.rank],
-                bcStride: a.dbc.width, stateSize: w.stateSize, a: w.a, d: w.d, state: s.state.mamba[w.slot].ssm.base,
-                into: a.y[s.row], channels: channels)
-        }
+    /// y = the selective scan over one segment's positions for `channels`, continuing its
+    /// state. Channels are independent, so disjoint channel ranges run concurrently.
+    private func scan(_ s: Segment, _ w: MambaWeights, channels: Range<Int>) {
+        MambaKernels.scan(
+            steps: s.tokens.count, u: a.u[s.row], delta: a.delta[s.row], di: w.inner, bc: a.dbc[s.row, w.rank],
+            bcStride: a.dbc.width, stateSize: w.stateSize, a: w.a, d: w.d, state: s.state.mamba[w.slot].ssm.base,
+            into: a.y[s.row], channels: channels)
     }
 }
 
