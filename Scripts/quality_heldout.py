@@ -48,8 +48,8 @@ def molt(*args):
     return subprocess.run([MOLT, *args], capture_output=True, text=True, check=True)
 
 
-def heldout_ids(count):
-    with open(f"{FIXTURE}/heldout.txt") as f:
+def heldout_ids(path, count):
+    with open(path) as f:
         text = f.read()
     out = subprocess.run([MOLT, "tokenize", "--tokenizer", TOKENIZER, "--json", "-"], input=text,
                          capture_output=True, text=True, check=True)
@@ -94,12 +94,14 @@ def main():
     ap.add_argument("--window", type=int, default=256)
     ap.add_argument("--recipes", default=";".join(RECIPES), help="semicolon-separated recipe names")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated method names")
+    ap.add_argument("--text", default=f"{FIXTURE}/heldout.txt",
+                    help="text to judge on (default heldout.txt; tune on Scripts/quality_devtext.py's text, never on it)")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
     config = json.load(open(f"{FIXTURE}/config.json"))
     vocab = config["vocab_size"]
-    ids = heldout_ids(args.tokens)
+    ids = heldout_ids(args.text, args.tokens)
     windows = [ids[i:i + args.window] for i in range(0, len(ids) - args.window + 1, args.window)]
     source_sd = {k: v.float() for k, v in safetensors_io.read(f"{FIXTURE}/model.safetensors").items()}
     src = run(BlackMamba(config, source_sd), windows)
@@ -122,15 +124,15 @@ def main():
                 info = json.loads(molt("inspect", out, "--json").stdout)
                 stored = sum(t["bytes"] for t in info["tensors"])
                 params = sum(math.prod(t["shape"]) for t in info["tensors"])
-                ppl = json.loads(molt("perplexity", out, "--text", f"{FIXTURE}/heldout.txt", "--json").stdout)["perplexity"]
+                ppl = json.loads(molt("perplexity", out, "--text", args.text, "--json").stdout)["perplexity"]
                 rows.append({"recipe": recipe, "method": method, **r, "perplexity": ppl,
                              "bits_per_weight": 8 * stored / params, "convert_seconds": seconds})
                 print(json.dumps(rows[-1]), file=sys.stderr)
-    source_ppl = json.loads(molt("perplexity", FIXTURE, "--text", f"{FIXTURE}/heldout.txt", "--json",
+    source_ppl = json.loads(molt("perplexity", FIXTURE, "--text", args.text, "--json",
                                  "--tokenizer", TOKENIZER).stdout)["perplexity"]
     if args.markdown:
         print(f"held-out: {len(windows)} windows of {args.window} tokens ({len(windows) * args.window} tokens); "
-              f"source perplexity on all of heldout.txt {source_ppl:.3f}\n")
+              f"source perplexity on all of {os.path.basename(args.text)} {source_ppl:.3f}\n")
         print("| recipe | method | mean KL | KL / nearest | top-1 | routing per MoE layer | held-out ppl | bits/weight | convert s |")
         print("|---|---|---|---|---|---|---|---|---|")
         floor = {r["recipe"]: r["kl_mean"] for r in rows if r["method"] == "nearest"}
