@@ -60,6 +60,14 @@ extern const molt_rows_fn molt_rows_int8_scalar[2], molt_rows_int8_avx2[2], molt
 extern const molt_rows_fn molt_rows_q8_int16_scalar, molt_rows_q8_int16_avx2, molt_rows_q8_int16_avx512,
     molt_rows_q8_int16_vnni;
 
+/* Computes y[v * w->rows + r] for the `count` activations a[v] and rows begin..<end, taking
+ * each block of weights from memory and preparing it once for all of them; each vector's
+ * sums run in the order of the one-vector kernel of its path, so it gets the same bits. */
+typedef void (*molt_rows_many_fn)(const molt_matrix *w, const molt_activation *a, int64_t count, float *y,
+                                  int64_t begin, int64_t end);
+extern const molt_rows_many_fn molt_rows_many_q8_int16_avx2, molt_rows_many_q8_int16_avx512,
+    molt_rows_many_q8_int16_vnni;
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 

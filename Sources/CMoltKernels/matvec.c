@@ -10,6 +10,8 @@
 
 typedef struct {
     molt_rows_fn rows;
+    /* NULL where no kernel takes several vectors: `rows` runs once per vector then. */
+    molt_rows_many_fn many;
     const molt_matrix *w;
     const molt_activation *activations;
     int64_t count;
@@ -24,8 +26,11 @@ static void matvec_task(void *context, int64_t task, int worker) {
     if (end > job->w->rows) end = job->w->rows;
     for (int64_t piece = begin; piece < end; piece += job->rows_per_piece) {
         int64_t stop = end - piece < job->rows_per_piece ? end : piece + job->rows_per_piece;
-        for (int64_t v = 0; v < job->count; v++)
-            job->rows(job->w, &job->activations[v], job->y + v * job->w->rows, piece, stop);
+        if (job->many)
+            job->many(job->w, job->activations, job->count, job->y, piece, stop);
+        else
+            for (int64_t v = 0; v < job->count; v++)
+                job->rows(job->w, &job->activations[v], job->y + v * job->w->rows, piece, stop);
     }
 }
 
@@ -59,12 +64,29 @@ static molt_rows_fn select_rows(int32_t type, molt_path path, molt_activations p
     return NULL;
 }
 
+/* The kernels that take several vectors at once, NULL for the others. */
+static molt_rows_many_fn select_many(molt_path path, molt_activations precision) {
+    if (precision == MOLT_ACTIVATIONS_INT16) {
+        switch (path) {
+        case MOLT_PATH_SCALAR: return NULL;
+        case MOLT_PATH_AVX2: return molt_rows_many_q8_int16_avx2;
+        case MOLT_PATH_AVX512: return molt_rows_many_q8_int16_avx512;
+        case MOLT_PATH_AVX512_VNNI: return molt_rows_many_q8_int16_vnni;
+        }
+    }
+    return NULL;
+}
+
 int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, int64_t count, float *y, molt_path path,
                 molt_activations activations) {
     if (!molt_path_supported(path)) return -1;
     if (w->rows == 0 || count <= 0) return 0;
     molt_activations precision = molt_effective_activations(w, activations);
-    matvec_job job = {.rows = select_rows(w->type, path, precision), .w = w, .count = count, .y = y};
+    matvec_job job = {.rows = select_rows(w->type, path, precision),
+                      .many = count > 1 ? select_many(path, precision) : NULL,
+                      .w = w,
+                      .count = count,
+                      .y = y};
     molt_pool_lock(pool);
     int threads = molt_pool_threads(pool);
     /* Each vector's prepared activation, then the descriptors pointing into them. */

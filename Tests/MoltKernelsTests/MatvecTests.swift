@@ -61,27 +61,35 @@ import Testing
     }
 
     /// Several vectors in one call share the pass over the weights, and each gets the bits it
-    /// gets alone, on every path and precision, with rows that span several of a task's pieces.
+    /// gets alone, on every path and precision: 1 to 9 vectors (every blocking of the
+    /// multi-vector kernels and its remainders), rows that span several of a task's pieces,
+    /// and every ragged shape (rows and columns off any blocking, G of 32, 64, 96 and 128).
     @Test(arguments: MoltTensorType.allCases)
     func severalVectorsGetTheirOwnResults(element: MoltTensorType) throws {
-        let fixture = try Fixture(element, rows: 1_201, columns: 290, groupSize: 32, seed: 11)
-        var random = Random(seed: 12)
-        let count = 5
-        let xs = (0..<count).map { _ in random.activations(290) }
-        for path in KernelPath.supported {
-            for activations in ActivationPrecision.allCases {
-                var together = [Float](repeating: .nan, count: count * fixture.matrix.rows)
-                xs.joined().map { $0 }.withUnsafeBufferPointer { x in
-                    together.withUnsafeMutableBufferPointer { y in
-                        fixture.matrix.matvec(x.baseAddress!, y.baseAddress!, count: count, path: path, activations: activations)
+        let cases = [(rows: 1_201, columns: 290, groupSize: 32)] + shapes
+        for (index, shape) in cases.enumerated() {
+            let fixture = try Fixture(element, rows: shape.rows, columns: shape.columns, groupSize: shape.groupSize,
+                                      seed: 11 + UInt64(index))
+            var random = Random(seed: 200 + UInt64(index))
+            let xs = (0..<9).map { _ in random.activations(shape.columns) }
+            let rows = fixture.matrix.rows
+            for path in KernelPath.supported {
+                for activations in ActivationPrecision.allCases {
+                    let alone = xs.map { fixture.matrix.matvec($0, path: path, activations: activations) }
+                    for count in 1...xs.count {
+                        var together = [Float](repeating: .nan, count: count * rows)
+                        xs[0..<count].joined().map { $0 }.withUnsafeBufferPointer { x in
+                            together.withUnsafeMutableBufferPointer { y in
+                                fixture.matrix.matvec(x.baseAddress!, y.baseAddress!, count: count, path: path,
+                                                      activations: activations)
+                            }
+                        }
+                        for v in 0..<count {
+                            #expect(
+                                together[v * rows..<(v + 1) * rows].map(\.bitPattern) == alone[v].map(\.bitPattern),
+                                "\(element) \(shape) \(path) \(activations) count \(count) vector \(v)")
+                        }
                     }
-                }
-                for (v, x) in xs.enumerated() {
-                    let alone = fixture.matrix.matvec(x, path: path, activations: activations)
-                    let rows = fixture.matrix.rows
-                    #expect(
-                        together[v * rows..<(v + 1) * rows].map(\.bitPattern) == alone.map(\.bitPattern),
-                        "\(element) \(path) \(activations) vector \(v)")
                 }
             }
         }
