@@ -10,7 +10,6 @@
  * Either way every Y element is the sequential fused multiply-add over k of its row of X and
  * its dequantized row of W (blocking only stores and reloads the running sum), so no path,
  * route, tile shape, thread count or T changes a bit of the result. */
-#include <math.h>
 #include <stdlib.h>
 #include "activation.h"
 #include "matmul.h"
@@ -135,60 +134,3 @@ int molt_matmul(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t
     molt_pool_unlock(pool);
     return job.failed ? -2 : 0;
 }
-
-void molt_dequantize_row_scalar(const molt_matrix *w, int64_t r, float *out) {
-    const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
-    int64_t g = w->group_size, half = g / 2;
-    switch (w->type) {
-    case MOLT_WEIGHT_F32:
-        memcpy(out, row, (size_t)w->columns * 4);
-        break;
-    case MOLT_WEIGHT_F16:
-        for (int64_t i = 0; i < w->columns; i++) out[i] = molt_f16_to_f32(molt_load_u16(row + 2 * i));
-        break;
-    case MOLT_WEIGHT_BF16:
-        for (int64_t i = 0; i < w->columns; i++) out[i] = molt_bf16_to_f32(molt_load_u16(row + 2 * i));
-        break;
-    case MOLT_WEIGHT_Q8:
-        for (int64_t group = 0; group < w->groups; group++) {
-            float scale = molt_f16_to_f32(molt_load_u16(row + w->groups * g + 2 * group));
-            for (int64_t i = 0; i < g; i++) out[group * g + i] = scale * (float)(int8_t)row[group * g + i];
-        }
-        break;
-    case MOLT_WEIGHT_Q4:
-        for (int64_t group = 0; group < w->groups; group++) {
-            const uint8_t *packed = row + group * half;
-            float scale = molt_f16_to_f32(molt_load_u16(row + w->groups * half + 2 * group));
-            float minimum = molt_f16_to_f32(molt_load_u16(row + w->groups * half + 2 * (w->groups + group)));
-            /* scale * q is exact (f16 scale, 4-bit q), so this rounds once, as a fused op would */
-            for (int64_t j = 0; j < half; j++) {
-                out[group * g + j] = scale * (float)(packed[j] & 15) + minimum;
-                out[group * g + half + j] = scale * (float)(packed[j] >> 4) + minimum;
-            }
-        }
-        break;
-    }
-}
-
-void molt_transpose_rows_scalar(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel) {
-    for (int64_t c = 0; c < k; c++)
-        for (int64_t j = 0; j < nr; j++) panel[c * nr + j] = j < n ? rows[j * ld + c] : 0;
-}
-
-/* fmaf is one instruction where the hardware has it (and correctly rounded in software where
- * it does not), which keeps this path bit-equal to the SIMD ones. */
-#define SCALAR_MR 4
-#define SCALAR_NR 16
-static void tile_scalar(int64_t m, const float *x, const float *panel, int64_t kc, float *y, int64_t ldy, int64_t n,
-                        int first) {
-    for (int64_t i = 0; i < m; i++) {
-        float c[SCALAR_NR];
-        for (int64_t j = 0; j < SCALAR_NR; j++) c[j] = first || j >= n ? 0 : y[i * ldy + j];
-        for (int64_t k = 0; k < kc; k++)
-            for (int64_t j = 0; j < SCALAR_NR; j++) c[j] = fmaf(x[k * SCALAR_MR + i], panel[k * SCALAR_NR + j], c[j]);
-        for (int64_t j = 0; j < n; j++) y[i * ldy + j] = c[j];
-    }
-}
-
-const molt_gemm_kernel molt_gemm_scalar = {SCALAR_MR, SCALAR_NR, 256, molt_dequantize_row_scalar, molt_transpose_rows_scalar,
-                                           tile_scalar, NULL};

@@ -41,7 +41,4 @@ int molt_matmul_int8_avx512(molt_pool *pool, const molt_matrix *w, const float *
                             molt_activations precision);
 int molt_matmul_int8_vnni(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
                           molt_activations precision);
-
-void molt_dequantize_row_scalar(const molt_matrix *w, int64_t row, float *out);
-void molt_transpose_rows_scalar(const float *rows, int64_t ld, int64_t n, int64_t k, int64_t nr, float *panel);
 #endif

@@ -47,3 +47,26 @@ static inline fvec foffset(fvec offset, float minimum, fvec sums) {
     return _mm256_fmadd_ps(_mm256_set1_ps(minimum), sums, offset);
 }
 static inline fvec fadd(fvec a, fvec b) { return _mm256_add_ps(a, b); }
+
+/* The f32 route's steps (matmul_float.h): eight consecutive values of a row of W or of Y. */
+static inline fvec fsplat(float v) { return _mm256_set1_ps(v); }
+static inline fvec fmul(fvec a, fvec b) { return _mm256_mul_ps(a, b); }
+static inline fvec fmadd(fvec a, fvec b, fvec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline void fstoreu(float *p, fvec a) { _mm256_storeu_ps(p, a); }
+static inline __m256i first_lanes(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline fvec fload_first(const float *p, int64_t n) { return _mm256_maskload_ps(p, first_lanes(n)); }
+static inline void fstore_first(float *p, int64_t n, fvec a) { _mm256_maskstore_ps(p, first_lanes(n), a); }
+static inline fvec q8_values(const uint8_t *p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+static inline void q4_values(const uint8_t *p, fvec *low, fvec *high) {
+    __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    *low = _mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(15)));
+    *high = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4));
+}
+static inline fvec f16_values(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline fvec bf16_values(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}

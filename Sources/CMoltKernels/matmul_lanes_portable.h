@@ -94,3 +94,50 @@ static inline fvec fadd(fvec a, fvec b) {
     for (int i = 0; i < LANES; i++) a.v[i] += b.v[i];
     return a;
 }
+
+/* The f32 route's steps (matmul_float.h): LANES consecutive values of a row of W or of Y. */
+static inline fvec fsplat(float v) {
+    fvec a;
+    for (int i = 0; i < LANES; i++) a.v[i] = v;
+    return a;
+}
+static inline fvec fmul(fvec a, fvec b) {
+    for (int i = 0; i < LANES; i++) a.v[i] *= b.v[i];
+    return a;
+}
+static inline fvec fmadd(fvec a, fvec b, fvec c) {
+    for (int i = 0; i < LANES; i++) c.v[i] = fmaf(a.v[i], b.v[i], c.v[i]);
+    return c;
+}
+static inline void fstoreu(float *p, fvec a) { fstore(p, a); }
+/* The first n lanes (any n; none when n <= 0) from p, the others zero; and back. */
+static inline fvec fload_first(const float *p, int64_t n) {
+    fvec a = fzero();
+    for (int i = 0; i < LANES && i < n; i++) a.v[i] = p[i];
+    return a;
+}
+static inline void fstore_first(float *p, int64_t n, fvec a) {
+    for (int i = 0; i < LANES && i < n; i++) p[i] = a.v[i];
+}
+/* LANES stored values as f32: q8 bytes, q4 bytes' low and high nibbles, f16, bf16. */
+static inline fvec q8_values(const uint8_t *p) {
+    fvec a;
+    for (int i = 0; i < LANES; i++) a.v[i] = (float)(int8_t)p[i];
+    return a;
+}
+static inline void q4_values(const uint8_t *p, fvec *low, fvec *high) {
+    for (int i = 0; i < LANES; i++) {
+        low->v[i] = (float)(p[i] & 15);
+        high->v[i] = (float)(p[i] >> 4);
+    }
+}
+static inline fvec f16_values(const uint8_t *p) {
+    fvec a;
+    for (int i = 0; i < LANES; i++) a.v[i] = molt_f16_to_f32(molt_load_u16(p + 2 * i));
+    return a;
+}
+static inline fvec bf16_values(const uint8_t *p) {
+    fvec a;
+    for (int i = 0; i < LANES; i++) a.v[i] = molt_bf16_to_f32(molt_load_u16(p + 2 * i));
+    return a;
+}
