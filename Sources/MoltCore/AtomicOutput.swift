@@ -76,6 +76,16 @@ public final class AtomicOutput {
         try writing { try writer.flush() }
     }
 
+    /// Flushes what is written so far to disk, so `commit()`'s fsync has only what follows left
+    /// to write: for a caller that must wait for other work anyway (a conversion waiting for the
+    /// source's hash on the other core), which then overlaps the two.
+    public func syncWritten() throws {
+        try writing {
+            try writer.flush()
+            guard fsync(writer.fd) == 0 else { throw ioError("cannot sync") }
+        }
+    }
+
     private func writing(_ body: () throws -> Void) throws {
         guard isOpen else { throw MoltError(.usage, "\(path): output already finished") }
         do {
