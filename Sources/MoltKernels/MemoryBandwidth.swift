@@ -4,8 +4,9 @@ import CMoltKernels
 /// bound"). Summing a buffer reaches a different rate on 4 KiB pages than on 2 MiB ones (the
 /// TLB misses differ), and which one an ordinary buffer gets depends on the kernel's
 /// transparent-huge-page setting and on how fragmented memory is at the moment: a probe of one
-/// buffer measured 31-37 GB/s on some runs and 50-57 on others on the same machine. So both
-/// are measured, each buffer advised one way, and the better one bounds decode.
+/// buffer was bimodal from run to run on the same machine (BENCHMARKS.md, "The bandwidth
+/// bound (item 4)"). So both are measured, each buffer advised one way, and the better one
+/// bounds decode.
 public enum MemoryBandwidth {
     public enum Pages: String, Sendable {
         case small, huge

@@ -1,10 +1,7 @@
 /// When a quantized conversion is good enough. The defaults come from measurements on the
-/// trained fixture model (BENCHMARKS.md, "Quantization quality", Scripts/quality.py): the
-/// default recipe (q4 experts, q8 Mamba) gives mean KL 3e-4, top-1 0.98-0.99 and routing
-/// agreement 0.993 or more; even q4 Mamba projections stay within (KL 4.3e-3, top-1 0.944,
-/// routing 0.957); one expert of 32 damaged (negated, tripled) gives KL 0.025-0.040 and
-/// top-1 0.885-0.906 and fails; a damaged router sends 0% of a layer's tokens to the same
-/// expert and fails.
+/// trained fixture model (BENCHMARKS.md, "Quantization quality on a trained model"): the
+/// default recipe passes them with a wide margin and even q4 Mamba projections stay within,
+/// while one damaged expert or one damaged router fails.
 public struct Thresholds: Sendable, Equatable {
     /// Largest allowed mean KL(source || converted) over all verification positions, in nats.
     public var maxMeanKL: Double
