@@ -39,9 +39,9 @@ extension BlackMambaModel {
         let gather = lda != k, direct = ldc == n && !accumulate
         func product(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
             if vector {
-                w.matvec(x, y, count: m, threads: kernels, activations: w.vectorActivations)
+                w.matvec(x, y, count: m, threads: kernels, activations: w.activations)
             } else {
-                w.matmul(x, count: m, y, threads: kernels, activations: w.matrixActivations)
+                w.matmul(x, count: m, y, threads: kernels, activations: w.activations)
             }
         }
         if !gather && direct { return product(a, into: c) }
@@ -68,25 +68,22 @@ extension BlackMambaModel {
 }
 
 extension WeightMatrix {
-    /// Matrix-vector products round their activations per block of 32 for integer dot
-    /// products: int8 for q4 weights, int16 for q8 (one multiply-add instruction per 32
-    /// weights instead of six). Both read weights faster than with f32 activations, at an
-    /// error small next to the weights' own (Formats/kernels.md; BENCHMARKS.md, "Kernel
-    /// design choices").
-    var vectorActivations: ActivationPrecision {
+    /// How every product with this weight rounds its activations, per block of 32, for
+    /// integer dot products: int8 for q4 weights, int16 for q8 (one multiply-add instruction
+    /// per 32 weights instead of six). Both read weights faster than with f32 activations, at
+    /// an error small next to the weights' own (Formats/kernels.md; BENCHMARKS.md, "Kernel
+    /// design choices"). Products of several rows round as matrix-vector products do, so a
+    /// prefill and the decode of one position round the same activations the same way. q8
+    /// takes int16, not int8: int8 activations made the q8 conversion of the b-zip-megatron
+    /// fixture fail its top-1 threshold (0.927 against 0.93), where q8's own weight error is
+    /// small next to the rounding of x.
+    var activations: ActivationPrecision {
         switch element {
         case .q4: .int8
         case .q8: .int16
         default: .float32
         }
     }
-
-    /// Products of several rows round their activations as matrix-vector products do, for
-    /// integer products (Formats/kernels.md), so a prefill and the decode of one position
-    /// round the same activations the same way. q8 takes int16, not int8: int8 activations
-    /// made the q8 conversion of the b-zip-megatron fixture fail its top-1 threshold (0.927
-    /// against 0.93), where q8's own weight error is small next to the rounding of x.
-    var matrixActivations: ActivationPrecision { vectorActivations }
 }
 
 /// y[w.rows] = w · x, or y += that when `accumulate`.

@@ -57,7 +57,7 @@ public final class BlackMambaModel: @unchecked Sendable {
             case .moe(let moe): matrices += [moe.router] + moe.experts.flatMap { [$0.fc1, $0.fc2] }
             }
         }
-        return matrices.contains { ($0.packed?.vectorActivations ?? .float32) != .float32 }
+        return matrices.contains { ($0.packed?.activations ?? .float32) != .float32 }
     }
 
     /// Rows of the embedding: the valid token ids are 0..<vocabRows.
