@@ -13,7 +13,7 @@
  * pass (molt_matvec's promise). The paths differ only in the width of acc and the reduction.
  *
  * The lanes give: fvec, wvec, WINDOW (blocks per scale window), MATVEC_VECTORS (the largest
- * V, what fits the register file), fzero, fset1, fmul, fmadd, widen (a block's 32 weights),
+ * V, what fits the register file), fzero, fsplat, fmul, fmadd, widen (a block's 32 weights),
  * dot16 (with 32 int16 activations: int32 lanes, converted), weight_scales (f16 scales of up
  * to WINDOW blocks from b0, with the lanes' `skip`), block_scales (the matching activation
  * scales), spread (lane i of a window to every lane) and reduce. */
@@ -31,7 +31,7 @@ Q8_INT16_INLINE void q8_int16_block(const uint8_t *p, const molt_activation *a, 
                                     const fvec *window, int lane, float weight, fvec *acc) {
     wvec q = widen(p);
     for (int v = 0; v < V; v++) {
-        fvec scale = per_window ? spread(window[v], lane) : fset1(weight * a[v].block_scales[b]);
+        fvec scale = per_window ? spread(window[v], lane) : fsplat(weight * a[v].block_scales[b]);
         acc[v] = fmadd(dot16(q, a[v].x16 + b * MOLT_BLOCK), scale, acc[v]);
     }
 }

@@ -9,7 +9,7 @@ typedef struct {
 #define MATVEC_VECTORS 3
 
 static inline fvec fzero(void) { return _mm256_setzero_ps(); }
-static inline fvec fset1(float f) { return _mm256_set1_ps(f); }
+static inline fvec fsplat(float f) { return _mm256_set1_ps(f); }
 static inline fvec fmul(fvec a, fvec b) { return _mm256_mul_ps(a, b); }
 static inline fvec fmadd(fvec a, fvec b, fvec c) { return _mm256_fmadd_ps(a, b, c); }
 

@@ -7,7 +7,7 @@ typedef __m512i wvec;
 #define MATVEC_VECTORS 4
 
 static inline fvec fzero(void) { return _mm512_setzero_ps(); }
-static inline fvec fset1(float f) { return _mm512_set1_ps(f); }
+static inline fvec fsplat(float f) { return _mm512_set1_ps(f); }
 static inline fvec fmul(fvec a, fvec b) { return _mm512_mul_ps(a, b); }
 static inline fvec fmadd(fvec a, fvec b, fvec c) { return _mm512_fmadd_ps(a, b, c); }
 
