@@ -1,12 +1,12 @@
 /* AVX2 lanes of the integer matmul (matmul_int8.h): eight rows of X, one per int32 lane of a
  * ymm register. maddubs multiplies unsigned by signed bytes and adds pairs into int16. */
 #include "matmul_lanes_x86.h"
+#include "f32_lanes_ymm.h"
 #define LANES 8
 #define TILE_ROWS 4
 #define Q8_BIASED 0
 
 typedef __m256i ivec;
-typedef __m256 fvec;
 typedef __m256i xvec;
 
 static inline xvec xload(const int8_t *p) { return _mm256_load_si256((const __m256i *)p); }
@@ -37,7 +37,6 @@ static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
     return _mm256_add_epi32(a, _mm256_madd_epi16(broadcast4(w), x));
 }
 
-static inline fvec fzero(void) { return _mm256_setzero_ps(); }
 static inline fvec fload(const float *p) { return _mm256_load_ps(p); }
 static inline void fstore(float *p, fvec a) { _mm256_store_ps(p, a); }
 static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
@@ -46,12 +45,8 @@ static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
 static inline fvec foffset(fvec offset, float minimum, fvec sums) {
     return _mm256_fmadd_ps(_mm256_set1_ps(minimum), sums, offset);
 }
-static inline fvec fadd(fvec a, fvec b) { return _mm256_add_ps(a, b); }
 
 /* The f32 route's steps (matmul_float.h): eight consecutive values of a row of W or of Y. */
-static inline fvec fsplat(float v) { return _mm256_set1_ps(v); }
-static inline fvec fmul(fvec a, fvec b) { return _mm256_mul_ps(a, b); }
-static inline fvec fmadd(fvec a, fvec b, fvec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline void fstoreu(float *p, fvec a) { _mm256_storeu_ps(p, a); }
 static inline __m256i first_lanes(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -2,10 +2,10 @@
  * sixteen rows of X, one per int32 lane of a zmm register, and the f32 steps over them. The
  * two differ only in their integer steps (matmul_lanes_avx512.h, matmul_lanes_vnni.h). */
 #include "matmul_lanes_x86.h"
+#include "f32_lanes_zmm.h"
 #define LANES 16
 
 typedef __m512i ivec;
-typedef __m512 fvec;
 typedef __m512i xvec;
 
 static inline xvec xload(const int8_t *p) { return _mm512_load_si512(p); }
@@ -17,7 +17,6 @@ static inline __m512i broadcast4(const uint8_t *w) {
 
 static inline ivec istart(int32_t start) { return _mm512_set1_epi32(start); }
 
-static inline fvec fzero(void) { return _mm512_setzero_ps(); }
 static inline fvec fload(const float *p) { return _mm512_load_ps(p); }
 static inline void fstore(float *p, fvec a) { _mm512_store_ps(p, a); }
 static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
@@ -26,12 +25,8 @@ static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
 static inline fvec foffset(fvec offset, float minimum, fvec sums) {
     return _mm512_fmadd_ps(_mm512_set1_ps(minimum), sums, offset);
 }
-static inline fvec fadd(fvec a, fvec b) { return _mm512_add_ps(a, b); }
 
 /* The f32 route's steps (matmul_float.h): sixteen consecutive values of a row of W. */
-static inline fvec fsplat(float v) { return _mm512_set1_ps(v); }
-static inline fvec fmul(fvec a, fvec b) { return _mm512_mul_ps(a, b); }
-static inline fvec fmadd(fvec a, fvec b, fvec c) { return _mm512_fmadd_ps(a, b, c); }
 static inline void fstoreu(float *p, fvec a) { _mm512_storeu_ps(p, a); }
 static inline fvec q8_values(const uint8_t *p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));

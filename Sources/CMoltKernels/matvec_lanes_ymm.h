@@ -1,7 +1,7 @@
 /* AVX2 lanes of the q8 x int16 matvec (matvec_int16.h): eight f32 lanes, a block's 32 weights
  * widened to int16 in two registers. Sixteen ymm registers hold the two accumulators of four
  * vectors with the block and its products (the scales come by broadcast loads). */
-typedef __m256 fvec;
+#include "f32_lanes_ymm.h"
 typedef struct {
     __m256i low, high;
 } wvec;
@@ -9,12 +9,8 @@ typedef struct {
 #define SPAN 32
 #define MATVEC_VECTORS 4
 
-static inline fvec fzero(void) { return _mm256_setzero_ps(); }
-static inline fvec fsplat(float f) { return _mm256_set1_ps(f); }
 static inline fvec fload(const float *p) { return _mm256_loadu_ps(p); }
 static inline void fstore(float *p, fvec v) { _mm256_storeu_ps(p, v); }
-static inline fvec fmul(fvec a, fvec b) { return _mm256_mul_ps(a, b); }
-static inline fvec fmadd(fvec a, fvec b, fvec c) { return _mm256_fmadd_ps(a, b, c); }
 
 static inline wvec widen(const uint8_t *p) {
     return (wvec){_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p)),
@@ -47,9 +43,4 @@ static inline fvec block_scales_tail(const float *scales, int64_t b0, int skip, 
     return _mm256_loadu_ps(scales + b0 - skip);
 }
 
-static inline float reduce(fvec acc0, fvec acc1) {
-    __m256 s = _mm256_add_ps(acc0, acc1);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-}
+static inline float reduce(fvec acc0, fvec acc1) { return fsum(fadd(acc0, acc1)); }
