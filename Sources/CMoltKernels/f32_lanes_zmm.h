@@ -3,7 +3,6 @@
  * including file's target region. */
 typedef __m512 fvec;
 
-static inline fvec floadu(const float *p) { return _mm512_loadu_ps(p); }
 static inline fvec fzero(void) { return _mm512_setzero_ps(); }
 static inline fvec fsplat(float v) { return _mm512_set1_ps(v); }
 static inline fvec fadd(fvec a, fvec b) { return _mm512_add_ps(a, b); }

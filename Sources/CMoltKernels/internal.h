@@ -55,7 +55,12 @@ typedef void (*molt_rows_fn)(const molt_matrix *w, const molt_activation *a, flo
 /* Row kernels indexed by molt_weight_type (f32 activations), or by type - MOLT_WEIGHT_Q8
  * (int8 activations). */
 extern const molt_rows_fn molt_rows_scalar[5], molt_rows_avx2[5], molt_rows_avx512[5];
-extern const molt_rows_fn molt_rows_int8_scalar[2], molt_rows_int8_avx2[2], molt_rows_int8_vnni[2];
+extern const molt_rows_fn molt_rows_int8_scalar[2];
+/* q8 and q4 with int8 activations, one vector: matvec_int8.h's kernel with V = 1, or where
+ * that measured slower (q4 on AVX2, q8 on VNNI), the hand-written one of matvec_avx2.c or
+ * matvec_vnni.c (BENCHMARKS.md); VNNI's q4 with G other than 32 is matvec_vnni.c's. */
+extern const molt_rows_fn molt_rows_int8_q8_avx2, molt_rows_int8_q4_avx2, molt_rows_int8_q8_vnni, molt_rows_int8_q4_vnni,
+    molt_rows_int8_q4_any_vnni;
 /* q8 weights with int16 activations, per path. */
 extern const molt_rows_fn molt_rows_q8_int16_scalar, molt_rows_q8_int16_avx2, molt_rows_q8_int16_avx512,
     molt_rows_q8_int16_vnni;
@@ -65,8 +70,19 @@ extern const molt_rows_fn molt_rows_q8_int16_scalar, molt_rows_q8_int16_avx2, mo
  * sums run in the order of the one-vector kernel of its path, so it gets the same bits. */
 typedef void (*molt_rows_many_fn)(const molt_matrix *w, const molt_activation *a, int64_t count, float *y,
                                   int64_t begin, int64_t end);
+/* Any number of vectors through kernels that take up to `most` at once (by_count[n] takes n):
+ * `most` at a time, then the rest together. */
+static inline void molt_rows_in_batches(const molt_rows_fn *by_count, int64_t most, const molt_matrix *w,
+                                        const molt_activation *a, int64_t count, float *y, int64_t begin, int64_t end) {
+    for (int64_t v = 0; v < count; v += most) {
+        int64_t n = count - v < most ? count - v : most;
+        by_count[n](w, a + v, y + v * w->rows, begin, end);
+    }
+}
 extern const molt_rows_many_fn molt_rows_many_q8_int16_avx2, molt_rows_many_q8_int16_avx512,
     molt_rows_many_q8_int16_vnni;
+/* q8 and q4 weights with int8 activations, indexed by type - MOLT_WEIGHT_Q8. */
+extern const molt_rows_many_fn molt_rows_many_int8_avx2[2], molt_rows_many_int8_vnni[2];
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -85,6 +101,19 @@ MOLT_TARGET_AVX2 static inline __m256 molt_load_f16_window(const uint8_t *halves
     uint16_t t[8] = {0};
     memcpy(t, halves + 2 * first, (size_t)(count - first) * 2);
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t));
+}
+
+/* The group sums matching a molt_load_f16_window of `groups` f16 values from g0: lanes
+ * before `skip` (summed already) and past the run are zero. */
+MOLT_TARGET_AVX2 static inline __m256 molt_load_sums_window(const float *sums, int64_t g0, int skip, int64_t groups) {
+    if (groups < 8) {
+        float t[8] = {0};
+        memcpy(t, sums, (size_t)groups * 4);
+        return _mm256_loadu_ps(t);
+    }
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 fresh = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(skip - 1)));
+    return _mm256_and_ps(_mm256_loadu_ps(sums + g0 - skip), fresh);
 }
 
 /* q4's minimum term, sum over groups of min * (sum of x over the group), in AVX-512. */

@@ -50,8 +50,8 @@ static molt_rows_fn select_rows(int32_t type, molt_path path, molt_activations p
         switch (path) {
         case MOLT_PATH_SCALAR: return molt_rows_int8_scalar[q];
         case MOLT_PATH_AVX2:
-        case MOLT_PATH_AVX512: return molt_rows_int8_avx2[q];
-        case MOLT_PATH_AVX512_VNNI: return molt_rows_int8_vnni[q];
+        case MOLT_PATH_AVX512: return type == MOLT_WEIGHT_Q8 ? molt_rows_int8_q8_avx2 : molt_rows_int8_q4_avx2;
+        case MOLT_PATH_AVX512_VNNI: return type == MOLT_WEIGHT_Q8 ? molt_rows_int8_q8_vnni : molt_rows_int8_q4_vnni;
         }
     }
     switch (path) {
@@ -65,13 +65,22 @@ static molt_rows_fn select_rows(int32_t type, molt_path path, molt_activations p
 }
 
 /* The kernels that take several vectors at once, NULL for the others. */
-static molt_rows_many_fn select_many(molt_path path, molt_activations precision) {
+static molt_rows_many_fn select_many(int32_t type, molt_path path, molt_activations precision) {
     if (precision == MOLT_ACTIVATIONS_INT16) {
         switch (path) {
         case MOLT_PATH_SCALAR: return NULL;
         case MOLT_PATH_AVX2: return molt_rows_many_q8_int16_avx2;
         case MOLT_PATH_AVX512: return molt_rows_many_q8_int16_avx512;
         case MOLT_PATH_AVX512_VNNI: return molt_rows_many_q8_int16_vnni;
+        }
+    }
+    if (precision == MOLT_ACTIVATIONS_INT8) {
+        int q = type - MOLT_WEIGHT_Q8;
+        switch (path) {
+        case MOLT_PATH_SCALAR: return NULL;
+        case MOLT_PATH_AVX2:
+        case MOLT_PATH_AVX512: return molt_rows_many_int8_avx2[q];
+        case MOLT_PATH_AVX512_VNNI: return molt_rows_many_int8_vnni[q];
         }
     }
     return NULL;
@@ -83,7 +92,7 @@ int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, int64_t c
     if (w->rows == 0 || count <= 0) return 0;
     molt_activations precision = molt_effective_activations(w, activations);
     matvec_job job = {.rows = select_rows(w->type, path, precision),
-                      .many = count > 1 ? select_many(path, precision) : NULL,
+                      .many = count > 1 ? select_many(w->type, path, precision) : NULL,
                       .w = w,
                       .count = count,
                       .y = y};

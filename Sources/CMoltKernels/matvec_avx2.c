@@ -1,5 +1,5 @@
-/* AVX2 + FMA + F16C row kernels, f32 and int8 activations. Also the int8 kernels of the
- * AVX-512 path on CPUs without VNNI. */
+/* AVX2 + FMA + F16C row kernels, f32 activations, and q4 with int8 activations for one
+ * vector (also the AVX-512 path's on CPUs without VNNI). */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include "internal.h"
@@ -62,18 +62,7 @@ MOLT_TARGET_AVX2 static float minimum_term(const uint8_t *minimums, const float 
     for (int64_t g = 0; g < groups; g += 8) {
         int skip;
         __m256 m = molt_load_f16_window(minimums, g, groups, &skip);
-        __m256 x;
-        if (groups < 8) {
-            float st[8] = {0};
-            memcpy(st, sums, (size_t)groups * 4);
-            x = _mm256_loadu_ps(st);
-        } else {
-            /* Lanes before `skip` were summed already: their sums count as zero. */
-            __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            __m256 fresh = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(skip - 1)));
-            x = _mm256_and_ps(_mm256_loadu_ps(sums + g - skip), fresh);
-        }
-        s = _mm256_fmadd_ps(m, x, s);
+        s = _mm256_fmadd_ps(m, molt_load_sums_window(sums, g, skip, groups), s);
     }
     return hsum(s);
 }
@@ -136,38 +125,11 @@ MOLT_TARGET_AVX2 static void rows_q4(const molt_matrix *w, const molt_activation
     }
 }
 
-/* int8 activations. maddubs multiplies unsigned by signed bytes and adds pairs into int16
- * without saturating here: q8 goes through the sign trick (|w| * sign(w) x, at most
- * 2 * 128 * 127 < 2^15) and q4 values are at most 15. */
+/* q4 with int8 activations, one vector (matvec_int8.h takes several, and q8): maddubs
+ * multiplies unsigned by signed bytes and adds pairs into int16 without saturating here, q4
+ * values being at most 15. */
 MOLT_TARGET_AVX2 static inline __m256i dot_bytes(__m256i unsigned_bytes, __m256i signed_bytes) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(unsigned_bytes, signed_bytes), _mm256_set1_epi16(1));
-}
-
-MOLT_TARGET_AVX2 static inline __m256 int8_q8_block(const uint8_t *row, __m256 scale, const molt_activation *a,
-                                                     int64_t b, __m256 acc) {
-    __m256i v = _mm256_loadu_si256((const __m256i *)(row + MOLT_BLOCK * b));
-    __m256i xv = _mm256_loadu_si256((const __m256i *)(a->xq + MOLT_BLOCK * b));
-    __m256i dot = dot_bytes(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xv, v));
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale, _mm256_loadu_ps(a->lane_scales + 8 * b)), acc);
-}
-
-/* Blocks alternate between the accumulators, whatever group they are in. */
-MOLT_TARGET_AVX2 static void rows_int8_q8(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
-                                          int64_t end) {
-    int64_t g = w->group_size, per_group = g / MOLT_BLOCK;
-    for (int64_t r = begin; r < end; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-        int odd = 0;
-        for (int64_t group = 0; group < w->groups; group++) {
-            __m256 scale = _mm256_set1_ps(half_to_float(scales + 2 * group));
-            for (int64_t b = group * per_group; b < (group + 1) * per_group; b++, odd ^= 1) {
-                if (odd) acc1 = int8_q8_block(row, scale, a, b, acc1);
-                else acc0 = int8_q8_block(row, scale, a, b, acc0);
-            }
-        }
-        y[r] = hsum(_mm256_add_ps(acc0, acc1));
-    }
 }
 
 /* q4 with G = 32, the default, two groups (32 packed bytes) a step: low and high nibbles
@@ -244,9 +206,9 @@ MOLT_TARGET_AVX2 static void rows_int8_q4(const molt_matrix *w, const molt_activ
 }
 
 const molt_rows_fn molt_rows_avx2[5] = {rows_f32, rows_f16, rows_bf16, rows_q8, rows_q4};
-const molt_rows_fn molt_rows_int8_avx2[2] = {rows_int8_q8, rows_int8_q4};
+const molt_rows_fn molt_rows_int8_q4_avx2 = rows_int8_q4;
 #else
 #include "internal.h"
 const molt_rows_fn molt_rows_avx2[5];
-const molt_rows_fn molt_rows_int8_avx2[2];
+const molt_rows_fn molt_rows_int8_q4_avx2;
 #endif
