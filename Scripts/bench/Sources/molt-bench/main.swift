@@ -64,7 +64,7 @@ if arguments.isEmpty || arguments.contains("quant") {
 }
 
 // Matrix-vector products as a decode step runs them (q4 with int8 activations, q8 with int16,
-// bf16 with f32), per kernel path, 1 and 2 threads: GB/s of weight bytes over distinct copies
+// bf16 with f32), per kernel path, 1 and 2 threads, and 2 and 4 vectors at once on 1: GB/s of weight bytes over distinct copies
 // of an expert's fc1 [6144, 1152] totalling ~384 MB, so every product reads DRAM, next to the
 // read-bandwidth probe of the same run. Under the bench lock: `flock /work/bench.lock ...`.
 if arguments.isEmpty || arguments.contains("matvec") {
@@ -95,6 +95,8 @@ if arguments.isEmpty || arguments.contains("matvec") {
                              pointer: buffer + $0 * bytes, byteCount: bytes)
         }
         var y = [Float](repeating: 0, count: rows)
+        let xs = (0..<4 * columns).map { _ in normal() * 50 }
+        var ys = [Float](repeating: 0, count: 4 * rows)
         // The first 512 rows (under 1 MB), over and over on one thread, timed by that thread's
         // CPU clock: what a core can consume from L2, unaffected by other processes taking
         // turns on the machine. Below half the DRAM probe, a path cannot keep up with DRAM.
@@ -114,6 +116,22 @@ if arguments.isEmpty || arguments.contains("matvec") {
                     for m in matrices { m.matvec(x, &y, threads: pool, path: path, activations: activations) }
                 }
                 line += String(format: " %d thread%@ %.1f GB/s", threads, threads == 1 ? "" : "s", Double(copies * bytes) / 1e9 / time)
+            }
+            // Several vectors in one product (a decode step of that many sequences), one
+            // thread: weight bytes times vectors per second, the rate each vector would need
+            // alone to keep up.
+            for count in [2, 4] {
+                let time = median(of: passes) {
+                    xs.withUnsafeBufferPointer { x in
+                        ys.withUnsafeMutableBufferPointer { y in
+                            for m in matrices {
+                                m.matvec(x.baseAddress!, y.baseAddress!, count: count, threads: single, path: path,
+                                         activations: activations)
+                            }
+                        }
+                    }
+                }
+                line += String(format: "; %d vectors %.1f GB/s per vector", count, Double(copies * bytes * count) / 1e9 / time)
             }
             var rates: [Double] = []
             for _ in 0..<passes {
