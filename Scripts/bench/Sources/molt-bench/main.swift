@@ -71,7 +71,7 @@ if arguments.isEmpty || arguments.contains("matvec") {
     let rows = 6144, columns = 1152, total = 384 << 20, passes = 7
     let source = (0..<rows * columns).map { _ in FloatBits.floatToBF16(normal()) }
     let x = (0..<columns).map { _ in normal() * 50 }
-    let probe = (1...2).map { MemoryBandwidth.read(threads: $0) ?? 0 }
+    let probe = (1...2).map { MemoryBandwidth.read(threads: $0, pages: .small)?.bytesPerSecond ?? 0 }
     print(String(format: "matvec [%d, %d], %d MB of copies, median of %d passes; read-bandwidth probe %.1f GB/s (1 thread), %.1f GB/s (2)",
                  rows, columns, total >> 20, passes, probe[0] / 1e9, probe[1] / 1e9))
     let cases: [(MoltTensorType, ActivationPrecision)] = [(.q4, .int8), (.q8, .int16), (.q8, .int8), (.bf16, .float32)]
