@@ -22,6 +22,8 @@ public struct InputStatistics: Sendable, Equatable {
 
     /// Share of the mean importance every value gets on top of its own, so that a column no
     /// calibration token excited still counts a little (text outside the calibration may).
+    /// Larger floors flatten the weights towards the unweighted search and lost on the trained
+    /// fixture's development text (BENCHMARKS.md, "Tuning on development text").
     public static let importanceFloor = 0.01
 
     /// The weighted search's per-value weights for a layout: groups * G values, each group's
