@@ -57,10 +57,9 @@ typedef void (*molt_rows_fn)(const molt_matrix *w, const molt_activation *a, flo
 extern const molt_rows_fn molt_rows_scalar[5], molt_rows_avx2[5], molt_rows_avx512[5];
 extern const molt_rows_fn molt_rows_int8_scalar[2];
 /* q8 and q4 with int8 activations, one vector: matvec_int8.h's kernel with V = 1, or where
- * that measured slower (q4 on AVX2, q8 on VNNI), the hand-written one of matvec_avx2.c or
- * matvec_vnni.c (BENCHMARKS.md); VNNI's q4 with G other than 32 is matvec_vnni.c's. */
-extern const molt_rows_fn molt_rows_int8_q8_avx2, molt_rows_int8_q4_avx2, molt_rows_int8_q8_vnni, molt_rows_int8_q4_vnni,
-    molt_rows_int8_q4_any_vnni;
+ * that measured slower (q4 on AVX2 and VNNI, q8 on VNNI), the hand-written one of matvec_avx2.c
+ * or matvec_vnni.c (BENCHMARKS.md). */
+extern const molt_rows_fn molt_rows_int8_q8_avx2, molt_rows_int8_q4_avx2, molt_rows_int8_q8_vnni, molt_rows_int8_q4_vnni;
 /* q8 weights with int16 activations, per path. */
 extern const molt_rows_fn molt_rows_q8_int16_scalar, molt_rows_q8_int16_avx2, molt_rows_q8_int16_avx512,
     molt_rows_q8_int16_vnni;

@@ -176,8 +176,5 @@ INT8_MANY(q4)
 #ifdef INT8_Q8_NAME
 const molt_rows_fn INT8_Q8_NAME = int8_q8_rows_1;
 #endif
-#ifdef INT8_Q4_NAME
-const molt_rows_fn INT8_Q4_NAME = int8_q4_rows_1;
-#endif
 /* Indexed by type - MOLT_WEIGHT_Q8. */
 const molt_rows_many_fn INT8_MANY_NAME[2] = {int8_q8_rows_many, int8_q4_rows_many};

@@ -77,13 +77,11 @@ static inline fvec sums_window(const float *sums, int64_t g0, int skip, int64_t 
 
 static inline float q4_total(fvec acc0, fvec acc1, fvec offset) { return fsum(fadd(fadd(acc0, acc1), offset)); }
 
-#define INT8_Q4_NAME molt_rows_int8_q4_vnni
-#define INT8_Q4_ONE molt_rows_int8_q4_any_vnni
+#define INT8_Q4_ONE molt_rows_int8_q4_vnni
 #define INT8_MANY_NAME molt_rows_many_int8_vnni
 #include "matvec_int8.h"
 #pragma clang attribute pop
 #else
 /* Never selected: this path is not supported off x86. */
-const molt_rows_fn molt_rows_int8_q4_vnni;
 const molt_rows_many_fn molt_rows_many_int8_vnni[2];
 #endif

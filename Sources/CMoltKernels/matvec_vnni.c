@@ -72,6 +72,45 @@ MOLT_TARGET_VNNI static inline __m512 q4_step(const uint8_t *row, const molt_act
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(scale, lanes), acc);
 }
 
+/* q4 with G = 32, the default: a chunk of 64 packed bytes is four whole groups. Its low and
+ * high nibbles multiply activations stored side by side (nibble order), both into the same
+ * int32 lanes, four per group (block = group, so the lanes share one activation scale), and
+ * each group's lanes take its weight scale times its block's scale: 16 groups' combined
+ * scales at a time, spread by a permute; the minimums' term joins the same pass, so a row
+ * takes one reduction. A ragged last chunk loads only its groups' bytes. */
+MOLT_TARGET_VNNI static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
+                                       int64_t groups) {
+    const __m512i low4 = _mm512_set1_epi8(15), zero = _mm512_setzero_si512();
+    const uint8_t *minimums = scales + 2 * groups;
+    int64_t bytes = 16 * groups;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), offset = _mm512_setzero_ps();
+    for (int64_t g0 = 0; g0 < groups; g0 += 16) {
+        int64_t count = groups - g0 < 16 ? groups - g0 : 16;
+        __mmask16 m = count == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+        /* The minimums' term of these groups, in the same pass: one reduction per row. */
+        offset = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, minimums + 2 * g0)),
+                                 _mm512_maskz_loadu_ps(m, a->group_sums + g0), offset);
+        __m512 window = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, scales + 2 * g0)),
+                                      _mm512_maskz_loadu_ps(m, a->block_scales + g0));
+        __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        for (int64_t k = 0; k < count; k += 4) {
+            int64_t b = 16 * (g0 + k);
+            _mm_prefetch((const char *)(row + b + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+            __m512i v = b + 64 <= bytes ? _mm512_loadu_si512(row + b)
+                                        : _mm512_maskz_loadu_epi8((__mmask64)(~0ull >> (64 - (bytes - b))), row + b);
+            const int8_t *x = a->xq + molt_nibble_offset(b);
+            __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_loadu_si512(x)), hi,
+                                              _mm512_loadu_si512(x + MOLT_Q4_CHUNK));
+            __m512 scale = _mm512_permutexvar_ps(index, window);
+            index = _mm512_add_epi32(index, _mm512_set1_epi32(4));
+            if (k & 4) acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc1);
+            else acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc0);
+        }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), offset));
+}
+
 /* Other group sizes walk the groups chunk by chunk. */
 MOLT_TARGET_VNNI static inline __m512 q8_chunk(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
                                                 int64_t bytes, int64_t groups, molt_group_walk *walk, int64_t p,
@@ -105,13 +144,17 @@ MOLT_TARGET_VNNI static void rows_q8(const molt_matrix *w, const molt_activation
     }
 }
 
-/* q4 with G other than 32 (matvec_int8.h takes G = 32). */
+/* One vector of q4 (several vectors go through matvec_int8.h, which takes G = 32 itself). */
 MOLT_TARGET_VNNI static void rows_q4(const molt_matrix *w, const molt_activation *a, float *y, int64_t begin,
                                      int64_t end) {
     int64_t bytes = w->groups * w->group_size / 2, chunks = (bytes + 31) / 32;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
         const uint8_t *scales = row + bytes, *minimums = scales + 2 * w->groups;
+        if (w->group_size == 32) {
+            y[r] = q4_row32(row, scales, a, w->groups);
+            continue;
+        }
         float offset = molt_minimum_term_avx512(minimums, a->group_sums, w->groups);
         molt_group_walk walk = molt_group_walk_start(w->group_size);
 #define STEP(P, ACC) q4_chunk(row, scales, a, bytes, w->groups, &walk, P, ACC)
@@ -121,8 +164,8 @@ MOLT_TARGET_VNNI static void rows_q4(const molt_matrix *w, const molt_activation
     }
 }
 
-const molt_rows_fn molt_rows_int8_q8_vnni = rows_q8, molt_rows_int8_q4_any_vnni = rows_q4;
+const molt_rows_fn molt_rows_int8_q8_vnni = rows_q8, molt_rows_int8_q4_vnni = rows_q4;
 #else
 #include "internal.h"
-const molt_rows_fn molt_rows_int8_q8_vnni, molt_rows_int8_q4_any_vnni;
+const molt_rows_fn molt_rows_int8_q8_vnni, molt_rows_int8_q4_vnni;
 #endif
