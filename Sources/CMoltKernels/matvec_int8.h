@@ -19,15 +19,15 @@
  * q4 with G other than 32 (not the default) runs the path's one-vector kernel, INT8_Q4_ONE,
  * once per vector.
  *
- * Besides the matvec lanes, the including file gives: LANES, INT8_VECTORS (the largest V,
- * what fits the register file), q8w / q4w (a step's weights prepared for the dot products),
- * load_step (the step's bytes, only `remaining` of them when fewer are left), window_weights
- * (the f16 scales of up to WINDOW groups from g0, with the lanes' `skip`), window_blocks (the
- * matching activation block scales), q8_weights / q4_weights,
- * q8_dot / q4_dot (with the step's int8 activations: f32 lanes), spread_groups (lane i of
- * the step takes window lane first + i / lanes_per_group), walk_scales (the weight scale of
- * each lane of the next step, any G), sums_window (the group sums matching window_weights'
- * window), q4_total and UNROLL_WINDOWS. */
+ * From the matvec lanes it takes the f32 steps and the scale windows of the int16 kernel,
+ * weight_scales (the f16 scales of up to WINDOW groups from g0, with the lanes' `skip`) and
+ * block_scales (the matching activation block scales). Besides, the including file gives:
+ * LANES, INT8_VECTORS (the largest V, what fits the register file), q8w / q4w (a step's
+ * weights prepared for the dot products), load_step (the step's bytes, only `remaining` of
+ * them when fewer are left), q8_weights / q4_weights, q8_dot / q4_dot (with the step's int8
+ * activations: f32 lanes), spread_groups (lane i of the step takes window lane first + i /
+ * lanes_per_group), walk_scales (the weight scale of each lane of the next step, any G),
+ * sums_window (the group sums matching weight_scales' window), q4_total and UNROLL_WINDOWS. */
 
 #define INT8_INLINE static inline __attribute__((always_inline))
 #define STEP_BYTES (4 * LANES)
@@ -76,7 +76,7 @@ INT8_INLINE void int8_q8_rows(const molt_matrix *w, const molt_activation *a, co
             for (int64_t g0 = 0; g0 < w->groups; g0 += WINDOW) {
                 int64_t count = w->groups - g0 < WINDOW ? w->groups - g0 : WINDOW;
                 int skip;
-                fvec window = window_weights(scales, g0, w->groups, count, &skip);
+                fvec window = weight_scales(scales, g0, w->groups, count, &skip);
                 /* A window holds an even number of steps, so k's parity is the step's. */
                 int64_t first = g0 * MOLT_BLOCK, steps_here = (count * MOLT_BLOCK + STEP_BYTES - 1) / STEP_BYTES;
 #define STEP(K, ACC) q8_step(row + first + (K) * STEP_BYTES, bytes - first - (K) * STEP_BYTES, a, V, \
@@ -120,10 +120,10 @@ INT8_INLINE void int8_q4_rows(const molt_matrix *w, const molt_activation *a, co
         for (int64_t g0 = 0; g0 < groups; g0 += WINDOW) {
             int64_t count = groups - g0 < WINDOW ? groups - g0 : WINDOW;
             int skip;
-            fvec weights = window_weights(scales, g0, groups, count, &skip);
-            fvec lows = window_weights(minimums, g0, groups, count, &skip);
+            fvec weights = weight_scales(scales, g0, groups, count, &skip);
+            fvec lows = weight_scales(minimums, g0, groups, count, &skip);
             for (int v = 0; v < V; v++) {
-                window[v] = fmul(weights, window_blocks(a[v].block_scales, g0, skip, count));
+                window[v] = fmul(weights, block_scales(a[v].block_scales, g0, skip, count));
                 offset[v] = fmadd(lows, sums_window(a[v].group_sums, g0, skip, count, groups), offset[v]);
             }
             /* A window holds an even number of steps, so k's parity is the step's. */

@@ -23,17 +23,6 @@ typedef struct {
     __m256i low, high;
 } q4w;
 
-/* A window near the end starts `skip` groups early so as to stay inside the row; block_scales
- * is padded with zeros to a multiple of 8. */
-static inline fvec window_weights(const uint8_t *scales, int64_t g0, int64_t groups, int64_t count, int *skip) {
-    (void)count;
-    return molt_load_f16_window(scales, g0, groups, skip);
-}
-static inline fvec window_blocks(const float *scales, int64_t g0, int skip, int64_t count) {
-    (void)count;
-    return _mm256_loadu_ps(scales + g0 - skip);
-}
-
 /* A ragged last step (q4, odd group count) has 16 bytes. */
 static inline __m256i load_step(const uint8_t *p, int64_t remaining) {
     return remaining >= 32 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)p));

@@ -20,17 +20,6 @@ typedef struct {
     __m512i low, high;
 } q4w;
 
-/* A short last window loads only its groups' scales (masked). */
-static inline fvec window_weights(const uint8_t *scales, int64_t g0, int64_t groups, int64_t count, int *skip) {
-    (void)groups;
-    *skip = 0;
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(first_lanes(count), scales + 2 * g0));
-}
-static inline fvec window_blocks(const float *scales, int64_t g0, int skip, int64_t count) {
-    (void)skip;
-    return _mm512_maskz_loadu_ps(first_lanes(count), scales + g0);
-}
-
 /* A ragged last step loads only the row's bytes. */
 static inline __m512i load_step(const uint8_t *p, int64_t remaining) {
     return remaining >= 64 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8((__mmask64)(~0ull >> (64 - remaining)), p);
