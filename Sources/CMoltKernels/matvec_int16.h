@@ -92,10 +92,7 @@ static void q8_int16_rows_many(const molt_matrix *w, const molt_activation *a, i
                                             q8_int16_rows_4
 #endif
     };
-    for (int64_t v = 0; v < count; v += MATVEC_VECTORS) {
-        int64_t n = count - v < MATVEC_VECTORS ? count - v : MATVEC_VECTORS;
-        by_count[n](w, a + v, y + v * w->rows, begin, end);
-    }
+    molt_rows_in_batches(by_count, MATVEC_VECTORS, w, a, count, y, begin, end);
 }
 
 const molt_rows_fn Q8_INT16_NAME = q8_int16_rows_1;

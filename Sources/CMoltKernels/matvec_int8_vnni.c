@@ -1,7 +1,7 @@
 /* The int8-activation matvec (matvec_int8.h) on AVX-512 VNNI lanes: vpdpbusd multiplies 64
  * unsigned bytes by 64 signed ones and adds each 4 products into an int32 lane, exactly. q8
- * weights are signed: |w| times sign(w) x. One vector of q8 takes the hand-written kernel of
- * matvec_vnni.c, measured faster (BENCHMARKS.md); both give the same bits. */
+ * weights are signed: |w| times sign(w) x. One vector of q8 or q4 takes the hand-written
+ * kernel of matvec_vnni.c, measured faster (BENCHMARKS.md); both give the same bits. */
 #include "internal.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
