@@ -53,15 +53,3 @@ static inline __m256i first_lanes(int64_t n) {
 }
 static inline fvec fload_first(const float *p, int64_t n) { return _mm256_maskload_ps(p, first_lanes(n)); }
 static inline void fstore_first(float *p, int64_t n, fvec a) { _mm256_maskstore_ps(p, first_lanes(n), a); }
-static inline fvec q8_values(const uint8_t *p) {
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
-}
-static inline void q4_values(const uint8_t *p, fvec *low, fvec *high) {
-    __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
-    *low = _mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(15)));
-    *high = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4));
-}
-static inline fvec f16_values(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
-static inline fvec bf16_values(const uint8_t *p) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
-}

@@ -28,15 +28,3 @@ static inline fvec foffset(fvec offset, float minimum, fvec sums) {
 
 /* The f32 route's steps (matmul_float.h): sixteen consecutive values of a row of W. */
 static inline void fstoreu(float *p, fvec a) { _mm512_storeu_ps(p, a); }
-static inline fvec q8_values(const uint8_t *p) {
-    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
-}
-static inline void q4_values(const uint8_t *p, fvec *low, fvec *high) {
-    __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
-    *low = _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15)));
-    *high = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));
-}
-static inline fvec f16_values(const uint8_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
-static inline fvec bf16_values(const uint8_t *p) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-}

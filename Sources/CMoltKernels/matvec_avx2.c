@@ -86,8 +86,9 @@ MOLT_TARGET_AVX2 static void rows_q8(const molt_matrix *w, const molt_activation
     int64_t g = w->group_size;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-#define STEP(GROUP, ACC) q8_group(row, scales, a->x, g, GROUP, ACC)
-        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups, STEP)
+#define STEP(GROUP, ACC) ACC = q8_group(row, scales, a->x, g, GROUP, ACC)
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+        MOLT_ALTERNATE(w->groups, STEP)
 #undef STEP
         y[r] = hsum(_mm256_add_ps(acc0, acc1));
     }
@@ -118,8 +119,9 @@ MOLT_TARGET_AVX2 static void rows_q4(const molt_matrix *w, const molt_activation
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
         const uint8_t *scales = row + w->groups * g / 2, *minimums = scales + 2 * w->groups;
-#define STEP(GROUP, ACC) q4_group(row, scales, a->x, g, GROUP, ACC)
-        MOLT_ALTERNATE(__m256, _mm256_setzero_ps(), w->groups, STEP)
+#define STEP(GROUP, ACC) ACC = q4_group(row, scales, a->x, g, GROUP, ACC)
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+        MOLT_ALTERNATE(w->groups, STEP)
 #undef STEP
         y[r] = hsum(_mm256_add_ps(acc0, acc1)) + minimum_term(minimums, a->group_sums, w->groups);
     }

@@ -66,8 +66,9 @@ MOLT_TARGET_AVX512 static void rows_q8(const molt_matrix *w, const molt_activati
     int64_t g = w->group_size;
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride, *scales = row + w->groups * g;
-#define STEP(GROUP, ACC) q8_group(row, scales, a->x, g, GROUP, ACC)
-        MOLT_ALTERNATE(__m512, _mm512_setzero_ps(), w->groups, STEP)
+#define STEP(GROUP, ACC) ACC = q8_group(row, scales, a->x, g, GROUP, ACC)
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+        MOLT_ALTERNATE(w->groups, STEP)
 #undef STEP
         y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     }
@@ -128,8 +129,9 @@ MOLT_TARGET_AVX512 static void rows_q4(const molt_matrix *w, const molt_activati
         if (g == 32) {
             y[r] = q4_row32(row, scales, a->x, w->groups) + offset;
         } else {
-#define STEP(GROUP, ACC) q4_group(row, scales, a->x, g, GROUP, ACC)
-            MOLT_ALTERNATE(__m512, _mm512_setzero_ps(), w->groups, STEP)
+#define STEP(GROUP, ACC) ACC = q4_group(row, scales, a->x, g, GROUP, ACC)
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+            MOLT_ALTERNATE(w->groups, STEP)
 #undef STEP
             y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + offset;
         }

@@ -32,27 +32,6 @@
 #define INT8_INLINE static inline __attribute__((always_inline))
 #define STEP_BYTES (4 * LANES)
 
-/* Steps 0..<COUNT alternately into acc0 and acc1, unrolled by hand so that each step names
- * its accumulators (as MOLT_ALTERNATE). */
-#define PAIRS(COUNT, STEP)                    \
-    {                                         \
-        int64_t k_ = 0;                       \
-        for (; k_ + 1 < (COUNT); k_ += 2) {   \
-            STEP(k_, acc0);                   \
-            STEP(k_ + 1, acc1);               \
-        }                                     \
-        if (k_ < (COUNT)) STEP(k_, acc0);     \
-    }
-/* The same for the steps of one window, at most MOST (a constant, even), where the lanes ask
- * for it (UNROLL_WINDOWS): the compiler unrolls them all, so each step's lane pattern is a
- * constant (VNNI's q4: 0.9x the time of the loop above from L2; AVX2 gains nothing, its
- * windows' lane offset being a variable). */
-#define WINDOW_PAIRS(MOST, COUNT, STEP)           \
-    for (int k_ = 0; k_ < (MOST); k_ += 2) {      \
-        if (k_ < (COUNT)) STEP(k_, acc0);         \
-        if (k_ + 1 < (COUNT)) STEP(k_ + 1, acc1); \
-    }
-
 /* One q8 step of every vector into acc: the weights at p, `scale` the weight scale of each
  * lane; b the step's first byte (= value) of the row. */
 INT8_INLINE void q8_step(const uint8_t *p, int64_t remaining, const molt_activation *a, const int V, int64_t b,
@@ -81,14 +60,14 @@ INT8_INLINE void int8_q8_rows(const molt_matrix *w, const molt_activation *a, co
                 int64_t first = g0 * MOLT_BLOCK, steps_here = (count * MOLT_BLOCK + STEP_BYTES - 1) / STEP_BYTES;
 #define STEP(K, ACC) q8_step(row + first + (K) * STEP_BYTES, bytes - first - (K) * STEP_BYTES, a, V, \
                              first + (K) * STEP_BYTES, spread_groups(window, skip + (int)(K) * (LANES / 8), 8), ACC)
-                PAIRS(steps_here, STEP)
+                MOLT_ALTERNATE(steps_here, STEP)
 #undef STEP
             }
         } else {
             molt_group_walk walk = molt_group_walk_start(g);
 #define STEP(K, ACC) q8_step(row + (K) * STEP_BYTES, bytes - (K) * STEP_BYTES, a, V, (K) * STEP_BYTES, \
                              walk_scales(scales, w->groups, &walk), ACC)
-            PAIRS(steps, STEP)
+            MOLT_ALTERNATE(steps, STEP)
 #undef STEP
         }
         for (int v = 0; v < V; v++) y[v * w->rows + r] = reduce(acc0[v], acc1[v]);
@@ -131,9 +110,9 @@ INT8_INLINE void int8_q4_rows(const molt_matrix *w, const molt_activation *a, co
 #define STEP(K, ACC) q4_step(row + first + (K) * STEP_BYTES, bytes - first - (K) * STEP_BYTES, a, V, \
                              first + (K) * STEP_BYTES, window, skip + (int)(K) * (LANES / 4), ACC)
 #if UNROLL_WINDOWS
-            WINDOW_PAIRS(WINDOW * MOLT_BLOCK / 2 / STEP_BYTES, steps, STEP)
+            MOLT_ALTERNATE_UNROLLED(WINDOW * MOLT_BLOCK / 2 / STEP_BYTES, steps, STEP)
 #else
-            PAIRS(steps, STEP)
+            MOLT_ALTERNATE(steps, STEP)
 #endif
 #undef STEP
         }

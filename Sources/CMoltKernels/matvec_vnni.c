@@ -26,7 +26,10 @@ MOLT_TARGET_VNNI static inline __m512 scales_window(const uint8_t *scales, int64
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1), scales + 2 * first_group));
 }
 
-/* Chunks p0..<p0 + count, count <= 8, all within one window of 16 groups. */
+/* Chunks p0..<p0 + count, count <= 8, all within one window of 16 groups, alternating
+ * between acc0 and acc1. Written out rather than through MOLT_ALTERNATE(_UNROLLED), which
+ * compile to other code for this loop (the one-vector q8 decode kernel on VNNI, chosen on
+ * whole-model timings): the same steps in the same order, so the same bits, but untimed. */
 #define G32_WINDOWS(CHUNKS, PATTERN, CHUNK)                                                          \
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                                \
     for (int64_t p0 = 0; p0 < (CHUNKS); p0 += 8) {                                                \
@@ -136,8 +139,9 @@ MOLT_TARGET_VNNI static void rows_q8(const molt_matrix *w, const molt_activation
             y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
         } else {
             molt_group_walk walk = molt_group_walk_start(w->group_size);
-#define STEP(P, ACC) q8_chunk(row, scales, a, bytes, w->groups, &walk, P, ACC)
-            MOLT_ALTERNATE(__m512, _mm512_setzero_ps(), chunks, STEP)
+#define STEP(P, ACC) ACC = q8_chunk(row, scales, a, bytes, w->groups, &walk, P, ACC)
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+            MOLT_ALTERNATE(chunks, STEP)
 #undef STEP
             y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
         }
@@ -157,8 +161,9 @@ MOLT_TARGET_VNNI static void rows_q4(const molt_matrix *w, const molt_activation
         }
         float offset = molt_minimum_term_avx512(minimums, a->group_sums, w->groups);
         molt_group_walk walk = molt_group_walk_start(w->group_size);
-#define STEP(P, ACC) q4_chunk(row, scales, a, bytes, w->groups, &walk, P, ACC)
-        MOLT_ALTERNATE(__m512, _mm512_setzero_ps(), chunks, STEP)
+#define STEP(P, ACC) ACC = q4_chunk(row, scales, a, bytes, w->groups, &walk, P, ACC)
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+        MOLT_ALTERNATE(chunks, STEP)
 #undef STEP
         y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + offset;
     }
