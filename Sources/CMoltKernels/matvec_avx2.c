@@ -25,7 +25,7 @@ static float minimum_term(const uint8_t *minimums, const float *sums, int64_t gr
 /* The ragged end of a plain row joins s1, as it always has. */
 #define ROWS_TAIL s1
 #define FLOAT_HALVES 1
-/* A prefetch per q8 group cost AVX2 8% from L2 (18.0 against 16.6 GB/s on one Zen 4 core). */
+/* A prefetch per q8 group made AVX2 slower from L2 (BENCHMARKS.md, "Kernel design choices"). */
 #define Q8_PREFETCH 0
 #include "matvec_float.h"
 
