@@ -86,7 +86,7 @@ let package = Package(
 
         // What several test targets share: scratch directories.
         .target(name: "MoltTestSupport", dependencies: ["MoltCore"], path: "Tests/MoltTestSupport"),
-        .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "MoltTestSupport"]),
+        .testTarget(name: "MoltCoreTests", dependencies: ["MoltCore", "CMoltSystem", "MoltTestSupport"]),
         .testTarget(name: "MoltCheckpointTests", dependencies: ["MoltCheckpoint", "MoltTestSupport"]),
         .testTarget(name: "MoltQuantTests", dependencies: ["MoltQuant", "CMoltQuant"]),
         .testTarget(name: "MoltFormatTests", dependencies: ["MoltFormat", "MoltQuant", "MoltTestSupport"]),

@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
 #include "internal.h"
+#include "molt_system.h"
 
 /* Pieces small enough that both threads stay busy to the end of a pass. */
 #define PIECE_BYTES (1u << 20)
@@ -51,28 +51,6 @@ static void *map_buffer(size_t bytes, int huge_pages) {
     return start;
 }
 
-/* Share of the mapping at `start` backed by transparent huge pages, from its smaps entry
- * (AnonHugePages); negative where the kernel does not say. */
-static double huge_page_share(const void *start, size_t bytes) {
-    FILE *smaps = fopen("/proc/self/smaps", "r");
-    if (!smaps) return -1;
-    char line[256];
-    int inside = 0;
-    double share = -1;
-    while (fgets(line, sizeof line, smaps)) {
-        unsigned long low, high;
-        unsigned long kib;
-        if (sscanf(line, "%lx-%lx ", &low, &high) == 2 && strchr(line, '-') < strchr(line, ' ')) {
-            inside = (uintptr_t)start >= low && (uintptr_t)start < high;
-        } else if (inside && sscanf(line, "AnonHugePages: %lu kB", &kib) == 1) {
-            share = (double)kib * 1024 / (double)bytes;
-            break;
-        }
-    }
-    fclose(smaps);
-    return share;
-}
-
 molt_bandwidth molt_read_bandwidth(int threads, size_t bytes, int repeats, int huge_pages) {
     molt_bandwidth result = {.bytes_per_second = -1, .huge_page_share = -1};
     bytes &= ~(size_t)63;
@@ -85,7 +63,8 @@ molt_bandwidth molt_read_bandwidth(int threads, size_t bytes, int repeats, int h
         return result;
     }
     memset(words, 1, bytes); /* fault every page in before timing */
-    result.huge_page_share = huge_page_share(words, bytes);
+    int64_t huge_kib = molt_mapping_kib(words, bytes, "AnonHugePages");
+    result.huge_page_share = huge_kib < 0 ? -1 : (double)huge_kib * 1024 / (double)bytes;
     read_job job = {.words = words, .words_per_piece = PIECE_BYTES / 8, .count = bytes / 8};
     int64_t pieces = (int64_t)((bytes + PIECE_BYTES - 1) / PIECE_BYTES);
     double best = 0;

@@ -102,6 +102,7 @@ struct Bench: ParsableCommand {
             ("read_bandwidth_small_pages_gb_per_second", .double(probe.small.bytesPerSecond / 1e9)),
             ("read_bandwidth_huge_pages_gb_per_second", .double(probe.huge.bytesPerSecond / 1e9)),
             ("huge_page_share_of_huge_buffer", probe.huge.hugePageShare.map { .double($0) } ?? .null),
+            ("weights_huge_page_share", loaded.pages.hugeShare.map { .double($0) } ?? .null),
             ("active_bytes_per_token", .int(active)),
             ("decode_bound_tokens_per_second", .double(bound)),
             ("decode_share_of_bound", .double(decodeRate / bound)),
@@ -132,10 +133,15 @@ struct Bench: ParsableCommand {
             print(String(format: "bandwidth %.1f GB/s on 2 MiB pages (%@ of the buffer huge), %.1f GB/s on 4 KiB pages: the bound uses %@",
                          probe.huge.bytesPerSecond / 1e9, probe.huge.hugePageShare.map { String(format: "%.0f%%", $0 * 100) } ?? "share unknown",
                          probe.small.bytesPerSecond / 1e9, probe.best.pages == .huge ? "huge pages'" : "small pages'"))
-            print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@", decodeRate / bound * 100,
-                         Formatting.bytes(peakRSS)))
+            print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@; %@", decodeRate / bound * 100,
+                         Formatting.bytes(peakRSS), Self.weightPages(loaded.pages)))
             print("kernels  \(KernelPath.best) (of \(KernelPath.supported.map(\.description).joined(separator: ", ")); MOLT_KERNELS chooses)")
         }
+    }
+
+    private static func weightPages(_ pages: MappedFile.PageBacking) -> String {
+        guard let share = pages.hugeShare else { return "weights' page size unknown" }
+        return String(format: "weights %.0f%% on 2 MiB pages", share * 100)
     }
 
     /// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).

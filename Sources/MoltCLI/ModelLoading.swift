@@ -24,15 +24,25 @@ struct ModelOptions: ParsableArguments {
         """)
     var noCheck = false
 
+    @Flag(help: """
+        Leave the model's files on the page cache's pages as they are. By default, when the \
+        cache holds one on 4 KiB pages (a file just converted or copied), it is read again from disk \
+        once so that it is cached and mapped on 2 MiB pages, on which decode reads weights \
+        faster (Formats/runtime.md).
+        """)
+    var smallPages = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     var kernels: KernelThreads { threads.map { KernelThreads.forModel(count: $0) } ?? .shared }
 
-    /// The model the options name; `warn` shows the warning for a file that failed its parity check.
-    func load(warn: (String) -> Void = Terminal.warning) throws -> BoundModel {
-        try BoundModel.load(model, config: config, check: !noCheck, kernels: kernels, warn: warn)
+    /// The model the options name; `warn` shows the warning for a file that failed its parity
+    /// check, `note` says when the file was read again onto 2 MiB pages.
+    func load(warn: (String) -> Void = Terminal.warning, note: (String) -> Void = Terminal.note) throws -> BoundModel {
+        try BoundModel.load(
+            model, config: config, check: !noCheck, kernels: kernels, rereadOntoHugePages: !smallPages, warn: warn, note: note)
     }
 }
 
@@ -42,26 +52,39 @@ struct BoundModel {
     let model: BlackMambaModel
     let molt: MoltFile?
     let checksums: ChecksumCheck
+    /// How the mapped weights are backed.
+    let pages: MappedFile.PageBacking
 
     /// Binds the weights of a .molt file (q8/q4, f16 and bf16 weights read in place by the
     /// kernels; its checksums checked in the background unless `check` is false) or of a source
     /// checkpoint, whose zip CRCs are checked on the other core while bf16 weights are widened.
     static func load(
-        _ path: String, config: String?, check: Bool, kernels: KernelThreads, warn: (String) -> Void = Terminal.warning
+        _ path: String, config: String?, check: Bool, kernels: KernelThreads, rereadOntoHugePages: Bool = true,
+        warn: (String) -> Void = Terminal.warning, note: (String) -> Void = Terminal.note
     ) throws -> BoundModel {
         if MoltFile.looksLikeMolt(path: path) {
             guard config == nil else { throw MoltError(.usage, "--config applies to source checkpoints; a .molt file holds its config") }
             let file = try MoltFile(path: path)
             if let warning = file.failedParityWarning { warn(warning) }
+            // Before the checksum thread starts reading the mapping.
+            let pages = file.preferHugePages(reread: rereadOntoHugePages)
+            report(pages, of: path, note: note)
             let checksums = check ? ChecksumCheck(file) : ChecksumCheck.skipped
-            return BoundModel(model: try BlackMambaModel(molt: file, kernels: kernels), molt: file, checksums: checksums)
+            return BoundModel(model: try BlackMambaModel(molt: file, kernels: kernels), molt: file, checksums: checksums, pages: pages)
         }
         let checkpoint = try Checkpoint.open(path, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
+        let pages = MappedFile.preferHugePages(checkpoint.tensors.mappedFiles, reread: rereadOntoHugePages)
+        report(pages, of: path, note: note)
         let bound = try checkpoint.tensors.verifyingIntegrity {
             try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName, kernels: kernels)
         }
-        return BoundModel(model: bound, molt: nil, checksums: .skipped)
+        return BoundModel(model: bound, molt: nil, checksums: .skipped, pages: pages)
+    }
+
+    private static func report(_ pages: MappedFile.PageBacking, of path: String, note: (String) -> Void) {
+        guard let seconds = pages.rereadSeconds else { return }
+        note(String(format: "%@ was cached on 4 KiB pages: read again onto 2 MiB pages in %.1f s (once; --small-pages skips this)", path, seconds))
     }
 }
 

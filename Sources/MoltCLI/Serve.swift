@@ -86,7 +86,7 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "molt.serve")
         let model = self.model, tokenizer = self.tokenizer
         let server = InferenceServer(configuration: settings, logger: logger) {
-            let loaded = try model.load { logger.warning("\($0)") }
+            let loaded = try model.load(warn: { logger.warning("\($0)") }, note: { logger.info("\($0)") })
             let tokenizer = try TokenizerSource.load(tokenizer, embeddedIn: loaded.molt)
             // Not ready (/health answers 503) until the file's checksums match.
             try loaded.checksums.wait()

@@ -2,6 +2,7 @@
 #define MOLT_SYSTEM_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "molt_cpu.h"
@@ -14,5 +15,23 @@ ssize_t molt_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, size_t l
 /// Lowers the calling thread's scheduling priority to `niceness` (0-19; Linux keeps it per
 /// thread, and threads it creates inherit it). Returns 0, or -1 with errno set.
 int molt_set_thread_niceness(int niceness);
+
+/// The sum of one field of /proc/self/smaps ("FilePmdMapped", "AnonHugePages", ...), in KiB,
+/// over the mappings that overlap [start, start + bytes). Returns -1 where the kernel does not
+/// say (no /proc, or no such field).
+int64_t molt_mapping_kib(const void *start, size_t bytes, const char *field);
+
+/// madvise(MADV_HUGEPAGE): asks for transparent huge pages for the range, which for a file
+/// mapping also makes readahead fill the page cache with 2 MiB folios. Returns 0, or -1 with
+/// errno set.
+int molt_advise_huge_pages(void *start, size_t bytes);
+
+/// madvise(MADV_POPULATE_READ) (Linux 5.14): faults the range in for reading, as touching
+/// every page would, in one call. Returns 0, or -1 with errno set.
+int molt_populate_read(void *start, size_t bytes);
+
+/// Drops a range of a file's clean page-cache pages that no process maps
+/// (posix_fadvise POSIX_FADV_DONTNEED). Returns 0, or an error number.
+int molt_drop_cached_pages(int fd, int64_t offset, int64_t length);
 
 #endif

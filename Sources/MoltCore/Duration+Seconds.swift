@@ -1,6 +1,6 @@
 extension Duration {
-    /// The duration in seconds, for metrics and logs.
-    var seconds: Double {
+    /// The duration in seconds, for metrics, logs and reports.
+    public var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }
