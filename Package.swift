@@ -40,7 +40,7 @@ let package = Package(
         // AVX-512 paths chosen at run time, all giving the same bytes.
         .target(name: "CMoltQuant", dependencies: ["CMoltSystem"]),
         // Group-wise int8/int4 quantization with scale search, and its error metrics.
-        .target(name: "MoltQuant", dependencies: ["MoltCore", "CMoltQuant"]),
+        .target(name: "MoltQuant", dependencies: ["MoltCore", "CMoltQuant", "COpenBLAS"]),
         // The .molt file format: streaming writer, validating reader.
         .target(name: "MoltFormat", dependencies: ["MoltCore", "MoltQuant", "CZlib", "CZstd"]),
         // Byte-level BPE (GPT-NeoX tokenizer.json): encode and decode.

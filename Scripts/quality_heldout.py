@@ -68,11 +68,11 @@ def run(model, windows):
 
 
 def compare(src, conv, windows, vocab):
-    kl_sum, top1, n, nll = 0.0, 0, 0, 0.0
+    kl_windows, top1, n, nll = [], 0, 0, 0.0
     for a, b, w in zip(src[0], conv[0], windows):
         pa = torch.log_softmax(a[:, :vocab].double(), -1)
         pb = torch.log_softmax(b[:, :vocab].double(), -1)
-        kl_sum += float((pa.exp() * (pa - pb)).sum())
+        kl_windows.append(float((pa.exp() * (pa - pb)).sum()))
         top1 += int((a[:, :vocab].argmax(-1) == b[:, :vocab].argmax(-1)).sum())
         n += a.shape[0]
         nxt = torch.as_tensor(w[1:])
@@ -83,7 +83,12 @@ def compare(src, conv, windows, vocab):
             same = sum(x == y for x, y in zip(ra[layer], rb[layer]))
             s, t = routing.get(layer, (0, 0))
             routing[layer] = (s + same, t + len(ra[layer]))
-    return {"kl_mean": kl_sum / n, "top1": top1 / n,
+    half = len(kl_windows) // 2
+    # Each half's mean KL (windows are equally long): the spread between them shows what a
+    # difference between two rows must exceed to mean something.
+    halves = [sum(kl_windows[:half]) / max(1, n * half // len(windows)),
+              sum(kl_windows[half:]) / max(1, n * (len(windows) - half) // len(windows))]
+    return {"kl_mean": sum(kl_windows) / n, "kl_halves": halves, "top1": top1 / n,
             "routing": {str(k): v[0] / v[1] for k, v in sorted(routing.items())},
             "window_ppl": math.exp(nll / (n - len(windows)))}
 
@@ -133,13 +138,14 @@ def main():
     if args.markdown:
         print(f"held-out: {len(windows)} windows of {args.window} tokens ({len(windows) * args.window} tokens); "
               f"source perplexity on all of {os.path.basename(args.text)} {source_ppl:.3f}\n")
-        print("| recipe | method | mean KL | KL / nearest | top-1 | routing per MoE layer | held-out ppl | bits/weight | convert s |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| recipe | method | mean KL | first / second half | KL / nearest | top-1 | routing per MoE layer | held-out ppl | bits/weight | convert s |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         floor = {r["recipe"]: r["kl_mean"] for r in rows if r["method"] == "nearest"}
         for r in rows:
             ratio = r["kl_mean"] / floor[r["recipe"]] if r["recipe"] in floor else float("nan")
             routing = " / ".join(f"{v:.3f}" for v in r["routing"].values())
-            print(f"| {r['recipe']} | {r['method']} | {r['kl_mean']:.2e} | {ratio:.2f} | {r['top1']:.4f} | {routing} | "
+            halves = " / ".join(f"{v:.2e}" for v in r["kl_halves"])
+            print(f"| {r['recipe']} | {r['method']} | {r['kl_mean']:.2e} | {halves} | {ratio:.2f} | {r['top1']:.4f} | {routing} | "
                   f"{r['perplexity']:.3f} | {r['bits_per_weight']:.2f} | {r['convert_seconds']:.1f} |")
     else:
         print(json.dumps({"source_perplexity": source_ppl, "rows": rows}, indent=1))

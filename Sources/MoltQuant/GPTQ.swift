@@ -1,4 +1,5 @@
 import CMoltQuant
+import COpenBLAS
 import Dispatch
 import MoltCore
 
@@ -7,99 +8,118 @@ import MoltCore
 /// the inverse Hessian of the layer's inputs (H = XᵀX / tokens, dampened), is fed into the
 /// columns not yet rounded, so that the product W x rather than W itself stays close. Each
 /// group's scale (and minimum) is chosen by the weighted search (`searchWeights`, from the
-/// calibrated importance) on its values as updated when the group is reached. Every row is
-/// independent.
+/// calibrated importance) on its values as updated when the group is reached. The updates are
+/// applied a block of columns at a time (the paper's lazy batches): most of the work is one
+/// dgemm per block, and H⁻¹'s factor comes from LAPACK.
 public enum GPTQ {
     /// Added to H's diagonal, as a share of its mean: keeps H invertible (columns no token
     /// excited) and tempers the updates.
     public static let dampening = 0.01
+    /// Columns whose updates are applied together, about.
+    static let block = 256
 
-    /// U with H⁻¹ = Uᵀ U (U upper triangular), H = gram / tokens + dampening · mean(diag) · I:
-    /// the factor the column-by-column updates read. nil when H is zero (no token, or inputs all
+    /// U with H⁻¹ = Uᵀ U (U upper triangular, row-major n × n), H = gram / tokens + dampening ·
+    /// mean(diag) · I: the factor the updates read. nil when H is zero (no token, or inputs all
     /// zero): then there is nothing to compensate and the rows are rounded to nearest.
     public static func inverseFactor(_ statistics: InputStatistics) throws -> [Double]? {
-        guard let gram = statistics.gram else { throw MoltError(.usage, "GPTQ needs the Gram matrix of the inputs") }
+        guard var h = statistics.gram else { throw MoltError(.usage, "GPTQ needs the Gram matrix of the inputs") }
         let n = statistics.columns, scale = 1 / Double(max(statistics.tokens, 1))
-        var h = gram.map { $0 * scale }
+        for i in h.indices { h[i] *= scale }
         let mean = (0..<n).reduce(0) { $0 + h[$1 * n + $1] } / Double(max(n, 1))
         guard mean > 0 else { return nil }
         for i in 0..<n { h[i * n + i] += dampening * mean }
-        // H = L Lᵀ, then H⁻¹ = L⁻ᵀ L⁻¹, then its upper Cholesky factor.
-        guard let l = cholesky(h, n) else { throw MoltError.badInput("the dampened Hessian is not positive definite") }
-        let inverse = inverseFromCholesky(l, n)
-        guard let lower = cholesky(inverse, n) else { throw MoltError.badInput("the inverse Hessian is not positive definite") }
-        var upper = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0...i { upper[j * n + i] = lower[i * n + j] } }
-        return upper
-    }
-
-    /// Lower-triangular L with a = L Lᵀ (row-major n × n), or nil if a is not positive definite.
-    static func cholesky(_ a: [Double], _ n: Int) -> [Double]? {
-        var l = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            for j in 0...i {
-                var sum = a[i * n + j]
-                for k in 0..<j { sum -= l[i * n + k] * l[j * n + k] }
-                if i == j {
-                    guard sum > 0 else { return nil }
-                    l[i * n + i] = sum.squareRoot()
-                } else {
-                    l[i * n + j] = sum / l[j * n + j]
-                }
-            }
+        // H is symmetric, so row-major is column-major: LAPACK's lower triangle is our upper.
+        // H = Uᵀ U, then H⁻¹ from it, then H⁻¹ = Uᵀ U again.
+        var info: Int32 = 0, size = Int32(n), uplo = Int8(UInt8(ascii: "L"))
+        h.withUnsafeMutableBufferPointer { a in
+            dpotrf_(&uplo, &size, a.baseAddress, &size, &info)
+            if info == 0 { dpotri_(&uplo, &size, a.baseAddress, &size, &info) }
         }
-        return l
-    }
-
-    /// (L Lᵀ)⁻¹ from L.
-    static func inverseFromCholesky(_ l: [Double], _ n: Int) -> [Double] {
-        // M = L⁻¹ (lower), then M ᵀ M.
-        var m = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            m[i * n + i] = 1 / l[i * n + i]
-            for j in 0..<i {
-                var sum = 0.0
-                for k in j..<i { sum -= l[i * n + k] * m[k * n + j] }
-                m[i * n + j] = sum / l[i * n + i]
-            }
-        }
-        var inverse = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            for j in 0...i {
-                var sum = 0.0
-                for k in i..<n { sum += m[k * n + i] * m[k * n + j] }
-                inverse[i * n + j] = sum
-                inverse[j * n + i] = sum
-            }
-        }
-        return inverse
+        guard info == 0 else { throw MoltError.badInput("the dampened Hessian is not positive definite") }
+        h.withUnsafeMutableBufferPointer { a in dpotrf_(&uplo, &size, a.baseAddress, &size, &info) }
+        guard info == 0 else { throw MoltError.badInput("the inverse Hessian is not positive definite") }
+        for i in 0..<n { for j in 0..<i { h[i * n + j] = 0 } }
+        return h
     }
 
     /// Quantizes `rows` rows of f32 values into `destination` (rows × layout.rowStride bytes)
-    /// with the factor from `inverseFactor` (nil: round to nearest), rows in parallel. Returns
-    /// the error of the stored values, measured as the other methods measure theirs.
+    /// with the factor from `inverseFactor` (nil: round to nearest). Returns the error of the
+    /// stored values, measured as the other methods measure theirs.
     public static func quantizeRows(
         _ source: UnsafePointer<Float>, rows: Int, firstRow: Int = 0, layout: QuantLayout, factor: [Double]?,
         searchWeights: [Float], into destination: UnsafeMutableRawPointer
     ) throws -> QuantError {
-        let n = layout.columns
-        let failures = UncheckedSendable(UnsafeMutablePointer<String?>.allocate(capacity: max(rows, 1)))
-        failures.value.initialize(repeating: nil, count: max(rows, 1))
+        let n = layout.columns, g = layout.groupSize, q4 = layout.type == .q4
+        guard rows > 0 else { return QuantError() }
+        // Whole groups per block, so that a group's values are up to date when it is reached.
+        let width = max(g, block - block % g)
+        // The rows in f64, updated as columns are rounded; each block's errors.
+        let w = UnsafeMutablePointer<Double>.allocate(capacity: rows * n)
+        defer { w.deallocate() }
+        let errors = UnsafeMutablePointer<Double>.allocate(capacity: rows * width)
+        defer { errors.deallocate() }
+        for i in 0..<rows * n { w[i] = Double(source[i]) }
+        let failures = UncheckedSendable(UnsafeMutablePointer<String?>.allocate(capacity: rows))
+        failures.value.initialize(repeating: nil, count: rows)
         defer { failures.value.deallocate() }
-        let src = UncheckedSendable(source), dst = UncheckedSendable(destination)
-        BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: rows) { r in
-            var w = (0..<n).map { Double(src.value[r * n + $0]) }
-            let out = dst.value + r * layout.rowStride
-            if let problem = quantizeRow(&w, layout: layout, factor: factor, searchWeights: searchWeights, into: out) {
-                failures.value[r] = "row \(firstRow + r), \(problem)"
+        let shared = UncheckedSendable((w: w, errors: errors, dst: destination))
+        try (factor ?? []).withUnsafeBufferPointer { upper in
+            // (An empty array's buffer may still have an address.)
+            let u = UncheckedSendable(factor == nil ? nil : upper.baseAddress)
+            for first in stride(from: 0, to: n, by: width) {
+                let end = min(first + width, n)
+                BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: rows) { r in
+                    let (w, errors, dst) = shared.value
+                    guard failures.value[r] == nil else { return }
+                    let row = w + r * n, out = dst + r * layout.rowStride, values = out.assumingMemoryBound(to: UInt8.self)
+                    if first == 0 { values.initialize(repeating: 0, count: layout.valueBytesPerRow) }
+                    var scale: Float = 0, minimum: Float = 0
+                    for i in first..<end {
+                        if i % g == 0 {
+                            // The group's parameters, from its values as updated so far.
+                            let group = i / g, groupEnd = min(i + g, n)
+                            let current = (i..<groupEnd).map { Float(row[$0]) }
+                            guard current.allSatisfy(\.isFinite) else {
+                                failures.value[r] = "row \(firstRow + r), columns \(i)..<\(groupEnd): NaN or infinite value"
+                                return
+                            }
+                            (scale, minimum) = searched(current, type: layout.type, groupSize: g, weights: searchWeights[i..<i + g])
+                            guard scale.isFinite, minimum.isFinite else {
+                                failures.value[r] = "row \(firstRow + r), columns \(i)..<\(groupEnd): values too large for \(layout.type.rawValue)'s f16 scales"
+                                return
+                            }
+                            storeHalf(scale, at: out + layout.scalesOffset + 2 * group)
+                            if q4 { storeHalf(minimum, at: out + layout.minimumsOffset + 2 * group) }
+                        }
+                        let x = Float(row[i]), stored: Float
+                        if q4 {
+                            let q = scale == 0 ? 0 : roundHalfEven(min(max((x - minimum) * (1 / scale), 0), 15))
+                            stored = scale * q + minimum
+                            let start = i - i % g, j = i - start
+                            values[start / 2 + j % (g / 2)] |= UInt8(q) << (j < g / 2 ? 0 : 4)
+                        } else {
+                            let q = scale == 0 ? 0 : roundHalfEven(min(max(x * (1 / scale), -127), 127))
+                            stored = scale * q
+                            values[i] = UInt8(bitPattern: Int8(q))
+                        }
+                        guard let u = u.value else { continue }  // nothing excited the inputs: nearest integers
+                        let error = (row[i] - Double(stored)) / u[i * n + i]
+                        errors[r * width + i - first] = error
+                        for j in i + 1..<end { row[j] -= error * u[i * n + j] }
+                    }
+                } }
+                if let problem = (0..<rows).lazy.compactMap({ failures.value[$0] }).first { throw MoltError.unsupported(problem) }
+                guard let u = u.value, end < n else { continue }
+                // The columns after the block: w[:, end...] -= errors · U[first..<end, end...].
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n - end), Int32(end - first), -1,
+                            errors, Int32(width), u + first * n + end, Int32(n), 1, w + end, Int32(n))
             }
-        } }
-        if let problem = (0..<rows).lazy.compactMap({ failures.value[$0] }).first { throw MoltError.unsupported(problem) }
+        }
         var job = molt_quant_job()
         job.type = layout.type == .q8 ? MOLT_QUANT_Q8 : MOLT_QUANT_Q4
         job.source = MOLT_QUANT_SOURCE_F32
         job.columns = Int64(n)
-        job.group_size = Int64(layout.groupSize)
+        job.group_size = Int64(g)
         job.groups = Int64(layout.groups)
         job.row_stride = Int64(layout.rowStride)
         job.scales_offset = Int64(layout.scalesOffset)
@@ -114,45 +134,6 @@ public enum GPTQ {
             total.merge(QuantError(signalEnergy: sums.signal, errorEnergy: sums.error, maxAbs: sums.max_abs, count: count * n))
         }
         return total
-    }
-
-    /// One row, updated in place as its columns are rounded; nil, or what refused it.
-    static func quantizeRow(
-        _ w: inout [Double], layout: QuantLayout, factor u: [Double]?, searchWeights: [Float], into row: UnsafeMutableRawPointer
-    ) -> String? {
-        let n = layout.columns, g = layout.groupSize, q4 = layout.type == .q4
-        let values = row.assumingMemoryBound(to: UInt8.self)
-        values.initialize(repeating: 0, count: layout.valueBytesPerRow)
-        for group in 0..<layout.groups {
-            let start = group * g, end = min(start + g, n)
-            let current = (start..<end).map { Float(w[$0]) }
-            guard current.allSatisfy(\.isFinite) else { return "columns \(start)..<\(end): NaN or infinite value" }
-            let (scale, minimum) = searched(current, type: layout.type, groupSize: g, weights: searchWeights[start..<start + g])
-            guard scale.isFinite, minimum.isFinite else {
-                return "columns \(start)..<\(end): values too large for \(layout.type.rawValue)'s f16 scales"
-            }
-            let inverse = 1 / scale
-            for i in start..<end {
-                let x = Float(w[i])
-                let q: Float, stored: Float
-                if q4 {
-                    q = scale == 0 ? 0 : roundHalfEven(min(max((x - minimum) * inverse, 0), 15))
-                    stored = scale * q + minimum
-                    let j = i - start, byte = start / 2 + j % (g / 2)
-                    values[byte] |= UInt8(q) << (j < g / 2 ? 0 : 4)
-                } else {
-                    q = scale == 0 ? 0 : roundHalfEven(min(max(x * inverse, -127), 127))
-                    stored = scale * q
-                    values[i] = UInt8(bitPattern: Int8(q))
-                }
-                guard let u else { continue }  // nothing excited the inputs: nearest integers
-                let error = (w[i] - Double(stored)) / u[i * n + i]
-                for j in i + 1..<n where u[i * n + j] != 0 { w[j] -= error * u[i * n + j] }
-            }
-            storeHalf(scale, at: row + layout.scalesOffset + 2 * group)
-            if q4 { storeHalf(minimum, at: row + layout.minimumsOffset + 2 * group) }
-        }
-        return nil
     }
 
     /// The weighted search's (scale, minimum) for one group's values (Formats/quantization.md),
