@@ -167,7 +167,7 @@ public enum Calibration {
             let a = collector.accumulators[entry.name]
             let statistics = try InputStatistics(
                 columns: columns, tokens: a?.tokens ?? 0, sumSquares: a?.sumSquares ?? [Double](repeating: 0, count: columns),
-                gram: collector.gram ? (a?.gram ?? [Double](repeating: 0, count: columns * columns)) : nil)
+                secondMoment: collector.gram ? (a?.secondMoment ?? .rows([])) : nil)
             return (name: entry.name, statistics: statistics)
         }
         return CalibrationStatistics(

@@ -1,4 +1,3 @@
-import COpenBLAS
 import MoltCore
 import MoltQuant
 import MoltRuntime
@@ -10,11 +9,19 @@ final class StatisticsCollector: ForwardObserver {
     final class Accumulator {
         var tokens = 0
         var sumSquares: [Double]
+        /// With the Gram matrix: the rows themselves in f16 while they take less room than an f64
+        /// Gram (fewer than 4 · columns) and fit f16's range, then the Gram matrix.
+        var rows: [Float16]?
         var gram: [Double]?
 
         init(columns: Int, gram: Bool) {
             sumSquares = [Double](repeating: 0, count: columns)
-            self.gram = gram ? [Double](repeating: 0, count: columns * columns) : nil
+            rows = gram ? [] : nil
+        }
+
+        var secondMoment: InputStatistics.SecondMoment? {
+            if let gram { return .gram(gram) }
+            return rows.map(InputStatistics.SecondMoment.rows)
         }
     }
 
@@ -67,24 +74,24 @@ final class StatisticsCollector: ForwardObserver {
             }
         }
         guard gram else { return }
-        // In chunks of at most 512 rows: an f32 XᵀX each (upper triangle), added to the f64 total.
-        if scratch.count < columns * columns { scratch = [Float](repeating: 0, count: columns * columns) }
-        scratch.withUnsafeMutableBufferPointer { c in
-            entry.gram!.withUnsafeMutableBufferPointer { total in
-                for first in Swift.stride(from: 0, to: count, by: 512) {
-                    let n = min(512, count - first)
-                    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(columns), Int32(n), 1, rows + first * stride,
-                                Int32(stride), 0, c.baseAddress, Int32(columns))
-                    for i in 0..<columns {
-                        for j in i..<columns {
-                            let value = Double(c[i * columns + j])
-                            total[i * columns + j] += value
-                            if j != i { total[j * columns + i] += value }
-                        }
-                    }
-                }
+        let fits = entry.rows != nil && entry.tokens < 4 * columns && (0..<count).allSatisfy { r in
+            (0..<columns).allSatisfy { abs(rows[r * stride + $0]) <= Float(Float16.greatestFiniteMagnitude) }
+        }
+        if fits {
+            for r in 0..<count { entry.rows! += UnsafeBufferPointer(start: rows + r * stride, count: columns).map { Float16($0) } }
+            return
+        }
+        if let kept = entry.rows {
+            // Too many rows for f16 rows to save memory (or a value beyond f16): the Gram from here on.
+            entry.rows = nil
+            entry.gram = [Double](repeating: 0, count: columns * columns)
+            let floats = kept.map { Float($0) }
+            floats.withUnsafeBufferPointer {
+                GramMatrix.add(rows: $0.baseAddress!, count: kept.count / columns, stride: columns, columns: columns, into: &entry.gram!,
+                               scratch: &scratch)
             }
         }
+        GramMatrix.add(rows: rows, count: count, stride: stride, columns: columns, into: &entry.gram!, scratch: &scratch)
     }
 
     func tokens(of weight: String) -> Int { accumulators[weight]?.tokens ?? 0 }

@@ -18,7 +18,9 @@ public enum StatisticsFile {
             let sumSq = JSON.object([("offset", .int(offset)), ("count", .int(t.columns))])
             offset += t.columns
             var gram = JSON.null
-            if let g = t.gram {
+            // Formed here when calibration kept the input rows instead (InputStatistics.SecondMoment).
+            let g = t.gram
+            if let g {
                 gram = .object([("offset", .int(offset)), ("count", .int(g.count))])
                 offset += g.count
             }
@@ -27,7 +29,7 @@ public enum StatisticsFile {
             ]))
             // Molt runs on little-endian machines only (as the .molt reader maps values in place).
             t.sumSquares.withUnsafeBytes { data.append(contentsOf: $0) }
-            t.gram?.withUnsafeBytes { data.append(contentsOf: $0) }
+            g?.withUnsafeBytes { data.append(contentsOf: $0) }
         }
         let crc = data.withUnsafeBytes { CRC32.of($0) }
         let header = JSON.object([
@@ -174,7 +176,7 @@ extension CalibrationStatistics {
             guard s.columns == columns else {
                 throw MoltError.badInput("tensor \(name): statistics of \(s.columns) columns, the weight has \(columns)", file: file)
             }
-            guard !needsGram || s.gram != nil else {
+            guard !needsGram || s.secondMoment != nil else {
                 throw MoltError.badInput("tensor \(name): no Gram matrix, which gptq needs (calibrate with --gram)", file: file)
             }
         }

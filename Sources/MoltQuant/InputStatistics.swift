@@ -1,23 +1,71 @@
+import COpenBLAS
 import MoltCore
 
 /// What calibration recorded about the inputs of one weight [out, in] (Formats/calibration.md):
 /// the rows it multiplied, each column's sum of squares and, for `gptq`, the Gram matrix.
 public struct InputStatistics: Sendable, Equatable {
+    /// How the Gram matrix XᵀX is held: summed (f64, `in²` values), or as the input rows
+    /// themselves (f16, `tokens · in` values), which take less memory while a weight has seen
+    /// fewer than 4 · in tokens, as an expert of a large model usually has.
+    public enum SecondMoment: Sendable, Equatable {
+        case gram([Double])
+        case rows([Float16])
+    }
+
     public let columns: Int
     public let tokens: Int
     /// Σ x_j² per input column.
     public let sumSquares: [Double]
-    /// Σ x_i x_j, row-major [columns, columns], or nil when not collected.
-    public let gram: [Double]?
+    /// nil when not collected.
+    public let secondMoment: SecondMoment?
 
     public init(columns: Int, tokens: Int, sumSquares: [Double], gram: [Double]? = nil) throws {
-        guard sumSquares.count == columns, gram.map({ $0.count == columns * columns }) ?? true else {
-            throw MoltError(.usage, "statistics of \(sumSquares.count) columns (Gram \(gram?.count ?? 0)) for \(columns) columns")
+        try self.init(columns: columns, tokens: tokens, sumSquares: sumSquares, secondMoment: gram.map(SecondMoment.gram))
+    }
+
+    public init(columns: Int, tokens: Int, sumSquares: [Double], secondMoment: SecondMoment?) throws {
+        let consistent: Bool
+        switch secondMoment {
+        case .gram(let g): consistent = g.count == columns * columns
+        case .rows(let r): consistent = columns > 0 ? r.count % columns == 0 : r.isEmpty
+        case nil: consistent = true
+        }
+        guard sumSquares.count == columns, consistent else {
+            throw MoltError(.usage, "statistics of \(sumSquares.count) columns (\(String(describing: secondMoment).prefix(40))) for \(columns) columns")
         }
         self.columns = columns
         self.tokens = tokens
         self.sumSquares = sumSquares
-        self.gram = gram
+        self.secondMoment = secondMoment
+    }
+
+    /// Equal when they say the same: kept rows equal the Gram matrix they form (as a statistics
+    /// file read back holds it).
+    public static func == (a: Self, b: Self) -> Bool {
+        a.columns == b.columns && a.tokens == b.tokens && a.sumSquares == b.sumSquares
+            && (a.secondMoment == b.secondMoment || a.gram == b.gram)
+    }
+
+    /// Σ x_i x_j, row-major [columns, columns] (formed from the rows when they are kept), or nil
+    /// when not collected.
+    public var gram: [Double]? {
+        switch secondMoment {
+        case nil: return nil
+        case .gram(let g): return g
+        case .rows(let r):
+            var total = [Double](repeating: 0, count: columns * columns)
+            guard columns > 0 else { return total }
+            let count = r.count / columns
+            var floats = [Float](repeating: 0, count: min(count, GramMatrix.chunkRows) * columns), scratch: [Float] = []
+            for first in stride(from: 0, to: count, by: GramMatrix.chunkRows) {
+                let n = min(GramMatrix.chunkRows, count - first)
+                for i in 0..<n * columns { floats[i] = Float(r[first * columns + i]) }
+                floats.withUnsafeBufferPointer {
+                    GramMatrix.add(rows: $0.baseAddress!, count: n, stride: columns, columns: columns, into: &total, scratch: &scratch)
+                }
+            }
+            return total
+        }
     }
 
     /// Share of the mean importance every value gets on top of its own, so that a column no

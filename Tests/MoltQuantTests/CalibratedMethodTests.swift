@@ -187,6 +187,25 @@ final class CalibratedMethodTests: XCTestCase {
         }
     }
 
+    /// Statistics that keep the input rows (f16) give the Gram matrix of those rows: against an
+    /// f64 sum written here, over more rows than one f32 chunk (GramMatrix.chunkRows).
+    func testGramFromKeptRowsIsTheirXᵀX() throws {
+        let columns = 24, tokens = 700
+        var random = Random(seed: 3)
+        let rows = (0..<tokens * columns).map { _ in Float16(random.normal() * 3) }
+        let statistics = try InputStatistics(
+            columns: columns, tokens: tokens, sumSquares: Array(repeating: 0, count: columns), secondMoment: .rows(rows))
+        let gram = try XCTUnwrap(statistics.gram)
+        for i in 0..<columns {
+            for j in 0..<columns {
+                let expected = (0..<tokens).reduce(0.0) { $0 + Double(rows[$1 * columns + i]) * Double(rows[$1 * columns + j]) }
+                XCTAssertEqual(gram[i * columns + j], expected, accuracy: 1e-5 * Double(tokens) * 9, "[\(i), \(j)]")
+            }
+        }
+        XCTAssertThrowsError(try InputStatistics(
+            columns: columns, tokens: 1, sumSquares: Array(repeating: 0, count: columns), secondMoment: .rows(Array(rows[0..<5]))))
+    }
+
     /// With nothing to compensate, each group gets the search's parameters and the nearest
     /// integers: q4's search stores those too.
     func testGPTQWithoutExcitedInputsIsTheSearch() throws {
