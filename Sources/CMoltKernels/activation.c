@@ -153,7 +153,7 @@ void molt_activation_prepare(const molt_matrix *w, const float *x, molt_activati
     memset(quantized + p.padded, 0, (size_t)(p.quantized - p.padded));
     a->xq = quantized;
     a->block_scales = scales;
-    if (!simd) return;
+    if (simd != MOLT_PREPARE_SIMD) return;
     memset(lanes, 0, (size_t)p.lanes * 4);
     a->lane_scales = lanes;
     if (w->type == MOLT_WEIGHT_Q8) {

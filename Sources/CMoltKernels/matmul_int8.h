@@ -32,6 +32,7 @@ typedef struct {
     int64_t t, padded, blocks, x_blocks, width;
     /* X packed: values [x_blocks][padded * width / 4][LANES][4 bytes], block scales
      * [x_blocks][blocks][LANES], q4 group sums [x_blocks][groups][LANES]. */
+    const float *x;
     const int8_t *xq;
     const float *xs, *xg;
     float *y;
@@ -48,21 +49,25 @@ typedef struct {
     float *scales, *minimums;
 } unpacked_rows;
 
-/* Group `group` of row `r` as G values (q4: 0..15; q8: int8 bits) with its scale and minimum
- * (0 for q8): the one place that reads the row layout of Formats/molt.md. */
-static inline void weight_group(const molt_matrix *w, int64_t r, int64_t group, uint8_t *values, float *scale,
-                                float *minimum) {
+/* Row `r` of W unpacked: its values (q4: nibbles 0..15 in order; q8: int8 bits, widened to
+ * int16 for KIND_WIDE) and each group's scale and q4 minimum, all groups at once: the one
+ * place that reads the row layout of Formats/molt.md. */
+static inline void weight_row(const int8_job *job, int64_t r, uint8_t *values, float *scales, float *minimums) {
+    const molt_matrix *w = job->w;
     const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
-    int64_t g = w->group_size, half = g / 2;
+    int64_t g = w->group_size, half = g / 2, groups = w->groups;
     if (w->type == MOLT_WEIGHT_Q8) {
-        memcpy(values, row + group * g, (size_t)g);
-        *scale = half_to_float(row + w->groups * g + 2 * group);
-        *minimum = 0;
+        if (job->kind == KIND_WIDE)
+            widen_bytes(row, groups * g, values);
+        else
+            memcpy(values, row, (size_t)(groups * g));
+        halves_to_floats(row + groups * g, groups, scales);
         return;
     }
-    unpack_nibbles(row + group * half, half, values, values + half);
-    *scale = half_to_float(row + w->groups * half + 2 * group);
-    *minimum = half_to_float(row + w->groups * half + 2 * (w->groups + group));
+    for (int64_t group = 0; group < groups; group++)
+        unpack_nibbles(row + group * half, half, values + group * g, values + group * g + half);
+    halves_to_floats(row + groups * half, groups, scales);
+    halves_to_floats(row + groups * half + 2 * groups, groups, minimums);
 }
 
 static size_t unpacked_bytes(const int8_job *job) {
@@ -72,7 +77,7 @@ static size_t unpacked_bytes(const int8_job *job) {
 
 static unpacked_rows unpack_rows(const int8_job *job, void *scratch, int64_t first, int64_t n) {
     const molt_matrix *w = job->w;
-    int64_t padded = job->padded, groups = w->groups, g = w->group_size;
+    int64_t padded = job->padded, groups = w->groups;
     unpacked_rows u;
     u.values = scratch;
     /* KIND_WIDE's values take the magnitudes' room too. */
@@ -88,14 +93,8 @@ static unpacked_rows unpack_rows(const int8_job *job, void *scratch, int64_t fir
             for (int64_t at = 0; at < w->row_stride; at += 64) __builtin_prefetch(next + at);
         }
         uint8_t *values = u.values + j * padded * job->width;
-        for (int64_t group = 0; group < groups; group++)
-            weight_group(w, first + j, group, values + group * g, &u.scales[j * groups + group],
-                         &u.minimums[j * groups + group]);
-        if (job->kind == KIND_WIDE) {
-            widen_bytes(values, padded);
-            continue;
-        }
-        if (job->kind == KIND_Q4) continue;
+        weight_row(job, first + j, values, u.scales + j * groups, u.minimums + j * groups);
+        if (job->kind != KIND_Q8) continue;
         if (Q8_BIASED) {
             for (int64_t b = 0; b < job->blocks; b++) {
                 int32_t sum = 0;
@@ -123,8 +122,7 @@ static inline __attribute__((always_inline)) void int8_tile(const int ROWS, cons
     int64_t stride = job->padded * width, groups = job->w->groups, per_group = job->w->group_size / 32;
     fvec sum[TILE_ROWS];
     for (int j = 0; j < ROWS; j++) sum[j] = fzero();
-    for (int64_t b = 0; b < job->blocks; b++) {
-        int64_t group = b / per_group;
+    for (int64_t b = 0, group = 0, in_group = 0; b < job->blocks; b++) {
         ivec acc[TILE_ROWS];
         for (int j = 0; j < ROWS; j++)
             acc[j] = istart(kind == KIND_Q8 && Q8_BIASED ? u->starts[(j0 + j) * job->blocks + b] : 0);
@@ -141,6 +139,11 @@ static inline __attribute__((always_inline)) void int8_tile(const int ROWS, cons
         fvec block_scales = fload(xs + b * LANES);
         for (int j = 0; j < ROWS; j++)
             sum[j] = fscaled(sum[j], q4 ? q4_finish(acc[j]) : acc[j], u->scales[(j0 + j) * groups + group], block_scales);
+        /* Counted: b / per_group would be a division per block. */
+        if (++in_group == per_group) {
+            in_group = 0;
+            group++;
+        }
     }
     if (q4)
         for (int j = 0; j < ROWS; j++) {
@@ -188,36 +191,42 @@ static void int8_task(void *context, int64_t task, int worker) {
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-/* Quantizes X as the matrix-vector kernels do (molt_activation_prepare) and packs it. */
-static void pack_x(int8_job *job, const float *x, void *row_scratch, int8_t *xq, float *xs, float *xg) {
+/* Row `task` of X (zeros past t) quantized as the matrix-vector kernels do
+ * (molt_activation_prepare) and packed into its lane: a pool task, so both cores quantize. */
+static void pack_x_row(void *context, int64_t task, int worker) {
+    int8_job *job = context;
     const molt_matrix *w = job->w;
-    int64_t padded = job->padded, groups = w->groups;
+    int64_t padded = job->padded, groups = w->groups, xb = task / LANES, i = task % LANES;
     molt_activations precision = job->kind == KIND_WIDE ? MOLT_ACTIVATIONS_INT16 : MOLT_ACTIVATIONS_INT8;
-    for (int64_t xb = 0; xb < job->x_blocks; xb++)
-        for (int64_t i = 0; i < LANES; i++) {
-            int64_t t = xb * LANES + i;
-            molt_activation a = {0};
-            if (t < job->t) molt_activation_prepare(w, x + t * w->columns, precision, 0, row_scratch, &a);
-            if (job->kind == KIND_WIDE) {
-                int16_t *values = (int16_t *)xq + xb * padded * LANES;
-                for (int64_t c = 0; c < padded; c += 2)
-                    for (int e = 0; e < 2; e++) values[c * LANES + 2 * i + e] = a.x16 ? a.x16[c + e] : 0;
-            }
-            int bias = job->kind == KIND_Q8 && Q8_BIASED ? 128 : 0;
-            int8_t *values = xq + xb * padded * LANES;
-            for (int64_t c = 0; job->kind != KIND_WIDE && c < padded; c += 4)
-                for (int e = 0; e < 4; e++)
-                    values[c * LANES + 4 * i + e] = (int8_t)(uint8_t)((a.xq ? a.xq[c + e] : 0) + bias);
-            for (int64_t b = 0; b < job->blocks; b++)
-                xs[(xb * job->blocks + b) * LANES + i] = a.block_scales ? a.block_scales[b] : 0;
-            for (int64_t group = 0; w->type == MOLT_WEIGHT_Q4 && group < groups; group++)
-                xg[(xb * groups + group) * LANES + i] = a.group_sums ? a.group_sums[group] : 0;
+    molt_activation a = {0};
+    if (task < job->t) {
+        void *row_scratch = molt_pool_scratch(job->pool, worker, molt_activation_bytes(w, precision));
+        if (!row_scratch) {
+            job->failed = 1;
+            return;
         }
+        molt_activation_prepare(w, job->x + task * w->columns, precision, PREPARE_X, row_scratch, &a);
+    }
+    int8_t *xq = (int8_t *)job->xq;
+    float *xs = (float *)job->xs, *xg = (float *)job->xg;
+    if (job->kind == KIND_WIDE) {
+        int16_t *values = (int16_t *)xq + xb * padded * LANES;
+        for (int64_t c = 0; c < padded; c += 2)
+            for (int e = 0; e < 2; e++) values[c * LANES + 2 * i + e] = a.x16 ? a.x16[c + e] : 0;
+    } else {
+        int bias = job->kind == KIND_Q8 && Q8_BIASED ? 128 : 0;
+        int8_t *values = xq + xb * padded * LANES;
+        for (int64_t c = 0; c < padded; c += 4)
+            for (int e = 0; e < 4; e++) values[c * LANES + 4 * i + e] = (int8_t)(uint8_t)((a.xq ? a.xq[c + e] : 0) + bias);
+    }
+    for (int64_t b = 0; b < job->blocks; b++) xs[(xb * job->blocks + b) * LANES + i] = a.block_scales ? a.block_scales[b] : 0;
+    for (int64_t group = 0; w->type == MOLT_WEIGHT_Q4 && group < groups; group++)
+        xg[(xb * groups + group) * LANES + i] = a.group_sums ? a.group_sums[group] : 0;
 }
 
 int MATMUL_INT8_NAME(molt_pool *pool, const molt_matrix *w, const float *x, int64_t t, float *y,
                      molt_activations precision) {
-    int8_job job = {.w = w, .t = t, .y = y, .pool = pool};
+    int8_job job = {.w = w, .x = x, .t = t, .y = y, .pool = pool};
     job.kind = precision == MOLT_ACTIVATIONS_INT16 ? KIND_WIDE : w->type == MOLT_WEIGHT_Q4 ? KIND_Q4 : KIND_Q8;
     job.width = job.kind == KIND_WIDE ? 2 : 1;
     job.padded = w->groups * w->group_size;
@@ -226,20 +235,17 @@ int MATMUL_INT8_NAME(molt_pool *pool, const molt_matrix *w, const float *x, int6
     size_t values = align64((size_t)(job.x_blocks * job.padded * job.width * LANES));
     size_t scales = align64((size_t)(job.x_blocks * job.blocks * LANES) * 4);
     size_t sums = align64((size_t)(job.x_blocks * w->groups * LANES) * 4);
-    size_t row = align64(molt_activation_bytes(w, precision));
     molt_pool_lock(pool);
-    uint8_t *scratch = molt_pool_scratch(pool, molt_pool_threads(pool), values + scales + sums + row);
+    uint8_t *scratch = molt_pool_scratch(pool, molt_pool_threads(pool), values + scales + sums);
     if (!scratch) {
         molt_pool_unlock(pool);
         return -2;
     }
-    int8_t *xq = (int8_t *)scratch;
-    float *xs = (float *)(scratch + values), *xg = (float *)(scratch + values + scales);
-    pack_x(&job, x, scratch + values + scales + sums, xq, xs, xg);
-    job.xq = xq;
-    job.xs = xs;
-    job.xg = xg;
-    molt_pool_run(pool, (w->rows + TASK_ROWS - 1) / TASK_ROWS, int8_task, &job);
+    job.xq = (const int8_t *)scratch;
+    job.xs = (const float *)(scratch + values);
+    job.xg = (const float *)(scratch + values + scales);
+    molt_pool_run(pool, job.x_blocks * LANES, pack_x_row, &job);
+    if (!job.failed) molt_pool_run(pool, (w->rows + TASK_ROWS - 1) / TASK_ROWS, int8_task, &job);
     molt_pool_unlock(pool);
     return job.failed ? -2 : 0;
 }

@@ -6,6 +6,8 @@
 #define TILE_ROWS 4
 /* Whether q8 activations are stored biased by +128 (as unsigned bytes). */
 #define Q8_BIASED 0
+/* How X is quantized (activation.h). */
+#define PREPARE_X MOLT_PREPARE_PORTABLE
 
 typedef struct { int32_t v[LANES]; } ivec;
 typedef struct { float v[LANES]; } fvec;
@@ -56,15 +58,19 @@ static inline void unpack_nibbles(const uint8_t *packed, int64_t n, uint8_t *low
     }
 }
 
-/* n int8 values at v widened in place to int16 (v holds 2n bytes). */
-static inline void widen_bytes(uint8_t *v, int64_t n) {
-    for (int64_t i = n - 1; i >= 0; i--) {
-        int16_t wide = (int8_t)v[i];
-        memcpy(v + 2 * i, &wide, 2);
+/* n int8 values widened to int16 at `to` (2n bytes). */
+static inline void widen_bytes(const uint8_t *from, int64_t n, uint8_t *to) {
+    for (int64_t i = 0; i < n; i++) {
+        int16_t wide = (int8_t)from[i];
+        memcpy(to + 2 * i, &wide, 2);
     }
 }
 
 static inline float half_to_float(const uint8_t *p) { return molt_f16_to_f32(molt_load_u16(p)); }
+/* n f16 values at p as f32. */
+static inline void halves_to_floats(const uint8_t *p, int64_t n, float *out) {
+    for (int64_t i = 0; i < n; i++) out[i] = half_to_float(p + 2 * i);
+}
 
 static inline fvec fzero(void) {
     fvec a;

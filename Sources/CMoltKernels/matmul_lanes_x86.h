@@ -1,6 +1,9 @@
 /* What the x86 lanes of the integer matmul share (matmul_lanes_avx2.h, _avx512.h, _vnni.h):
  * unpacking q4 rows and reading f16, in SSE and F16C. */
 
+/* X is quantized with AVX2 (same bits as the portable code). */
+#define PREPARE_X MOLT_PREPARE_SIMD_NATURAL
+
 /* The 2n values of n packed q4 bytes (n a multiple of 16): low nibbles to low, high to high. */
 static inline void unpack_nibbles(const uint8_t *packed, int64_t n, uint8_t *low, uint8_t *high) {
     __m128i mask = _mm_set1_epi8(15);
@@ -11,14 +14,16 @@ static inline void unpack_nibbles(const uint8_t *packed, int64_t n, uint8_t *low
     }
 }
 
-/* n int8 values at v (n a multiple of 16) widened in place to int16 (v holds 2n bytes):
- * from the end, so no 16 bytes are overwritten before they are read. */
-static inline void widen_bytes(uint8_t *v, int64_t n) {
-    for (int64_t i = n - 16; i >= 0; i -= 16) {
-        __m128i bytes = _mm_loadu_si128((const __m128i *)(v + i));
-        _mm_storeu_si128((__m128i *)(v + 2 * i + 16), _mm_cvtepi8_epi16(_mm_srli_si128(bytes, 8)));
-        _mm_storeu_si128((__m128i *)(v + 2 * i), _mm_cvtepi8_epi16(bytes));
-    }
+/* n int8 values (n a multiple of 16) widened to int16 at `to` (2n bytes). */
+static inline void widen_bytes(const uint8_t *from, int64_t n, uint8_t *to) {
+    for (int64_t i = 0; i < n; i += 16)
+        _mm256_storeu_si256((__m256i *)(to + 2 * i), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(from + i))));
 }
 
 static inline float half_to_float(const uint8_t *p) { return _cvtsh_ss(molt_load_u16(p)); }
+/* n f16 values at p as f32, 8 at a time. */
+static inline void halves_to_floats(const uint8_t *p, int64_t n, float *out) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 2 * i))));
+    for (; i < n; i++) out[i] = half_to_float(p + 2 * i);
+}
