@@ -154,8 +154,8 @@ static inline int64_t molt_group_walk_next(molt_group_walk *walk) {
     }
 /* The same steps in the same order for COUNT at most MOST (a constant, even), which the
  * compiler unrolls whole, so that each step's index is a constant: where a kernel's lanes
- * are a function of it (VNNI's q4 in matvec_int8.h: 0.9x the time of the loop above from
- * L2; AVX2 gains nothing, its windows' lane offset being a variable). */
+ * are a function of it (VNNI's q4 in matvec_int8.h; AVX2 gains nothing, its windows' lane
+ * offset being a variable: BENCHMARKS.md, "Kernel design choices"). */
 #define MOLT_ALTERNATE_UNROLLED(MOST, COUNT, STEP)  \
     for (int k_ = 0; k_ < (MOST); k_ += 2) {       \
         if (k_ < (COUNT)) STEP(k_, acc0);          \
