@@ -85,11 +85,7 @@ final class StatisticsCollector: ForwardObserver {
             // Too many rows for f16 rows to save memory (or a value beyond f16): the Gram from here on.
             entry.rows = nil
             entry.gram = [Double](repeating: 0, count: columns * columns)
-            let floats = kept.map { Float($0) }
-            floats.withUnsafeBufferPointer {
-                GramMatrix.add(rows: $0.baseAddress!, count: kept.count / columns, stride: columns, columns: columns, into: &entry.gram!,
-                               scratch: &scratch)
-            }
+            GramMatrix.add(halfRows: kept, columns: columns, into: &entry.gram!, scratch: &scratch)
         }
         GramMatrix.add(rows: rows, count: count, stride: stride, columns: columns, into: &entry.gram!, scratch: &scratch)
     }

@@ -30,4 +30,19 @@ public enum GramMatrix {
             }
         }
     }
+
+    /// The same over rows kept in f16 (`InputStatistics.SecondMoment.rows`, `columns` values
+    /// each), widened a chunk at a time, so the sums are those of the f32 rows.
+    public static func add(halfRows r: [Float16], columns: Int, into total: inout [Double], scratch: inout [Float]) {
+        guard columns > 0 else { return }
+        let count = r.count / columns
+        var floats = [Float](repeating: 0, count: min(count, chunkRows) * columns)
+        for first in Swift.stride(from: 0, to: count, by: chunkRows) {
+            let n = min(chunkRows, count - first)
+            for i in 0..<n * columns { floats[i] = Float(r[first * columns + i]) }
+            floats.withUnsafeBufferPointer {
+                add(rows: $0.baseAddress!, count: n, stride: columns, columns: columns, into: &total, scratch: &scratch)
+            }
+        }
+    }
 }

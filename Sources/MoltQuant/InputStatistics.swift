@@ -1,4 +1,3 @@
-import COpenBLAS
 import MoltCore
 
 /// What calibration recorded about the inputs of one weight [out, in] (Formats/calibration.md):
@@ -53,17 +52,8 @@ public struct InputStatistics: Sendable, Equatable {
         case nil: return nil
         case .gram(let g): return g
         case .rows(let r):
-            var total = [Double](repeating: 0, count: columns * columns)
-            guard columns > 0 else { return total }
-            let count = r.count / columns
-            var floats = [Float](repeating: 0, count: min(count, GramMatrix.chunkRows) * columns), scratch: [Float] = []
-            for first in stride(from: 0, to: count, by: GramMatrix.chunkRows) {
-                let n = min(GramMatrix.chunkRows, count - first)
-                for i in 0..<n * columns { floats[i] = Float(r[first * columns + i]) }
-                floats.withUnsafeBufferPointer {
-                    GramMatrix.add(rows: $0.baseAddress!, count: n, stride: columns, columns: columns, into: &total, scratch: &scratch)
-                }
-            }
+            var total = [Double](repeating: 0, count: columns * columns), scratch: [Float] = []
+            GramMatrix.add(halfRows: r, columns: columns, into: &total, scratch: &scratch)
             return total
         }
     }
