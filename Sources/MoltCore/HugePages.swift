@@ -19,6 +19,11 @@ extension MappedFile {
 
     static let hugePageBytes = 2 << 20
 
+    /// Files smaller than this are not read again: their pages fit within the reach of the
+    /// CPU's TLB and caches (a Zen 4's L2 TLB maps 12 MiB of 4 KiB pages, its L3 holds 32 MiB),
+    /// so 2 MiB pages would gain them nothing.
+    public static let rereadThreshold = 64 << 20
+
     /// `preferHugePages` over several files (a sharded checkpoint): the share is by bytes, the
     /// seconds summed.
     public static func preferHugePages(_ files: [MappedFile], reread: Bool) -> PageBacking {
@@ -38,8 +43,9 @@ extension MappedFile {
     /// stay cached for later runs). It does so only after one 2 MiB unit, read again the same
     /// way, came back on a 2 MiB page: where the kernel or the file system cannot cache large
     /// folios, that unit is all it costs. Pages other processes map are not dropped, so a file
-    /// in use elsewhere keeps its pages. Nothing here changes what the mapping reads.
-    public func preferHugePages(reread: Bool) -> PageBacking {
+    /// in use elsewhere keeps its pages. Files smaller than `rereadAtLeast` bytes are not read
+    /// again. Nothing here changes what the mapping reads.
+    public func preferHugePages(reread: Bool, rereadAtLeast: Int = rereadThreshold) -> PageBacking {
         guard let base = bytes.baseAddress, let span = hugeUnits(), Self.transparentHugePagesAvailable,
             bytes.count <= Self.physicalMemory / 2
         else {
@@ -50,11 +56,11 @@ extension MappedFile {
         _ = molt_populate_read(start, bytes.count)
         guard let before = hugeKiB() else { return PageBacking(hugeShare: nil, rereadSeconds: nil) }
         let share = { (kib: Int) in min(1, Double(kib) * 1024 / Double(span.count * Self.hugePageBytes)) }
-        guard reread, share(before) < 0.9 else { return PageBacking(hugeShare: share(before), rereadSeconds: nil) }
+        guard reread, bytes.count >= rereadAtLeast, share(before) < 0.9 else { return PageBacking(hugeShare: share(before), rereadSeconds: nil) }
         // Some units on 2 MiB pages already show the file system can cache them so; otherwise
         // one unit read again must show it.
         if before == 0 {
-            readAgain(offset: span.lowerBound * Self.hugePageBytes - offsetOfBase, count: Self.hugePageBytes)
+            readAgain(offset: span.lowerBound * Self.hugePageBytes - Int(bitPattern: base), count: Self.hugePageBytes)
             guard let probed = hugeKiB(), probed > 0 else { return PageBacking(hugeShare: 0, rereadSeconds: nil) }
         }
         let clock = ContinuousClock.now
@@ -72,10 +78,6 @@ extension MappedFile {
         return first < end ? first..<end : nil
     }
 
-    /// The file offset of the mapping's first byte minus its address: unit u starts at file
-    /// offset u · 2 MiB − offsetOfBase.
-    private var offsetOfBase: Int { Int(bitPattern: bytes.baseAddress) }
-
     private func hugeKiB() -> Int? {
         let kib = molt_mapping_kib(bytes.baseAddress, bytes.count, "FilePmdMapped")
         return kib < 0 ? nil : Int(kib)
@@ -86,11 +88,10 @@ extension MappedFile {
     /// (copied, say) is first written back, as the kernel would do within seconds anyway.
     private func readAgain(offset: Int, count: Int) {
         guard let base = bytes.baseAddress else { return }
-        let start = UnsafeMutableRawPointer(mutating: base + offset)
         _ = fdatasync(descriptor)
-        madvise(start, count, MADV_DONTNEED)
+        release(offset..<offset + count)
         _ = molt_drop_cached_pages(descriptor, Int64(offset), Int64(count))
-        _ = molt_populate_read(start, count)
+        _ = molt_populate_read(UnsafeMutableRawPointer(mutating: base + offset), count)
     }
 
     static let physicalMemory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))

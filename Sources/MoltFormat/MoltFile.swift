@@ -179,7 +179,7 @@ public final class MoltFile: @unchecked Sendable {
 
     /// Puts the mapping on 2 MiB pages for a run (`MappedFile.preferHugePages`): call it before
     /// anything else reads the file, since it may read the file again.
-    public func preferHugePages(reread: Bool) -> MappedFile.PageBacking { MappedFile.preferHugePages([file], reread: reread) }
+    public func preferHugePages(reread: Bool) -> MappedFile.PageBacking { file.preferHugePages(reread: reread) }
 
     /// Computes the crc32 of every tensor's and blob's stored bytes (large ones on all cores,
     /// unless `parallel` is false) and throws one error naming every entry that does not match.

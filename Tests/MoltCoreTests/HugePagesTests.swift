@@ -19,7 +19,7 @@ import Testing
         let scratch = try ScratchDirectory()
         let (path, bytes) = try freshFile(scratch)
         let file = try MappedFile(path: path)
-        let first = file.preferHugePages(reread: true)
+        let first = file.preferHugePages(reread: true, rereadAtLeast: 0)
         #expect(Array(file.bytes) == bytes)
         if let share = first.hugeShare {
             // Either it read the file again and got (nearly) all of it on 2 MiB pages, or it
@@ -34,7 +34,7 @@ import Testing
             #expect(first.rereadSeconds == nil)
         }
         // Once is enough: a second mapping finds the cache as the first left it.
-        let again = try MappedFile(path: path).preferHugePages(reread: true)
+        let again = try MappedFile(path: path).preferHugePages(reread: true, rereadAtLeast: 0)
         #expect(again.rereadSeconds == nil)
         #expect(again.hugeShare == first.hugeShare)
     }
@@ -43,7 +43,18 @@ import Testing
         let scratch = try ScratchDirectory()
         let (path, bytes) = try freshFile(scratch)
         let file = try MappedFile(path: path)
-        #expect(file.preferHugePages(reread: false).rereadSeconds == nil)
+        #expect(file.preferHugePages(reread: false, rereadAtLeast: 0).rereadSeconds == nil)
+        #expect(Array(file.bytes) == bytes)
+    }
+
+    /// A small file (a test fixture) is never read again, so commands on it say nothing about
+    /// pages on stderr whatever the page cache holds.
+    @Test func filesBelowTheThresholdAreNotReadAgain() throws {
+        let scratch = try ScratchDirectory()
+        let (path, bytes) = try freshFile(scratch)
+        let file = try MappedFile(path: path)
+        #expect(bytes.count < MappedFile.rereadThreshold)
+        #expect(file.preferHugePages(reread: true).rereadSeconds == nil)
         #expect(Array(file.bytes) == bytes)
     }
 
