@@ -96,12 +96,9 @@ final class CalibratedMethodTests: XCTestCase {
 
     // MARK: GPTQ
 
-    /// GPTQ written again from the paper in f64: H⁻¹ by Gauss-Jordan elimination, its upper
-    /// Cholesky factor, then the column loop; only each group's (scale, minimum) comes from the
-    /// quantizer's weighted search (tested on its own above), given the group's current values.
-    private func referenceGPTQ(
-        _ w: [Float], rows: Int, columns n: Int, gram: [Double], tokens: Int, type: QuantType, weights: [Float]
-    ) -> [[Double]] {
+    /// H⁻¹'s upper Cholesky factor written again from the paper in f64: H⁻¹ by Gauss-Jordan
+    /// elimination, then its factor U (H⁻¹ = Uᵀ U) row by row. Also returns H and H⁻¹.
+    private func referenceFactor(gram: [Double], tokens: Int, columns n: Int) -> (u: [Double], h: [Double], inverse: [Double]) {
         var h = gram.map { $0 / Double(tokens) }
         let damp = 0.01 * (0..<n).map { h[$0 * n + $0] }.reduce(0, +) / Double(n)
         for i in 0..<n { h[i * n + i] += damp }
@@ -132,6 +129,16 @@ final class CalibratedMethodTests: XCTestCase {
                 u[i * n + j] = s / u[i * n + i]
             }
         }
+        return (u, h, inv)
+    }
+
+    /// GPTQ written again from the paper in f64 (`referenceFactor`, then the column loop); only
+    /// each group's (scale, minimum) comes from the quantizer's weighted search (tested on its
+    /// own above), given the group's current values.
+    private func referenceGPTQ(
+        _ w: [Float], rows: Int, columns n: Int, gram: [Double], tokens: Int, type: QuantType, weights: [Float]
+    ) -> [[Double]] {
+        let u = referenceFactor(gram: gram, tokens: tokens, columns: n).u
         return (0..<rows).map { r in
             var row = (0..<n).map { Double(w[r * n + $0]) }
             var out = [Double](repeating: 0, count: n)
@@ -152,18 +159,46 @@ final class CalibratedMethodTests: XCTestCase {
         }
     }
 
+    /// `tokens` input rows with correlated columns (so that compensation has something to do)
+    /// and their Gram matrix, in f64.
+    private func correlatedInputs(tokens: Int, columns: Int, seed: UInt64) -> (x: [Double], gram: [Double]) {
+        var random = Random(seed: seed)
+        let x = (0..<tokens).flatMap { _ -> [Double] in
+            let common = Double(random.normal())
+            return (0..<columns).map { c in Double(random.normal()) + (c % 4 == 0 ? 2 * common : 0) }
+        }
+        var gram = [Double](repeating: 0, count: columns * columns)
+        for t in 0..<tokens { for i in 0..<columns { for j in 0..<columns { gram[i * columns + j] += x[t * columns + i] * x[t * columns + j] } } }
+        return (x, gram)
+    }
+
+    /// The factor from one Cholesky factorization of the reversed H and one triangular inverse
+    /// equals the reference's (H⁻¹ formed, then factored) to within rounding: both are backward
+    /// stable, so each is within about γ_n · κ(H) of the exact U, relative to its largest entry
+    /// (γ_n = n ε / (1 - n ε); κ bounded above by ‖H‖_F ‖H⁻¹‖_F), and the two within twice that.
+    func testInverseFactorIsTheReferenceFactor() throws {
+        for (columns, tokens) in [(5, 3), (64, 200), (288, 40)] {
+            let gram = correlatedInputs(tokens: tokens, columns: columns, seed: UInt64(columns)).gram
+            let statistics = try InputStatistics(
+                columns: columns, tokens: tokens, sumSquares: (0..<columns).map { gram[$0 * columns + $0] }, gram: gram)
+            let factor = try XCTUnwrap(try GPTQ.inverseFactor(statistics))
+            let reference = referenceFactor(gram: gram, tokens: tokens, columns: columns)
+            func frobenius(_ m: [Double]) -> Double { m.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            let kappa = frobenius(reference.h) * frobenius(reference.inverse)
+            let gamma = Double(columns) * Double.ulpOfOne / (1 - Double(columns) * Double.ulpOfOne)
+            let largest = reference.u.map(abs).max()!
+            let difference = zip(factor, reference.u).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(difference, 2 * gamma * kappa * largest, "n = \(columns), κ ≤ \(kappa)")
+            // Upper triangular, the lower part stored as zeros.
+            for i in 0..<columns { for j in 0..<i { XCTAssertEqual(factor[i * columns + j], 0) } }
+        }
+    }
+
     func testGPTQMatchesAnIndependentFloat64Reference() throws {
         for type in QuantType.allCases {
             let rows = 3, columns = 288, tokens = 40  // two blocks of updates (GPTQ.block), the last partial
             let w = Distribution.normal.values(rows * columns, seed: 8)
-            // Inputs with correlated columns, so compensation has something to do.
-            var random = Random(seed: 11)
-            let x = (0..<tokens).flatMap { _ -> [Double] in
-                let common = Double(random.normal())
-                return (0..<columns).map { c in Double(random.normal()) + (c % 4 == 0 ? 2 * common : 0) }
-            }
-            var gram = [Double](repeating: 0, count: columns * columns)
-            for t in 0..<tokens { for i in 0..<columns { for j in 0..<columns { gram[i * columns + j] += x[t * columns + i] * x[t * columns + j] } } }
+            let (x, gram) = correlatedInputs(tokens: tokens, columns: columns, seed: 11)
             let sumSq = (0..<columns).map { gram[$0 * columns + $0] }
             let statistics = try InputStatistics(columns: columns, tokens: tokens, sumSquares: sumSq, gram: gram)
             let stored = try bytes(w, rows: rows, columns: columns, type: type, method: .gptq, statistics: statistics)
