@@ -72,46 +72,52 @@ public enum GPTQ {
             let u = UncheckedSendable(factor == nil ? nil : upper.baseAddress)
             for first in stride(from: 0, to: n, by: width) {
                 let end = min(first + width, n)
-                BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: rows) { r in
-                    let (w, errors, dst) = shared.value
-                    guard failures.value[r] == nil else { return }
-                    let row = w + r * n, out = dst + r * layout.rowStride, values = out.assumingMemoryBound(to: UInt8.self)
-                    if first == 0 { values.initialize(repeating: 0, count: layout.valueBytesPerRow) }
-                    var scale: Float = 0, minimum: Float = 0
-                    for i in first..<end {
-                        if i % g == 0 {
-                            // The group's parameters, from its values as updated so far.
-                            let group = i / g, groupEnd = min(i + g, n)
-                            let current = (i..<groupEnd).map { Float(row[$0]) }
-                            guard current.allSatisfy(\.isFinite) else {
-                                failures.value[r] = "row \(firstRow + r), columns \(i)..<\(groupEnd): NaN or infinite value"
-                                return
-                            }
-                            (scale, minimum) = searched(current, type: layout.type, groupSize: g, weights: searchWeights[i..<i + g])
-                            guard scale.isFinite, minimum.isFinite else {
-                                failures.value[r] = "row \(firstRow + r), columns \(i)..<\(groupEnd): values too large for \(layout.type.rawValue)'s f16 scales"
-                                return
-                            }
-                            storeHalf(scale, at: out + layout.scalesOffset + 2 * group)
-                            if q4 { storeHalf(minimum, at: out + layout.minimumsOffset + 2 * group) }
+                // A group at a time: its columns are rounded row by row (in parallel), each
+                // error fed into the group's later columns there, then into the block's later
+                // columns by one dgemm, so that little of the work is scalar.
+                for start in stride(from: first, to: end, by: g) {
+                    let groupEnd = min(start + g, n)
+                    BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: rows) { r in
+                        let (w, errors, dst) = shared.value
+                        guard failures.value[r] == nil else { return }
+                        let row = w + r * n, out = dst + r * layout.rowStride, values = out.assumingMemoryBound(to: UInt8.self)
+                        if start == 0 { values.initialize(repeating: 0, count: layout.valueBytesPerRow) }
+                        // The group's parameters, from its values as updated so far.
+                        let current = (start..<groupEnd).map { Float(row[$0]) }
+                        guard current.allSatisfy(\.isFinite) else {
+                            failures.value[r] = "row \(firstRow + r), columns \(start)..<\(groupEnd): NaN or infinite value"
+                            return
                         }
-                        let x = Float(row[i]), stored: Float
-                        if q4 {
-                            let q = scale == 0 ? 0 : roundHalfEven(min(max((x - minimum) * (1 / scale), 0), 15))
-                            stored = scale * q + minimum
-                            let start = i - i % g, j = i - start
-                            values[start / 2 + j % (g / 2)] |= UInt8(q) << (j < g / 2 ? 0 : 4)
-                        } else {
-                            let q = scale == 0 ? 0 : roundHalfEven(min(max(x * (1 / scale), -127), 127))
-                            stored = scale * q
-                            values[i] = UInt8(bitPattern: Int8(q))
+                        let (scale, minimum) = searched(current, type: layout.type, groupSize: g, weights: searchWeights[start..<start + g])
+                        guard scale.isFinite, minimum.isFinite else {
+                            failures.value[r] = "row \(firstRow + r), columns \(start)..<\(groupEnd): values too large for \(layout.type.rawValue)'s f16 scales"
+                            return
                         }
-                        guard let u = u.value else { continue }  // nothing excited the inputs: nearest integers
-                        let error = (row[i] - Double(stored)) / u[i * n + i]
-                        errors[r * width + i - first] = error
-                        for j in i + 1..<end { row[j] -= error * u[i * n + j] }
-                    }
-                } }
+                        storeHalf(scale, at: out + layout.scalesOffset + 2 * (start / g))
+                        if q4 { storeHalf(minimum, at: out + layout.minimumsOffset + 2 * (start / g)) }
+                        for i in start..<groupEnd {
+                            let x = Float(row[i]), stored: Float
+                            if q4 {
+                                let q = scale == 0 ? 0 : roundHalfEven(min(max((x - minimum) * (1 / scale), 0), 15))
+                                stored = scale * q + minimum
+                                let j = i - start
+                                values[start / 2 + j % (g / 2)] |= UInt8(q) << (j < g / 2 ? 0 : 4)
+                            } else {
+                                let q = scale == 0 ? 0 : roundHalfEven(min(max(x * (1 / scale), -127), 127))
+                                stored = scale * q
+                                values[i] = UInt8(bitPattern: Int8(q))
+                            }
+                            guard let u = u.value else { continue }  // nothing excited the inputs: nearest integers
+                            let error = (row[i] - Double(stored)) / u[i * n + i]
+                            errors[r * width + i - first] = error
+                            for j in i + 1..<groupEnd { row[j] -= error * u[i * n + j] }
+                        }
+                    } }
+                    guard let u = u.value, groupEnd < end else { continue }
+                    // The block's columns after the group: w[:, groupEnd..<end] -= errors · U[start..<groupEnd, groupEnd..<end].
+                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(end - groupEnd), Int32(groupEnd - start), -1,
+                                errors + start - first, Int32(width), u + start * n + groupEnd, Int32(n), 1, w + groupEnd, Int32(n))
+                }
                 if let problem = (0..<rows).lazy.compactMap({ failures.value[$0] }).first { throw MoltError.unsupported(problem) }
                 guard let u = u.value, end < n else { continue }
                 // The columns after the block: w[:, end...] -= errors · U[first..<end, end...].
