@@ -8,6 +8,11 @@ committed ones, so the three texts are known to share no file.
 
     python3 Scripts/quality_devtext.py -o /tmp/dev.txt
     python3 Scripts/quality_heldout.py --text /tmp/dev.txt ...
+
+With --large-calibration, also writes every held-out file that none of the three texts took,
+whole, in the same order: Fixtures/trained/calibration-large.txt, the calibration text with
+enough tokens for GPTQ's per-expert Hessians (BENCHMARKS.md, issue 11), disjoint from both the
+held-out and the development text.
 """
 import argparse
 import os
@@ -24,6 +29,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--bytes", type=int, default=200_000, help="size of the development text (default 200,000)")
+    ap.add_argument("--large-calibration", help="also write the held-out files no text took, whole, here")
     args = ap.parse_args()
     base, rels = stdlib_files()
     texts, _ = read_texts(base, rels)
@@ -42,6 +48,14 @@ def main():
     with open(args.output, "w", encoding="utf-8", newline="") as f:
         f.write(dev)
     print(f"{args.output}: {len(dev.encode('utf-8')):,} bytes from {len(names)} held-out files", file=sys.stderr)
+    if args.large_calibration:
+        taken |= set(names)
+        rest = [ft for ft in held if ft[0] not in taken]
+        large, _, large_names = build_pieces(rest, 0, sum(len(t.encode("utf-8")) for _, t in rest), 1 << 40)
+        with open(args.large_calibration, "w", encoding="utf-8", newline="") as f:
+            f.write(large)
+        print(f"{args.large_calibration}: {len(large.encode('utf-8')):,} bytes from {len(large_names)} held-out files",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

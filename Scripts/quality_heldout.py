@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Calibrated quantization judged on held-out text (issue 11): for each recipe and method,
-`molt convert` on the trained fixture (calibrated on Fixtures/trained/calibration.txt, or on
-self-generated text), then the source and the converted model are run side by side by the
+`molt convert` on the trained fixture (calibrated on the first --calibration-tokens tokens of
+--calibration, by default Fixtures/trained/calibration.txt, or, for the -self methods, on text
+the source generates itself), then the source and the converted model are run side by side by the
 independent PyTorch reference (Scripts/blackmamba_reference.py, f32; the converted weights
 dequantized by `molt export`) on held-out text that no calibration saw: the first --tokens
 tokens of Fixtures/trained/heldout.txt, in windows of --window tokens, each from a zero state.
@@ -41,6 +42,7 @@ METHODS = {
     "weighted": ["--method", "weighted"],
     "weighted-self": ["--method", "weighted", "--self"],
     "gptq": ["--method", "gptq"],
+    "gptq-self": ["--method", "gptq", "--self"],
 }
 
 
@@ -101,6 +103,10 @@ def main():
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated method names")
     ap.add_argument("--text", default=f"{FIXTURE}/heldout.txt",
                     help="text to judge on (default heldout.txt; tune on Scripts/quality_devtext.py's text, never on it)")
+    ap.add_argument("--calibration", default=f"{FIXTURE}/calibration.txt",
+                    help="calibration text of the calibrated rows (default the fixture's calibration.txt)")
+    ap.add_argument("--calibration-tokens", type=int, default=8192,
+                    help="calibration tokens taken from that text (molt convert's --calibration-tokens)")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -117,7 +123,8 @@ def main():
             for method in args.methods.split(","):
                 out, st = os.path.join(tmp, "m.molt"), os.path.join(tmp, "m.safetensors")
                 flags = [f for f in METHODS[method] if f != "--self"]
-                calibration = [] if "--self" in METHODS[method] else ["--calibration", f"{FIXTURE}/calibration.txt"]
+                calibration = [] if "--self" in METHODS[method] else ["--calibration", args.calibration,
+                                                                           "--calibration-tokens", str(args.calibration_tokens)]
                 start = time.time()
                 subprocess.run([MOLT, "convert", FIXTURE, "-o", out, "--force", "--tokenizer", TOKENIZER, *calibration,
                                 "--max-kl", "100", "--min-top1", "0", "--min-routing", "0", *RECIPES[recipe], *flags],
