@@ -17,6 +17,8 @@ public enum GPTQ {
     public static let dampening = 0.01
     /// Columns whose updates are applied together, about.
     static let block = 256
+    /// Rows that go through the columns together, on one core.
+    static let sliceRows = 64
 
     /// U with H⁻¹ = Uᵀ U (U upper triangular, row-major n × n), H = gram / tokens + dampening ·
     /// mean(diag) · I: the factor the updates read. nil when H is zero (no token, or inputs all
@@ -62,69 +64,81 @@ public enum GPTQ {
         defer { w.deallocate() }
         let errors = UnsafeMutablePointer<Double>.allocate(capacity: rows * width)
         defer { errors.deallocate() }
+        errors.initialize(repeating: 0, count: rows * width)
         for i in 0..<rows * n { w[i] = Double(source[i]) }
         let failures = UncheckedSendable(UnsafeMutablePointer<String?>.allocate(capacity: rows))
         failures.value.initialize(repeating: nil, count: rows)
         defer { failures.value.deallocate() }
         let shared = UncheckedSendable((w: w, errors: errors, dst: destination))
-        try (factor ?? []).withUnsafeBufferPointer { upper in
+        // Rows are independent: each slice of rows goes through every column on its own, its
+        // products on one OpenBLAS thread, so that the cores work without waiting for each
+        // other. (With OpenBLAS's own threads the slices' rounding and its workers, which spin
+        // between calls, shared the two cores: a third of the CPU time was sched_yield.)
+        let threads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(threads) }
+        let slices = (rows + sliceRows - 1) / sliceRows
+        (factor ?? []).withUnsafeBufferPointer { upper in
             // (An empty array's buffer may still have an address.)
             let u = UncheckedSendable(factor == nil ? nil : upper.baseAddress)
-            for first in stride(from: 0, to: n, by: width) {
-                let end = min(first + width, n)
-                // A group at a time: its columns are rounded row by row (in parallel), each
-                // error fed into the group's later columns there, then into the block's later
-                // columns by one dgemm, so that little of the work is scalar.
-                for start in stride(from: first, to: end, by: g) {
-                    let groupEnd = min(start + g, n)
-                    BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: rows) { r in
-                        let (w, errors, dst) = shared.value
-                        guard failures.value[r] == nil else { return }
-                        let row = w + r * n, out = dst + r * layout.rowStride, values = out.assumingMemoryBound(to: UInt8.self)
-                        if start == 0 { values.initialize(repeating: 0, count: layout.valueBytesPerRow) }
-                        // The group's parameters, from its values as updated so far.
-                        let current = (start..<groupEnd).map { Float(row[$0]) }
-                        guard current.allSatisfy(\.isFinite) else {
-                            failures.value[r] = "row \(firstRow + r), columns \(start)..<\(groupEnd): NaN or infinite value"
-                            return
-                        }
-                        let (scale, minimum) = searched(current, type: layout.type, groupSize: g, weights: searchWeights[start..<start + g])
-                        guard scale.isFinite, minimum.isFinite else {
-                            failures.value[r] = "row \(firstRow + r), columns \(start)..<\(groupEnd): values too large for \(layout.type.rawValue)'s f16 scales"
-                            return
-                        }
-                        storeHalf(scale, at: out + layout.scalesOffset + 2 * (start / g))
-                        if q4 { storeHalf(minimum, at: out + layout.minimumsOffset + 2 * (start / g)) }
-                        for i in start..<groupEnd {
-                            let x = Float(row[i]), stored: Float
-                            if q4 {
-                                let q = scale == 0 ? 0 : roundHalfEven(min(max((x - minimum) * (1 / scale), 0), 15))
-                                stored = scale * q + minimum
-                                let j = i - start
-                                values[start / 2 + j % (g / 2)] |= UInt8(q) << (j < g / 2 ? 0 : 4)
-                            } else {
-                                let q = scale == 0 ? 0 : roundHalfEven(min(max(x * (1 / scale), -127), 127))
-                                stored = scale * q
-                                values[i] = UInt8(bitPattern: Int8(q))
+            BusyCores.occupy { DispatchQueue.concurrentPerform(iterations: slices) { slice in
+                let (w, allErrors, dst) = shared.value
+                let firstOfSlice = slice * sliceRows, count = min(sliceRows, rows - firstOfSlice)
+                let errors = allErrors + firstOfSlice * width, slab = w + firstOfSlice * n
+                for first in stride(from: 0, to: n, by: width) {
+                    let end = min(first + width, n)
+                    // A group at a time: its columns are rounded row by row, each error fed into
+                    // the group's later columns there, then into the block's later columns by
+                    // one dgemm, so that little of the work is scalar.
+                    for start in stride(from: first, to: end, by: g) {
+                        let groupEnd = min(start + g, n)
+                        for r in firstOfSlice..<firstOfSlice + count where failures.value[r] == nil {
+                            let row = w + r * n, out = dst + r * layout.rowStride, values = out.assumingMemoryBound(to: UInt8.self)
+                            if start == 0 { values.initialize(repeating: 0, count: layout.valueBytesPerRow) }
+                            // The group's parameters, from its values as updated so far.
+                            let current = (start..<groupEnd).map { Float(row[$0]) }
+                            guard current.allSatisfy(\.isFinite) else {
+                                failures.value[r] = "row \(firstRow + r), columns \(start)..<\(groupEnd): NaN or infinite value"
+                                continue
                             }
-                            guard let u = u.value else { continue }  // nothing excited the inputs: nearest integers
-                            let error = (row[i] - Double(stored)) / u[i * n + i]
-                            errors[r * width + i - first] = error
-                            for j in i + 1..<groupEnd { row[j] -= error * u[i * n + j] }
+                            let (scale, minimum) = searched(current, type: layout.type, groupSize: g, weights: searchWeights[start..<start + g])
+                            guard scale.isFinite, minimum.isFinite else {
+                                failures.value[r] = "row \(firstRow + r), columns \(start)..<\(groupEnd): values too large for \(layout.type.rawValue)'s f16 scales"
+                                continue
+                            }
+                            storeHalf(scale, at: out + layout.scalesOffset + 2 * (start / g))
+                            if q4 { storeHalf(minimum, at: out + layout.minimumsOffset + 2 * (start / g)) }
+                            for i in start..<groupEnd {
+                                let x = Float(row[i]), stored: Float
+                                if q4 {
+                                    let q = scale == 0 ? 0 : roundHalfEven(min(max((x - minimum) * (1 / scale), 0), 15))
+                                    stored = scale * q + minimum
+                                    let j = i - start
+                                    values[start / 2 + j % (g / 2)] |= UInt8(q) << (j < g / 2 ? 0 : 4)
+                                } else {
+                                    let q = scale == 0 ? 0 : roundHalfEven(min(max(x * (1 / scale), -127), 127))
+                                    stored = scale * q
+                                    values[i] = UInt8(bitPattern: Int8(q))
+                                }
+                                guard let u = u.value else { continue }  // nothing excited the inputs: nearest integers
+                                let error = (row[i] - Double(stored)) / u[i * n + i]
+                                errors[(r - firstOfSlice) * width + i - first] = error
+                                for j in i + 1..<groupEnd { row[j] -= error * u[i * n + j] }
+                            }
                         }
-                    } }
-                    guard let u = u.value, groupEnd < end else { continue }
-                    // The block's columns after the group: w[:, groupEnd..<end] -= errors · U[start..<groupEnd, groupEnd..<end].
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(end - groupEnd), Int32(groupEnd - start), -1,
-                                errors + start - first, Int32(width), u + start * n + groupEnd, Int32(n), 1, w + groupEnd, Int32(n))
+                        guard let u = u.value, groupEnd < end else { continue }
+                        // The block's columns after the group: w[:, groupEnd..<end] -= errors · U[start..<groupEnd, groupEnd..<end].
+                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(end - groupEnd), Int32(groupEnd - start), -1,
+                                    errors + start - first, Int32(width), u + start * n + groupEnd, Int32(n), 1, slab + groupEnd, Int32(n))
+                    }
+                    guard let u = u.value, end < n else { continue }
+                    // The columns after the block: w[:, end...] -= errors · U[first..<end, end...].
+                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n - end), Int32(end - first), -1,
+                                errors, Int32(width), u + first * n + end, Int32(n), 1, slab + end, Int32(n))
                 }
-                if let problem = (0..<rows).lazy.compactMap({ failures.value[$0] }).first { throw MoltError.unsupported(problem) }
-                guard let u = u.value, end < n else { continue }
-                // The columns after the block: w[:, end...] -= errors · U[first..<end, end...].
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n - end), Int32(end - first), -1,
-                            errors, Int32(width), u + first * n + end, Int32(n), 1, w + end, Int32(n))
-            }
+            } }
         }
+        if let problem = (0..<rows).lazy.compactMap({ failures.value[$0] }).first { throw MoltError.unsupported(problem) }
         var job = molt_quant_job()
         job.type = layout.type == .q8 ? MOLT_QUANT_Q8 : MOLT_QUANT_Q4
         job.source = MOLT_QUANT_SOURCE_F32

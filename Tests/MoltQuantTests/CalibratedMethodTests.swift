@@ -196,7 +196,8 @@ final class CalibratedMethodTests: XCTestCase {
 
     func testGPTQMatchesAnIndependentFloat64Reference() throws {
         for type in QuantType.allCases {
-            let rows = 3, columns = 288, tokens = 40  // two blocks of updates (GPTQ.block), the last partial
+            // Two slices of rows (GPTQ.sliceRows) and two blocks of updates (GPTQ.block), the last of each partial.
+            let rows = GPTQ.sliceRows + 3, columns = 288, tokens = 40
             let w = Distribution.normal.values(rows * columns, seed: 8)
             let (x, gram) = correlatedInputs(tokens: tokens, columns: columns, seed: 11)
             let sumSq = (0..<columns).map { gram[$0 * columns + $0] }
