@@ -9,8 +9,9 @@ import MoltCore
 /// columns not yet rounded, so that the product W x rather than W itself stays close. Each
 /// group's scale (and minimum) is chosen by the weighted search (`searchWeights`, from the
 /// calibrated importance) on its values as updated when the group is reached. The updates are
-/// applied a block of columns at a time (the paper's lazy batches): most of the work is one
-/// dgemm per block, and H⁻¹'s factor comes from LAPACK (`inverseFactor`).
+/// applied a block of columns at a time (the paper's lazy batches), and inside a block a group
+/// at a time: most of the work is dgemms, each slice of rows on one core, and H⁻¹'s factor
+/// comes from LAPACK (`inverseFactor`).
 public enum GPTQ {
     /// Added to H's diagonal, as a share of its mean: keeps H invertible (columns no token
     /// excited) and tempers the updates.
@@ -72,8 +73,8 @@ public enum GPTQ {
         let shared = UncheckedSendable((w: w, errors: errors, dst: destination))
         // Rows are independent: each slice of rows goes through every column on its own, its
         // products on one OpenBLAS thread, so that the cores work without waiting for each
-        // other. (With OpenBLAS's own threads the slices' rounding and its workers, which spin
-        // between calls, shared the two cores: a third of the CPU time was sched_yield.)
+        // other. (On OpenBLAS's own threads, its workers spun between the short dgemms while the
+        // rows were rounded: a third of the CPU time went to sched_yield.)
         let threads = openblas_get_num_threads()
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(threads) }
