@@ -46,9 +46,11 @@ struct Convert: ParsableCommand {
     @Option(help: """
         Quantizer: weighted (search weighted by calibrated input importance), gptq (error \
         compensation through the calibrated inputs' Hessian), search (lowest squared weight \
-        error per group) or nearest (round to nearest).
+        error per group) or nearest (round to nearest). Default: gptq where its work is \
+        small (up to 100 GFLOP counted: models of tens of millions of parameters), weighted \
+        above (minutes against seconds on the 1.5B shapes); the report names the method used.
         """)
-    var method: QuantMethod = .weighted
+    var method: QuantMethod?
 
     @Option(help: "Calibration statistics from `molt calibrate` to quantize with (checked against the source's SHA-256).")
     var calibrationStats: String?
@@ -103,8 +105,8 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let recipe = try Recipe(
-            experts: experts, mamba: mamba, embedding: embedding, others: others.type, groupSize: groupSize, method: method,
+        var recipe = try Recipe(
+            experts: experts, mamba: mamba, embedding: embedding, others: others.type, groupSize: groupSize, method: method ?? .weighted,
             compressed: try compressedGroups())
         // Every output path is checked before any work: one that exists (without --force) or
         // cannot be written fails now, not after the conversion and its check.
@@ -124,7 +126,7 @@ struct Convert: ParsableCommand {
         // read of each file.
         let table = checkpoint.tensors
         let digests = Background(.dedicated()) { try table.digestFiles(checkpoint.files).map { ($0.file, $0.sha256) } }
-        let calibration = try calibrate(checkpoint, recipe: recipe, tokenizer: parsedTokenizer, digests: digests)
+        let calibration = try calibrate(checkpoint, recipe: &recipe, tokenizer: parsedTokenizer, digests: digests)
         if let name = testPerturb {
             // Test-only: damage one tensor so the verifier can be seen to catch it.
             guard let tensor = tensors[name] else { throw MoltError(.usage, "--test-perturb: no tensor \(name)") }
@@ -231,20 +233,31 @@ struct Convert: ParsableCommand {
 
     /// Statistics for a calibrated method, when the recipe quantizes anything: from a saved
     /// file (checked against the source), the --calibration text, or self-generated text.
+    /// Without --method, also settles the recipe's method (`QuantMethod.defaultMethod`).
     private func calibrate(
-        _ checkpoint: Checkpoint, recipe: Recipe, tokenizer: Tokenizer?, digests: Background<[(MappedFile, String)]>
+        _ checkpoint: Checkpoint, recipe: inout Recipe, tokenizer: Tokenizer?, digests: Background<[(MappedFile, String)]>
     ) throws -> (statistics: CalibrationStatistics, fileSHA256: String?)? {
-        let quantized = Dictionary(uniqueKeysWithValues: checkpoint.tensors.byName.compactMap { name, tensor in
-            recipe.type(of: name, tensor).isQuantized ? (name, tensor.shape[1]) : nil
-        })
+        let weights = checkpoint.tensors.byName.filter { name, tensor in recipe.type(of: name, tensor).isQuantized }
+        let quantized = weights.mapValues { $0.shape[1] }
+        let calibrated = (method?.isCalibrated ?? true) || targetKL != nil
+        let saved = calibrated ? try calibrationStats.map { path in (path: path, statistics: try StatisticsFile.read(path)) } : nil
+        if method == nil, !weights.isEmpty {
+            let shapes = weights.values.map { (rows: $0.shape[0], columns: $0.shape[1]) }
+            let gram = saved?.statistics.hasGram ?? true
+            recipe.method = .defaultMethod(quantizing: shapes, gramAvailable: gram)
+            let work = String(format: "%.1f GFLOP", shapes.reduce(0) { $0 + QuantMethod.gptqWork(rows: $1.rows, columns: $1.columns) } / 1e9)
+            Terminal.note(
+                recipe.method == .gptq ? "quantizer: gptq, the default where its work is small (\(work) here)"
+                    : gram ? "quantizer: weighted, the default where gptq's work is large (\(work) here; --method gptq asks for it)"
+                    : "quantizer: weighted, the default with statistics that have no Gram matrix (gptq needs `molt calibrate --gram`)")
+        }
         // --target-kl measures each tensor's sensitivity with the statistics, whatever the method.
         guard recipe.method.isCalibrated || targetKL != nil, !quantized.isEmpty else {
             if calibrationStats != nil { Terminal.warning("--calibration-stats is unused: --method \(recipe.method.rawValue) is not calibrated") }
             return nil
         }
         let source = { CalibrationSupport.identity(try digests.wait().map { ($0.0.path, $0.1, $0.0.count) }) }
-        if let path = calibrationStats {
-            let statistics = try StatisticsFile.read(path)
+        if let (path, statistics) = saved {
             try statistics.check(against: try source(), file: path, quantized: quantized, needsGram: recipe.method.needsGram)
             Terminal.note(CalibrationSupport.summary(statistics))
             return (statistics, try MappedFile(path: path).sha256())

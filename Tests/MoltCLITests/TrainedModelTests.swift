@@ -16,8 +16,11 @@ private let tokenizer = trained + "/tokenizer.json"
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("parity: PASSED"))
+        // Without --method, a model this small is quantized by GPTQ, and the conversion says why.
+        #expect(result.stderr.contains("quantizer: gptq, the default where its work is small"), "\(result.stderr)")
         let file = try MoltFile(path: out)
         #expect(file.header.tokenizer != nil)
+        #expect(file.header.parity["quantizer"]?["method"] == .string("gptq"))
     }
 }
 
@@ -73,6 +76,8 @@ private let tokenizer = trained + "/tokenizer.json"
         ])
         #expect(convert.status == 0, "\(convert.stderr)")
         // The parity report names the method and the experts' counts; so does inspect.
+        // Statistics without the Gram matrix (no --gram) leave the default at the weighted search.
+        #expect(convert.stderr.contains("quantizer: weighted, the default with statistics that have no Gram matrix"))
         #expect(convert.stderr.contains("calibrated: \"weighted\" on 600 tokens of text sha256"))
         let file = try MoltFile(path: out)
         let calibration = file.header.quantization["calibration"]
