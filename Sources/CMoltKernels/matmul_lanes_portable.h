@@ -1,9 +1,9 @@
-/* Portable lanes of the integer matmul (matmul_int8.h): eight rows of W, in plain C arrays.
+/* Portable lanes of the integer matmul (matmul_int8.h): eight rows of X, in plain C arrays.
  * The reference the SIMD paths are tested against, and the path for CPUs without AVX2. */
 #include <math.h>
 #define LANES 8
-/* Rows of X in one tile. */
-#define X_TILE 4
+/* Rows of W in one register tile. */
+#define TILE_ROWS 4
 /* Whether q8 activations are stored biased by +128 (as unsigned bytes). */
 #define Q8_BIASED 0
 /* How X is quantized (activation.h). */
@@ -11,9 +11,9 @@
 
 typedef struct { int32_t v[LANES]; } ivec;
 typedef struct { float v[LANES]; } fvec;
-typedef const uint8_t *wvec; /* LANES groups of 4 bytes of a panel */
+typedef const int8_t *xvec; /* LANES groups of 4 values */
 
-static inline wvec wload(const uint8_t *p) { return p; }
+static inline xvec xload(const int8_t *p) { return p; }
 
 static inline int32_t dot4(const uint8_t *w, const int8_t *x, int is_signed) {
     int32_t sum = 0;
@@ -26,39 +26,28 @@ static inline ivec istart(int32_t start) {
     for (int i = 0; i < LANES; i++) a.v[i] = start;
     return a;
 }
-static inline ivec iload(const int32_t *p) {
-    ivec a;
-    for (int i = 0; i < LANES; i++) a.v[i] = p[i];
-    return a;
-}
 
-/* Adds, lane by lane, the dot product of the lane's 4 weights in w (q4: unsigned nibbles;
- * q8: int8) with the 4 values of x. */
-static inline ivec q4_step(ivec a, wvec w, const int8_t *x) {
-    for (int i = 0; i < LANES; i++) a.v[i] += dot4(w + 4 * i, x, 0);
+/* Adds, lane by lane, the dot product of 4 weights at w (q4: unsigned nibbles; q8: int8,
+ * whose magnitudes `magnitudes` the SIMD paths use) with the lane's 4 values of x. */
+static inline ivec q4_step(ivec a, const uint8_t *w, xvec x) {
+    for (int i = 0; i < LANES; i++) a.v[i] += dot4(w, x + 4 * i, 0);
     return a;
 }
-static inline ivec q8_step(ivec a, wvec w, const int8_t *x) {
-    for (int i = 0; i < LANES; i++) a.v[i] += dot4(w + 4 * i, x, 1);
+static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, xvec x) {
+    (void)magnitudes;
+    for (int i = 0; i < LANES; i++) a.v[i] += dot4(w, x + 4 * i, 1);
     return a;
 }
 static inline ivec q4_finish(ivec a) { return a; }
-/* q8 with int16 activations: the lane's 2 int16 weights times the 2 int16 values of x. */
-static inline ivec wide_step(ivec a, wvec w, const int8_t *x) {
+/* q8 with int16 activations: 2 int16 weights at w times the lane's 2 int16 values of x. */
+static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
     int16_t wv[2], xv[2];
-    memcpy(xv, x, 4);
+    memcpy(wv, w, 4);
     for (int i = 0; i < LANES; i++) {
-        memcpy(wv, w + 4 * i, 4);
+        memcpy(xv, x + 4 * i, 4);
         a.v[i] += (int32_t)wv[0] * xv[0] + (int32_t)wv[1] * xv[1];
     }
     return a;
-}
-
-/* Four rows (at rows + e * stride, `bytes` each, a multiple of 16) into a panel's four lanes
- * at `out`: 4 bytes of each row side by side, then the next 4 at out + out_stride. */
-static inline void interleave4(const uint8_t *rows, int64_t stride, int64_t bytes, uint8_t *out, int64_t out_stride) {
-    for (int64_t c = 0; c < bytes; c += 4)
-        for (int e = 0; e < 4; e++) memcpy(out + c / 4 * out_stride + 4 * e, rows + e * stride + c, 4);
 }
 
 /* The 2n values of n packed q4 bytes: low nibbles to low, high to high. */
@@ -96,16 +85,15 @@ static inline fvec fload(const float *p) {
 static inline void fstore(float *p, fvec a) {
     for (int i = 0; i < LANES; i++) p[i] = a.v[i];
 }
-/* Lane by lane: (float)dot * (X's block scale * the lane's scale) + sum, rounding the product
- * of the scales, then the fused multiply-add once (fmaf: one instruction where the hardware
- * has FMA). */
-static inline fvec fscaled(fvec sum, ivec dot, float x_scale, fvec scales) {
-    for (int i = 0; i < LANES; i++) sum.v[i] = fmaf((float)dot.v[i], x_scale * scales.v[i], sum.v[i]);
+/* Lane by lane: (float)dot * (scale * block scale) + sum, rounding the product of the scales,
+ * then the fused multiply-add once (fmaf: one instruction where the hardware has FMA). */
+static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
+    for (int i = 0; i < LANES; i++) sum.v[i] = fmaf((float)dot.v[i], scale * block_scales.v[i], sum.v[i]);
     return sum;
 }
-/* X's group sum * the lane's minimum + offset, lane by lane, fused. */
-static inline fvec foffset(fvec offset, float x_sum, fvec minimums) {
-    for (int i = 0; i < LANES; i++) offset.v[i] = fmaf(x_sum, minimums.v[i], offset.v[i]);
+/* minimum * group sum + offset, lane by lane, fused. */
+static inline fvec foffset(fvec offset, float minimum, fvec sums) {
+    for (int i = 0; i < LANES; i++) offset.v[i] = fmaf(minimum, sums.v[i], offset.v[i]);
     return offset;
 }
 static inline fvec fadd(fvec a, fvec b) {

@@ -37,7 +37,7 @@ import Testing
     /// q8/q4 weights with int8 activations, and q8 with int16: every Y element must be exactly
     /// Formats/kernels.md's integer product, as written out here in Swift (X quantized per block of 32, exact integer
     /// dot products, the f32 steps in their fixed order), on every path, for row counts of X
-    /// around the tiles (4, 8) and rows of W around both panel widths (8 and 16);
+    /// around both lane widths (8 and 16) and rows of W around the tiles (4, 8) and tasks (32);
     /// and within the activations' quantization bound plus f32 roundoff of the Double product.
     @Test(arguments: [(MoltTensorType.q8, ActivationPrecision.int8), (.q4, .int8), (.q8, .int16)])
     func isTheIntegerProduct(element: MoltTensorType, activations: ActivationPrecision) throws {
