@@ -8,7 +8,9 @@
  * ([K/4][LANES][4] bytes, twice that for int16), so that one register holds 4 bytes of every
  * row and 4 bytes of weights broadcast over it give each lane its products. W is read row by
  * row, as stored: a task unpacks TASK_ROWS rows (weight_group; q8 widened to int16 for int16
- * activations) and sweeps every block of X over them, TILE_ROWS rows of W at a time.
+ * activations) and sweeps every block of X over them, TILE_ROWS rows of W at a time; on the zmm
+ * paths a block of HALF_LANES rows or fewer takes the tile over the lower half of the lanes
+ * (matmul_int8_tile.h).
  *
  * Every element of Y is computed by one lane in this order, on every path:
  *   sum = 0; for each block b of 32 values (group g):
@@ -111,49 +113,18 @@ static unpacked_rows unpack_rows(const int8_job *job, void *scratch, int64_t fir
     return u;
 }
 
-/* Y for ROWS (a constant at each call site, so the accumulators stay in registers) rows of W
- * from row j0 of `u` and one block of X, into out[row][lane]. A block of 32 values is
- * 8 * width steps of 4 bytes. */
-static inline __attribute__((always_inline)) void int8_tile(const int ROWS, const int kind, const int8_job *job,
-                                                            const unpacked_rows *u, int64_t j0, const int8_t *xq,
-                                                            const float *xs, const float *xg,
-                                                            float out[TILE_ROWS][LANES]) {
-    const int q4 = kind == KIND_Q4, width = kind == KIND_WIDE ? 2 : 1;
-    int64_t stride = job->padded * width, groups = job->w->groups, per_group = job->w->group_size / 32;
-    fvec sum[TILE_ROWS];
-    for (int j = 0; j < ROWS; j++) sum[j] = fzero();
-    for (int64_t b = 0, group = 0, in_group = 0; b < job->blocks; b++) {
-        ivec acc[TILE_ROWS];
-        for (int j = 0; j < ROWS; j++)
-            acc[j] = istart(kind == KIND_Q8 && Q8_BIASED ? u->starts[(j0 + j) * job->blocks + b] : 0);
-        for (int64_t s = 0; s < 8 * width; s++) {
-            xvec x = xload(xq + (8 * width * b + s) * 4 * LANES);
-            int64_t at = 32 * width * b + 4 * s;
-            for (int j = 0; j < ROWS; j++) {
-                const uint8_t *weights = u->values + (j0 + j) * stride + at;
-                acc[j] = kind == KIND_Q4   ? q4_step(acc[j], weights, x)
-                         : kind == KIND_Q8 ? q8_step(acc[j], weights, u->magnitudes + (j0 + j) * stride + at, x)
-                                           : wide_step(acc[j], weights, x);
-            }
-        }
-        fvec block_scales = fload(xs + b * LANES);
-        for (int j = 0; j < ROWS; j++)
-            sum[j] = fscaled(sum[j], q4 ? q4_finish(acc[j]) : acc[j], u->scales[(j0 + j) * groups + group], block_scales);
-        /* Counted: b / per_group would be a division per block. */
-        if (++in_group == per_group) {
-            in_group = 0;
-            group++;
-        }
-    }
-    if (q4)
-        for (int j = 0; j < ROWS; j++) {
-            fvec offset = fzero();
-            for (int64_t group = 0; group < groups; group++)
-                offset = foffset(offset, u->minimums[(j0 + j) * groups + group], fload(xg + group * LANES));
-            sum[j] = fadd(sum[j], offset);
-        }
-    for (int j = 0; j < ROWS; j++) fstore(out[j], sum[j]);
-}
+#define TILE int8_tile
+#define V(name) name
+#include "matmul_int8_tile.h"
+#undef TILE
+#undef V
+#ifdef HALF_LANES
+#define TILE int8_tile_half
+#define V(name) name##_half
+#include "matmul_int8_tile.h"
+#undef TILE
+#undef V
+#endif
 
 static void int8_task(void *context, int64_t task, int worker) {
     int8_job *job = context;
@@ -172,17 +143,25 @@ static void int8_task(void *context, int64_t task, int worker) {
         int64_t m = job->t - xb * LANES < LANES ? job->t - xb * LANES : LANES;
         for (int64_t j0 = 0; j0 < n; j0 += TILE_ROWS) {
             int64_t rows = n - j0 < TILE_ROWS ? n - j0 : TILE_ROWS;
-            switch (rows * 3 + job->kind) {
-#define CASE(R)                                                                          \
-    case 3 * R + KIND_Q8: int8_tile(R, KIND_Q8, job, &u, j0, xq, xs, xg, out); break;     \
-    case 3 * R + KIND_Q4: int8_tile(R, KIND_Q4, job, &u, j0, xq, xs, xg, out); break;     \
-    case 3 * R + KIND_WIDE: int8_tile(R, KIND_WIDE, job, &u, j0, xq, xs, xg, out); break;
-                CASE(1) CASE(2) CASE(3) CASE(4)
+#define CASE(TILE, R)                                                                         \
+    case 3 * R + KIND_Q8: TILE(R, KIND_Q8, job, &u, j0, xq, xs, xg, out); break;                \
+    case 3 * R + KIND_Q4: TILE(R, KIND_Q4, job, &u, j0, xq, xs, xg, out); break;                \
+    case 3 * R + KIND_WIDE: TILE(R, KIND_WIDE, job, &u, j0, xq, xs, xg, out); break;
 #if TILE_ROWS > 4
-                CASE(5) CASE(6) CASE(7) CASE(8)
+#define TILES(TILE) CASE(TILE, 1) CASE(TILE, 2) CASE(TILE, 3) CASE(TILE, 4) CASE(TILE, 5) CASE(TILE, 6) CASE(TILE, 7) CASE(TILE, 8)
+#else
+#define TILES(TILE) CASE(TILE, 1) CASE(TILE, 2) CASE(TILE, 3) CASE(TILE, 4)
 #endif
-#undef CASE
+#ifdef HALF_LANES
+            if (m <= HALF_LANES) {
+                switch (rows * 3 + job->kind) { TILES(int8_tile_half) }
+            } else
+#endif
+            {
+                switch (rows * 3 + job->kind) { TILES(int8_tile) }
             }
+#undef TILES
+#undef CASE
             for (int64_t i = 0; i < m; i++)
                 for (int64_t j = 0; j < rows; j++) job->y[(xb * LANES + i) * w->rows + first + j0 + j] = out[j][i];
         }

@@ -1,6 +1,7 @@
 /* AVX2 lanes of the integer matmul (matmul_int8.h): eight rows of X, one per int32 lane of a
  * ymm register. maddubs multiplies unsigned by signed bytes and adds pairs into int16. */
 #include "matmul_lanes_x86.h"
+#include "matmul_ymm.h"
 #include "f32_lanes_ymm.h"
 #define LANES 8
 #define TILE_ROWS 4
@@ -10,41 +11,21 @@ typedef __m256i ivec;
 typedef __m256i xvec;
 
 static inline xvec xload(const int8_t *p) { return _mm256_load_si256((const __m256i *)p); }
-static inline __m256i broadcast4(const uint8_t *w) {
-    int32_t v;
-    memcpy(&v, w, 4);
-    return _mm256_set1_epi32(v);
-}
-
 static inline ivec istart(int32_t start) { return _mm256_set1_epi32(start); }
 
-/* q4: nibble (<= 15) times int8 (|x| <= 127) pairs stay under 3810, so a block's 8 steps sum
- * in int16 (at most 30480) and widen once, in q4_finish. */
-static inline ivec q4_step(ivec a, const uint8_t *w, xvec x) {
-    return _mm256_add_epi16(a, _mm256_maddubs_epi16(broadcast4(w), x));
-}
-static inline ivec q4_finish(ivec a) { return _mm256_madd_epi16(a, _mm256_set1_epi16(1)); }
-/* q8: |w| times x with w's sign (pairs at most 2 * 128 * 127, inside int16), widened each
- * step. */
+static inline ivec q4_step(ivec a, const uint8_t *w, xvec x) { return ymm_q4_step(a, w, x); }
+static inline ivec q4_finish(ivec a) { return ymm_q4_finish(a); }
 static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, xvec x) {
-    __m256i pairs = _mm256_maddubs_epi16(broadcast4(magnitudes), _mm256_sign_epi8(x, broadcast4(w)));
-    return _mm256_add_epi32(a, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+    return ymm_q8_step(a, w, magnitudes, x);
 }
-
-/* q8 with int16 activations: madd takes 2 int16 weights times 2 values into each int32 lane
- * (at most 2 * 128 * 32767). */
-static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
-    return _mm256_add_epi32(a, _mm256_madd_epi16(broadcast4(w), x));
-}
+static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) { return ymm_wide_step(a, w, x); }
 
 static inline fvec fload(const float *p) { return _mm256_load_ps(p); }
 static inline void fstore(float *p, fvec a) { _mm256_store_ps(p, a); }
 static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(_mm256_set1_ps(scale), block_scales), sum);
+    return ymm_fscaled(sum, dot, scale, block_scales);
 }
-static inline fvec foffset(fvec offset, float minimum, fvec sums) {
-    return _mm256_fmadd_ps(_mm256_set1_ps(minimum), sums, offset);
-}
+static inline fvec foffset(fvec offset, float minimum, fvec sums) { return ymm_foffset(offset, minimum, sums); }
 
 /* The f32 route's steps (matmul_float.h): eight consecutive values of a row of W or of Y. */
 static inline void fstoreu(float *p, fvec a) { _mm256_storeu_ps(p, a); }

@@ -15,3 +15,16 @@ static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, 
 }
 /* q8 with int16 activations: vpdpwssd adds 2 int16 products per lane. */
 static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) { return _mm512_dpwssd_epi32(a, broadcast4(w), x); }
+
+/* The lower half: the same instructions on ymm registers (AVX-512 VL). */
+static inline ivec_half q4_step_half(ivec_half a, const uint8_t *w, xvec_half x) {
+    return _mm256_dpbusd_epi32(a, ymm_broadcast4(w), x);
+}
+static inline ivec_half q4_finish_half(ivec_half a) { return a; }
+static inline ivec_half q8_step_half(ivec_half a, const uint8_t *w, const uint8_t *magnitudes, xvec_half x) {
+    (void)magnitudes;
+    return _mm256_dpbusd_epi32(a, x, ymm_broadcast4(w));
+}
+static inline ivec_half wide_step_half(ivec_half a, const uint8_t *w, xvec_half x) {
+    return _mm256_dpwssd_epi32(a, ymm_broadcast4(w), x);
+}
