@@ -86,6 +86,13 @@ public enum GPTQ {
                 let (w, allErrors, dst) = shared.value
                 let firstOfSlice = slice * sliceRows, count = min(sliceRows, rows - firstOfSlice)
                 let errors = allErrors + firstOfSlice * width, slab = w + firstOfSlice * n
+                // The errors of the block's columns `from` (the block starts at `first`) fed into the
+                // slice's columns `into`: w[:, into] -= errors[:, from] · U[from, into].
+                func feed(_ u: UnsafePointer<Double>, first: Int, from: Range<Int>, into: Range<Int>) {
+                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(into.count), Int32(from.count), -1,
+                                errors + from.lowerBound - first, Int32(width), u + from.lowerBound * n + into.lowerBound, Int32(n), 1,
+                                slab + into.lowerBound, Int32(n))
+                }
                 for first in stride(from: 0, to: n, by: width) {
                     let end = min(first + width, n)
                     // A group at a time: its columns are rounded row by row, each error fed into
@@ -127,15 +134,11 @@ public enum GPTQ {
                                 for j in i + 1..<groupEnd { row[j] -= error * u[i * n + j] }
                             }
                         }
-                        guard let u = u.value, groupEnd < end else { continue }
-                        // The block's columns after the group: w[:, groupEnd..<end] -= errors · U[start..<groupEnd, groupEnd..<end].
-                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(end - groupEnd), Int32(groupEnd - start), -1,
-                                    errors + start - first, Int32(width), u + start * n + groupEnd, Int32(n), 1, slab + groupEnd, Int32(n))
+                        // Into the block's columns after the group.
+                        if let u = u.value, groupEnd < end { feed(u, first: first, from: start..<groupEnd, into: groupEnd..<end) }
                     }
-                    guard let u = u.value, end < n else { continue }
-                    // The columns after the block: w[:, end...] -= errors · U[first..<end, end...].
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n - end), Int32(end - first), -1,
-                                errors, Int32(width), u + first * n + end, Int32(n), 1, slab + end, Int32(n))
+                    // Into the columns after the block.
+                    if let u = u.value, end < n { feed(u, first: first, from: first..<end, into: end..<n) }
                 }
             } }
         }
