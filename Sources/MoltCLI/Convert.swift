@@ -245,7 +245,7 @@ struct Convert: ParsableCommand {
             let shapes = weights.values.map { (rows: $0.shape[0], columns: $0.shape[1]) }
             let gram = saved?.statistics.hasGram ?? true
             recipe.method = .defaultMethod(quantizing: shapes, gramAvailable: gram)
-            let work = String(format: "%.1f GFLOP", shapes.reduce(0) { $0 + QuantMethod.gptqWork(rows: $1.rows, columns: $1.columns) } / 1e9)
+            let work = String(format: "%.1f GFLOP", QuantMethod.gptqWork(shapes) / 1e9)
             Terminal.note(
                 recipe.method == .gptq ? "quantizer: gptq, the default where its work is small (\(work) here)"
                     : gram ? "quantizer: weighted, the default where gptq's work is large (\(work) here; --method gptq asks for it)"

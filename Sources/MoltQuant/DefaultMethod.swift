@@ -11,6 +11,11 @@ extension QuantMethod {
         return 2.0 / 3.0 * n * n * n + Double(rows) * n * n
     }
 
+    /// GPTQ's floating-point operations over weights of these [out, in] shapes.
+    public static func gptqWork(_ shapes: [(rows: Int, columns: Int)]) -> Double {
+        shapes.reduce(0) { $0 + gptqWork(rows: $1.rows, columns: $1.columns) }
+    }
+
     /// The most GPTQ work the default takes on: about 6 s of one core at the rate measured on
     /// the Zen 4 (an expert of the 1.5B shapes, 39 GFLOP counted, in 2.3 CPU s). The trained
     /// fixture's default recipe counts 2.7 GFLOP, the 1.5B shapes' 5.2 TFLOP (about 300 CPU s).
@@ -20,7 +25,6 @@ extension QuantMethod {
     /// `defaultGPTQBudget` of GPTQ work and the calibration can give their Gram matrices,
     /// otherwise `weighted`.
     public static func defaultMethod(quantizing shapes: [(rows: Int, columns: Int)], gramAvailable: Bool) -> QuantMethod {
-        let work = shapes.reduce(0) { $0 + gptqWork(rows: $1.rows, columns: $1.columns) }
-        return gramAvailable && work <= defaultGPTQBudget ? .gptq : .weighted
+        gramAvailable && gptqWork(shapes) <= defaultGPTQBudget ? .gptq : .weighted
     }
 }
