@@ -41,7 +41,7 @@ struct TestServer {
     }
 
     /// Polls `/health` until it says 200.
-    func waitUntilReady(seconds: Double = 60) async throws {
+    func waitUntilReady(seconds: Double = 300) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while try await send(.GET, "/health").status != 200 {
             guard Date() < deadline else { throw MoltError.badInput("the test server's model did not load") }
@@ -130,7 +130,7 @@ struct TestServer {
     }
 
     /// Polls `/metrics` until the sample named `name` (with its labels, as printed) has `value`.
-    func waitForMetric(_ name: String, _ value: String, seconds: Double = 20) async throws -> Bool {
+    func waitForMetric(_ name: String, _ value: String, seconds: Double = 120) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let text = try await send(.GET, "/metrics").body
