@@ -21,7 +21,7 @@
 /* How far ahead of its loads a quantized row kernel prefetches: the hardware prefetcher alone
  * leaves q4 decode well short of what the kernel does from L2 (BENCHMARKS.md, "Kernel design
  * choices"). Prefetches never fault, so running past the end of the matrix is harmless. */
-#define MOLT_PREFETCH_BYTES 2048
+#define MOLT_PREFETCH_BYTES 4096
 
 /* The activation vector as the row kernels read it, prepared once per matvec. */
 typedef struct {
@@ -168,6 +168,10 @@ void molt_pool_lock(molt_pool *pool);
 void molt_pool_unlock(molt_pool *pool);
 /* Runs fn(context, task, worker) for every task in 0..<tasks; returns when all are done. */
 void molt_pool_run(molt_pool *pool, int64_t tasks, molt_task_fn fn, void *context);
+/* The same, with each thread's tasks contiguous: 0..<tasks is cut into one range per thread,
+ * each thread takes its own range from the front, then helps the others from their backs.
+ * Consecutive tasks over consecutive rows then reach each core as one stream. */
+void molt_pool_run_ranges(molt_pool *pool, int64_t tasks, molt_task_fn fn, void *context);
 /* A 64-byte-aligned buffer of at least `bytes` that only `slot` uses, kept between runs:
  * slots 0..<threads belong to the workers, slot `threads` to the caller holding the lock.
  * NULL if memory ran out. */

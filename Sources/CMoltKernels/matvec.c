@@ -115,7 +115,7 @@ int molt_matvec(molt_pool *pool, const molt_matrix *w, const float *x, int64_t c
     job.rows_per_task = per_task < MIN_ROWS_PER_TASK ? MIN_ROWS_PER_TASK : per_task;
     int64_t per_piece = (int64_t)SHARED_PIECE_BYTES / (w->row_stride > 0 ? w->row_stride : 1);
     job.rows_per_piece = count == 1 ? job.rows_per_task : per_piece < 1 ? 1 : per_piece;
-    molt_pool_run(pool, (w->rows + job.rows_per_task - 1) / job.rows_per_task, matvec_task, &job);
+    molt_pool_run_ranges(pool, (w->rows + job.rows_per_task - 1) / job.rows_per_task, matvec_task, &job);
     molt_pool_unlock(pool);
     return 0;
 }

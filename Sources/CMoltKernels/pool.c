@@ -182,6 +182,61 @@ void molt_pool_run(molt_pool *pool, int64_t tasks, molt_task_fn fn, void *contex
     while (atomic_load_explicit(&pool->done, memory_order_acquire) < tasks) cpu_relax();
 }
 
+/* Runs by ranges use at most this many threads (a pool larger than that is not this
+ * project's use). */
+#define RANGE_LIMIT 64
+
+/* A range of tasks, [front, back), as one word: its owner takes tasks from the front, others
+ * from the back, each by compare-and-swap, so every task is taken exactly once. One cache
+ * line each, so that a thread's claims do not take the line others claim from. */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t word; /* back << 32 | front */
+} task_range;
+
+typedef struct {
+    molt_task_fn fn;
+    void *context;
+    int64_t ranges;
+    task_range range[RANGE_LIMIT];
+} ranges_job;
+
+static int take_from(_Atomic uint64_t *range, int front, int64_t *task) {
+    uint64_t word = atomic_load_explicit(range, memory_order_relaxed);
+    for (;;) {
+        uint64_t first = word & 0xFFFFFFFFu, back = word >> 32;
+        if (first >= back) return 0;
+        uint64_t taken = front ? word + 1 : word - ((uint64_t)1 << 32);
+        if (atomic_compare_exchange_weak_explicit(range, &word, taken, memory_order_relaxed, memory_order_relaxed)) {
+            *task = (int64_t)(front ? first : back - 1);
+            return 1;
+        }
+    }
+}
+
+/* Pool task r: range r from its front, then the other ranges from their backs. Whichever
+ * thread runs it, the tasks it takes are a contiguous run while it stays in one range. */
+static void range_task(void *context, int64_t r, int worker) {
+    ranges_job *job = context;
+    int64_t task;
+    while (take_from(&job->range[r].word, 1, &task)) job->fn(job->context, task, worker);
+    for (int64_t k = 1; k < job->ranges; k++)
+        while (take_from(&job->range[(r + k) % job->ranges].word, 0, &task)) job->fn(job->context, task, worker);
+}
+
+void molt_pool_run_ranges(molt_pool *pool, int64_t tasks, molt_task_fn fn, void *context) {
+    int64_t ranges = pool->threads < tasks ? pool->threads : tasks;
+    if (ranges > RANGE_LIMIT) ranges = RANGE_LIMIT;
+    if (ranges <= 1 || tasks > (int64_t)UINT32_MAX) {
+        molt_pool_run(pool, tasks, fn, context);
+        return;
+    }
+    ranges_job job = {.fn = fn, .context = context, .ranges = ranges};
+    for (int64_t r = 0; r < ranges; r++)
+        atomic_init(&job.range[r].word, (uint64_t)(tasks * (r + 1) / ranges) << 32 | (uint64_t)(tasks * r / ranges));
+    /* molt_pool_run publishes the run after these stores, so every thread sees them. */
+    molt_pool_run(pool, ranges, range_task, &job);
+}
+
 void *molt_pool_scratch(molt_pool *pool, int slot, size_t bytes) {
     scratch_slot *s = &pool->scratch[slot];
     if (!s->memory || s->size < bytes) {
@@ -209,6 +264,6 @@ static void parallel_task(void *context, int64_t task, int worker) {
 void molt_pool_parallel(molt_pool *pool, int64_t tasks, molt_parallel_fn fn, void *context) {
     parallel_job job = {fn, context};
     molt_pool_lock(pool);
-    molt_pool_run(pool, tasks, parallel_task, &job);
+    molt_pool_run_ranges(pool, tasks, parallel_task, &job);
     molt_pool_unlock(pool);
 }
