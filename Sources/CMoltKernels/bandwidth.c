@@ -32,6 +32,23 @@ static double seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The best of `repeats` passes summing `bytes` at `words` in pieces on the pool's threads. */
+static double best_rate(molt_pool *pool, const uint64_t *words, size_t bytes, int repeats) {
+    read_job job = {.words = words, .words_per_piece = PIECE_BYTES / 8, .count = bytes / 8};
+    int64_t pieces = (int64_t)((bytes + PIECE_BYTES - 1) / PIECE_BYTES);
+    double best = 0;
+    for (int r = 0; r < (repeats < 1 ? 1 : repeats); r++) {
+        double start = seconds();
+        molt_pool_run_ranges(pool, pieces, read_piece, &job);
+        double rate = (double)bytes / (seconds() - start);
+        if (rate > best) best = rate;
+    }
+    volatile uint64_t sink = 0;
+    for (int i = 0; i < 256; i++) sink += job.sums[i];
+    (void)sink;
+    return best;
+}
+
 /* A mapping of its own (so /proc/self/smaps describes it alone), aligned to a huge page so a
  * huge-page buffer can be all huge pages, advised one way or the other before it is touched:
  * with transparent huge pages on "always" or "madvise", the advice is what decides. */
@@ -65,20 +82,18 @@ molt_bandwidth molt_read_bandwidth(int threads, size_t bytes, int repeats, int h
     memset(words, 1, bytes); /* fault every page in before timing */
     int64_t huge_kib = molt_mapping_kib(words, bytes, "AnonHugePages");
     result.huge_page_share = huge_kib < 0 ? -1 : (double)huge_kib * 1024 / (double)bytes;
-    read_job job = {.words = words, .words_per_piece = PIECE_BYTES / 8, .count = bytes / 8};
-    int64_t pieces = (int64_t)((bytes + PIECE_BYTES - 1) / PIECE_BYTES);
-    double best = 0;
-    for (int r = 0; r < (repeats < 1 ? 1 : repeats); r++) {
-        double start = seconds();
-        molt_pool_run(pool, pieces, read_piece, &job);
-        double rate = (double)bytes / (seconds() - start);
-        if (rate > best) best = rate;
-    }
-    volatile uint64_t sink = 0;
-    for (int i = 0; i < 256; i++) sink += job.sums[i];
-    (void)sink;
+    result.bytes_per_second = best_rate(pool, words, bytes, repeats);
     molt_pool_destroy(pool);
     munmap(words, bytes);
-    result.bytes_per_second = best;
     return result;
+}
+
+double molt_read_bandwidth_of(int threads, const void *memory, size_t bytes, int repeats) {
+    bytes &= ~(size_t)63;
+    if (!bytes || ((uintptr_t)memory & 7)) return -1;
+    molt_pool *pool = molt_pool_create(threads);
+    if (!pool) return -1;
+    double rate = best_rate(pool, memory, bytes, repeats);
+    molt_pool_destroy(pool);
+    return rate;
 }

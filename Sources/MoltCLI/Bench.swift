@@ -10,10 +10,10 @@ struct Bench: ParsableCommand {
         discussion: """
             Decode on a CPU is bound by the bytes of weights each token reads (every Mamba \
             layer, one expert per MoE layer, the whole output matrix). The bound is those \
-            bytes over the read bandwidth measured here, in the same run: the better of a \
-            buffer on 2 MiB (huge) pages and one on 4 KiB pages, both reported, since which \
-            pages an ordinary buffer gets is luck and the model's file mappings have some of \
-            each (Formats/kernels.md, "The bandwidth bound"). Prompt tokens are \
+            bytes over the read bandwidth measured here, in the same run: the best of a \
+            buffer on 2 MiB (huge) pages, one on 4 KiB pages and the model's own mapped files \
+            (the pages decode reads), all reported, since a new buffer's rate depends on where \
+            it lands (Formats/kernels.md, "The bandwidth bound"). Prompt tokens are \
             seeded random ids; generation is timed as `molt run` does it, greedily. The kernels \
             run at the highest instruction-set level the CPU has; MOLT_KERNELS=scalar, avx2, \
             avx512 or avx512vnni chooses one by hand (refused where the CPU lacks it), and the \
@@ -79,10 +79,13 @@ struct Bench: ParsableCommand {
         // Before the bandwidth measurement, whose buffer would count as the model's.
         let peakRSS = ResourceUsage.peakResidentBytes
         let threads = model.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let weights = Self.weightsBandwidth(loaded.mappings, threads: threads)
         guard let probe = MemoryBandwidth.probe(threads: threads) else {
             throw MoltError(.io, "could not allocate the bandwidth measurement's buffer")
         }
-        let bandwidth = probe.best.bytesPerSecond
+        let weightsBound = (weights ?? 0) > probe.best.bytesPerSecond
+        let bandwidth = weightsBound ? weights! : probe.best.bytesPerSecond
+        let boundBy = weightsBound ? "weights" : probe.best.pages.rawValue
 
         let active = network.activeBytesPerToken
         let decodeRate = decode.mean
@@ -102,6 +105,8 @@ struct Bench: ParsableCommand {
             ("read_bandwidth_small_pages_gb_per_second", .double(probe.small.bytesPerSecond / 1e9)),
             ("read_bandwidth_huge_pages_gb_per_second", .double(probe.huge.bytesPerSecond / 1e9)),
             ("huge_page_share_of_huge_buffer", probe.huge.hugePageShare.map { .double($0) } ?? .null),
+            ("read_bandwidth_weights_gb_per_second", weights.map { .double($0 / 1e9) } ?? .null),
+            ("read_bandwidth_bound_by", .string(boundBy)),
             ("weights_huge_page_share", loaded.pages.hugeShare.map { .double($0) } ?? .null),
             ("active_bytes_per_token", .int(active)),
             ("decode_bound_tokens_per_second", .double(bound)),
@@ -130,13 +135,29 @@ struct Bench: ParsableCommand {
             print(String(format: "decode   %8.1f ± %.1f tokens/s  (%d tokens, %d runs)", decode.mean, decode.sd, gen, repetitions))
             print(String(format: "bound    %8.1f tokens/s  = %@ per token / %.1f GB/s read bandwidth (%d threads)",
                          bound, Formatting.bytes(active), bandwidth / 1e9, threads))
-            print(String(format: "bandwidth %.1f GB/s on 2 MiB pages (%@ of the buffer huge), %.1f GB/s on 4 KiB pages: the bound uses %@",
+            print(String(format: "bandwidth %.1f GB/s on 2 MiB pages (%@ of the buffer huge), %.1f GB/s on 4 KiB pages, %@ over the model's files: the bound uses %@",
                          probe.huge.bytesPerSecond / 1e9, probe.huge.hugePageShare.map { String(format: "%.0f%%", $0 * 100) } ?? "share unknown",
-                         probe.small.bytesPerSecond / 1e9, probe.best.pages == .huge ? "huge pages'" : "small pages'"))
+                         probe.small.bytesPerSecond / 1e9, weights.map { String(format: "%.1f GB/s", $0 / 1e9) } ?? "not measured (under 256 MiB, cached)",
+                         ["weights": "the model's files'", "huge": "huge pages'", "small": "small pages'"][boundBy]!))
             print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@; %@", decodeRate / bound * 100,
                          Formatting.bytes(peakRSS), Self.weightPages(loaded.pages)))
             print("kernels  \(KernelPath.best) (of \(KernelPath.supported.map(\.description).joined(separator: ", ")); MOLT_KERNELS chooses)")
         }
+    }
+
+    /// The rate the model's own mapped files are read at, by the probe's passes: their bytes
+    /// over the sum of each file's time at its best pass. Nil under 256 MiB, which the caches
+    /// would serve: such a model's decode does not read memory either.
+    static func weightsBandwidth(_ files: [MappedFile], threads: Int) -> Double? {
+        let large = files.filter { $0.count >= 1 << 20 }
+        let total = large.reduce(0) { $0 + $1.count }
+        guard total >= 256 << 20 else { return nil }
+        var seconds = 0.0
+        for file in large {
+            guard let rate = MemoryBandwidth.read(file.bytes, threads: threads) else { return nil }
+            seconds += Double(file.count) / rate
+        }
+        return Double(total) / seconds
     }
 
     private static func weightPages(_ pages: MappedFile.PageBacking) -> String {

@@ -54,6 +54,8 @@ struct BoundModel {
     let checksums: ChecksumCheck
     /// How the mapped weights are backed.
     let pages: MappedFile.PageBacking
+    /// The files the weights are mapped from.
+    let mappings: [MappedFile]
 
     /// Binds the weights of a .molt file (q8/q4, f16 and bf16 weights read in place by the
     /// kernels; its checksums checked in the background unless `check` is false) or of a source
@@ -70,7 +72,9 @@ struct BoundModel {
             let pages = file.preferHugePages(reread: rereadOntoHugePages)
             report(pages, of: path, note: note)
             let checksums = check ? ChecksumCheck(file) : ChecksumCheck.skipped
-            return BoundModel(model: try BlackMambaModel(molt: file, kernels: kernels), molt: file, checksums: checksums, pages: pages)
+            return BoundModel(
+                model: try BlackMambaModel(molt: file, kernels: kernels), molt: file, checksums: checksums, pages: pages,
+                mappings: [file.mapping])
         }
         let checkpoint = try Checkpoint.open(path, configPath: config, verifyChecksums: true)
         let modelConfig = try checkpoint.requireModel()
@@ -79,7 +83,7 @@ struct BoundModel {
         let bound = try checkpoint.tensors.verifyingIntegrity {
             try BlackMambaModel(config: modelConfig, tensors: checkpoint.tensors.byName, kernels: kernels)
         }
-        return BoundModel(model: bound, molt: nil, checksums: .skipped, pages: pages)
+        return BoundModel(model: bound, molt: nil, checksums: .skipped, pages: pages, mappings: checkpoint.tensors.mappedFiles)
     }
 
     private static func report(_ pages: MappedFile.PageBacking, of path: String, note: (String) -> Void) {

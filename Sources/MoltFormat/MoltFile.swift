@@ -177,6 +177,9 @@ public final class MoltFile: @unchecked Sendable {
         return bytes
     }
 
+    /// The file's mapping, as the kernels read it.
+    public var mapping: MappedFile { file }
+
     /// Puts the mapping on 2 MiB pages for a run (`MappedFile.preferHugePages`): call it before
     /// anything else reads the file, since it may read the file again.
     public func preferHugePages(reread: Bool) -> MappedFile.PageBacking { file.preferHugePages(reread: reread) }

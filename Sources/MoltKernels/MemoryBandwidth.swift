@@ -41,6 +41,15 @@ public enum MemoryBandwidth {
             hugePageShare: result.huge_page_share >= 0 ? min(1, result.huge_page_share) : nil)
     }
 
+    /// Read bandwidth over memory the caller has (a model's file mappings: the pages decode
+    /// reads, wherever the page cache put them): the best of `repeats` passes summing it with
+    /// `threads` threads. Nil if the pool could not start.
+    public static func read(_ memory: UnsafeRawBufferPointer, threads: Int, repeats: Int = 5) -> Double? {
+        guard let base = memory.baseAddress else { return nil }
+        let rate = molt_read_bandwidth_of(Int32(clamping: threads), base, memory.count, Int32(clamping: repeats))
+        return rate > 0 ? rate : nil
+    }
+
     /// Both page sizes, one after the other, each buffer freed before the next is made.
     public static func probe(threads: Int, bytes: Int = 1 << 30, repeats: Int = 5) -> Probe? {
         guard let small = read(threads: threads, bytes: bytes, repeats: repeats, pages: .small),

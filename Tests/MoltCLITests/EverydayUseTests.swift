@@ -208,6 +208,11 @@ private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/toke
     let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
     #expect(object["repetitions"] as? Int == 2)
     #expect(object["decode_tokens_per_second_sd"] is Double)
+    // A fixture this small stays in the caches: its files are not a bound, the buffers are.
+    #expect(object["read_bandwidth_weights_gb_per_second"] is NSNull)
+    #expect(["small", "huge"].contains(object["read_bandwidth_bound_by"] as? String))
+    #expect(object["read_bandwidth_gb_per_second"] as? Double == max(
+        object["read_bandwidth_small_pages_gb_per_second"] as? Double ?? .nan, object["read_bandwidth_huge_pages_gb_per_second"] as? Double ?? .nan))
     let none = try MoltBinary.run(["bench", model, "-r", "0"])
     #expect(none.status == 1)
     #expect(none.stderr.hasPrefix("molt: error: --repetitions must be at least 1\n"))
