@@ -10,10 +10,14 @@ struct Bench: ParsableCommand {
         discussion: """
             Decode on a CPU is bound by the bytes of weights each token reads (every Mamba \
             layer, one expert per MoE layer, the whole output matrix). The bound is those \
-            bytes over the read bandwidth measured here, in the same run: the best of a \
-            buffer on 2 MiB (huge) pages, one on 4 KiB pages and the model's own mapped files \
-            (the pages decode reads), all reported, since a new buffer's rate depends on where \
-            it lands (Formats/kernels.md, "The bandwidth bound"). Prompt tokens are \
+            bytes over the read bandwidth measured here, in the same run. The bandwidth a \
+            machine gives can change from one second to the next (other tenants, other \
+            processes), so after each timed run the model's own mapped files are read as \
+            decode reads them, and each run's decode is divided by the bandwidth of its own \
+            moment; the share reported is the median of those. A model under 256 MiB, which \
+            the caches serve, is bounded instead by the better of a buffer on 2 MiB (huge) \
+            pages and one on 4 KiB pages, measured at the end and reported for every model \
+            (Formats/kernels.md, "The bandwidth bound"). Prompt tokens are \
             seeded random ids; generation is timed as `molt run` does it, greedily. The kernels \
             run at the highest instruction-set level the CPU has; MOLT_KERNELS=scalar, avx2, \
             avx512 or avx512vnni chooses one by hand (refused where the CPU lacks it), and the \
@@ -62,7 +66,8 @@ struct Bench: ParsableCommand {
 
         // Timed as `molt run` generates, greedily: the first token comes from the prefill's
         // logits, each later one from a decode step. The warm-up run faults the weights in.
-        var prefillRates: [Double] = [], decodeRates: [Double] = []
+        let threads = model.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        var prefillRates: [Double] = [], decodeRates: [Double] = [], weightsRates: [Double] = []
         for run in 0...repetitions {
             var sampler = Sampler.greedy
             var marks: [Date] = []
@@ -74,22 +79,25 @@ struct Bench: ParsableCommand {
             guard run > 0 else { continue }
             prefillRates.append(Double(prompt) / marks[0].timeIntervalSince(prefillStart))
             decodeRates.append(Double(gen) / marks[marks.count - 1].timeIntervalSince(marks[0]))
+            if let rate = Self.weightsBandwidth(loaded.mappings, threads: threads) { weightsRates.append(rate) }
         }
         let prefill = Spread(prefillRates), decode = Spread(decodeRates)
-        // Before the bandwidth measurement, whose buffer would count as the model's.
+        // Before the buffers' measurement, whose pages would count as the model's.
         let peakRSS = ResourceUsage.peakResidentBytes
-        let threads = model.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let weights = Self.weightsBandwidth(loaded.mappings, threads: threads)
         guard let probe = MemoryBandwidth.probe(threads: threads) else {
             throw MoltError(.io, "could not allocate the bandwidth measurement's buffer")
         }
-        let weightsBound = (weights ?? 0) > probe.best.bytesPerSecond
-        let bandwidth = weightsBound ? weights! : probe.best.bytesPerSecond
-        let boundBy = weightsBound ? "weights" : probe.best.pages.rawValue
+        // Each run's decode against the bandwidth of its own moment; a small model's runs
+        // against the buffers'.
+        let byWeights = weightsRates.count == decodeRates.count
+        let bandwidths = byWeights ? weightsRates : decodeRates.map { _ in probe.best.bytesPerSecond }
+        let bandwidth = Self.median(bandwidths)
+        let boundBy = byWeights ? "weights" : probe.best.pages.rawValue
 
         let active = network.activeBytesPerToken
         let decodeRate = decode.mean
         let bound = bandwidth / Double(active)
+        let share = Self.median(zip(decodeRates, bandwidths).map { $0 * Double(active) / $1 })
         let result: [(String, JSON)] = [
             ("model", .string(model.model)),
             ("load_seconds", .double(loadSeconds)),
@@ -105,12 +113,12 @@ struct Bench: ParsableCommand {
             ("read_bandwidth_small_pages_gb_per_second", .double(probe.small.bytesPerSecond / 1e9)),
             ("read_bandwidth_huge_pages_gb_per_second", .double(probe.huge.bytesPerSecond / 1e9)),
             ("huge_page_share_of_huge_buffer", probe.huge.hugePageShare.map { .double($0) } ?? .null),
-            ("read_bandwidth_weights_gb_per_second", weights.map { .double($0 / 1e9) } ?? .null),
+            ("read_bandwidth_weights_gb_per_second_by_run", byWeights ? .array(weightsRates.map { .double($0 / 1e9) }) : .null),
             ("read_bandwidth_bound_by", .string(boundBy)),
             ("weights_huge_page_share", loaded.pages.hugeShare.map { .double($0) } ?? .null),
             ("active_bytes_per_token", .int(active)),
             ("decode_bound_tokens_per_second", .double(bound)),
-            ("decode_share_of_bound", .double(decodeRate / bound)),
+            ("decode_share_of_bound", .double(share)),
             ("peak_rss_bytes", .int(peakRSS)),
             ("kernel_path", .string(KernelPath.best.description)),
         ]
@@ -133,16 +141,25 @@ struct Bench: ParsableCommand {
         case .text:
             print(String(format: "prefill  %8.1f ± %.1f tokens/s  (%d tokens, %d runs)", prefill.mean, prefill.sd, prompt, repetitions))
             print(String(format: "decode   %8.1f ± %.1f tokens/s  (%d tokens, %d runs)", decode.mean, decode.sd, gen, repetitions))
-            print(String(format: "bound    %8.1f tokens/s  = %@ per token / %.1f GB/s read bandwidth (%d threads)",
-                         bound, Formatting.bytes(active), bandwidth / 1e9, threads))
-            print(String(format: "bandwidth %.1f GB/s on 2 MiB pages (%@ of the buffer huge), %.1f GB/s on 4 KiB pages, %@ over the model's files: the bound uses %@",
+            print(String(format: "bound    %8.1f tokens/s  = %@ per token / %.1f GB/s read bandwidth (%d threads, %@)",
+                         bound, Formatting.bytes(active), bandwidth / 1e9, threads,
+                         byWeights ? "median of the model's files after each run" : "the better buffer"))
+            if byWeights {
+                print("files    " + weightsRates.map { String(format: "%.1f", $0 / 1e9) }.joined(separator: ", ")
+                    + " GB/s reading the model's files after each run")
+            }
+            print(String(format: "buffers  %.1f GB/s on 2 MiB pages (%@ of the buffer huge), %.1f GB/s on 4 KiB pages",
                          probe.huge.bytesPerSecond / 1e9, probe.huge.hugePageShare.map { String(format: "%.0f%%", $0 * 100) } ?? "share unknown",
-                         probe.small.bytesPerSecond / 1e9, weights.map { String(format: "%.1f GB/s", $0 / 1e9) } ?? "not measured (under 256 MiB, cached)",
-                         ["weights": "the model's files'", "huge": "huge pages'", "small": "small pages'"][boundBy]!))
-            print(String(format: "decode is %.0f%% of the bandwidth bound; peak RSS %@; %@", decodeRate / bound * 100,
+                         probe.small.bytesPerSecond / 1e9))
+            print(String(format: "decode is %.0f%% of the bandwidth bound (median of the runs); peak RSS %@; %@", share * 100,
                          Formatting.bytes(peakRSS), Self.weightPages(loaded.pages)))
             print("kernels  \(KernelPath.best) (of \(KernelPath.supported.map(\.description).joined(separator: ", ")); MOLT_KERNELS chooses)")
         }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted(), n = sorted.count
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
     }
 
     /// The rate the model's own mapped files are read at, by the probe's passes: their bytes

@@ -209,7 +209,7 @@ private let trained = ["Fixtures/trained", "--tokenizer", "Fixtures/trained/toke
     #expect(object["repetitions"] as? Int == 2)
     #expect(object["decode_tokens_per_second_sd"] is Double)
     // A fixture this small stays in the caches: its files are not a bound, the buffers are.
-    #expect(object["read_bandwidth_weights_gb_per_second"] is NSNull)
+    #expect(object["read_bandwidth_weights_gb_per_second_by_run"] is NSNull)
     #expect(["small", "huge"].contains(object["read_bandwidth_bound_by"] as? String))
     #expect(object["read_bandwidth_gb_per_second"] as? Double == max(
         object["read_bandwidth_small_pages_gb_per_second"] as? Double ?? .nan, object["read_bandwidth_huge_pages_gb_per_second"] as? Double ?? .nan))
