@@ -36,7 +36,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Tokens to decode for the decode measurement.")
     var gen = 64
 
-    @Option(name: .shortAndLong, help: "Timed runs of prefill and decode, after one warm-up.")
+    @Option(name: .shortAndLong, help: "Timed runs of prefill and decode, after one warm-up; each is followed by a read of the model's files, for the bandwidth of its moment.")
     var repetitions = 3
 
     @Option(help: "Output: text, json, markdown or csv.")
