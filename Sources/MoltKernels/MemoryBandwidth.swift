@@ -6,7 +6,9 @@ import CMoltKernels
 /// transparent-huge-page setting and on how fragmented memory is at the moment: a probe of one
 /// buffer was bimodal from run to run on the same machine (BENCHMARKS.md, "The bandwidth
 /// bound (item 4)"). So both are measured, each buffer advised one way, and the better one
-/// bounds decode.
+/// bounds a model too small to leave the caches; a larger model's decode is bounded by reads
+/// of its own mapped files (`read(_:threads:repeats:)`), taken after each timed run, since the
+/// rate every reader gets also moves with time.
 public enum MemoryBandwidth {
     public enum Pages: String, Sendable {
         case small, huge
@@ -43,7 +45,7 @@ public enum MemoryBandwidth {
 
     /// Read bandwidth over memory the caller has (a model's file mappings: the pages decode
     /// reads, wherever the page cache put them): the best of `repeats` passes summing it with
-    /// `threads` threads. Nil if the pool could not start.
+    /// `threads` threads. Nil for empty or misaligned memory, or if the pool could not start.
     public static func read(_ memory: UnsafeRawBufferPointer, threads: Int, repeats: Int = 5) -> Double? {
         guard let base = memory.baseAddress else { return nil }
         let rate = molt_read_bandwidth_of(Int32(clamping: threads), base, memory.count, Int32(clamping: repeats))

@@ -108,7 +108,8 @@ typedef struct {
 } molt_bandwidth;
 molt_bandwidth molt_read_bandwidth(int threads, size_t bytes, int repeats, int huge_pages);
 /* The same passes over memory the caller has, read only (a model's file mapping: the pages
- * decode reads); the last bytes % 64 are left out. Negative if the pool could not start. */
+ * decode reads); the last bytes % 64 are left out. Negative if fewer than 64 bytes are given,
+ * `memory` is not 8-byte aligned, or the pool could not start. */
 double molt_read_bandwidth_of(int threads, const void *memory, size_t bytes, int repeats);
 
 #endif
