@@ -2,36 +2,73 @@ import Foundation
 import MoltCore
 import MoltQuant
 
-/// The `.moltcal` file (Formats/calibration.md): magic, version, a JSON header, then the f64
-/// arrays it lists, back to back.
+/// The `.moltcal` file (Formats/calibration.md): magic, version, a JSON header, then the arrays
+/// it lists, back to back, each in whole 8-byte slots.
 public enum StatisticsFile {
     static let magic: [UInt8] = Array("MOLTCAL\n".utf8)
-    static let version: UInt32 = 1
+    /// Version 2 added kept input rows (`rows`, f16) as a tensor's second moment; a version 1
+    /// file, which has none, reads the same way.
+    static let version: UInt32 = 2
+    static let readableVersions: ClosedRange<UInt32> = 1...2
     static let headerLimit = 64 << 20
 
-    /// The file's bytes.
-    public static func encode(_ s: CalibrationStatistics) -> Data {
+    /// The file's bytes, for files small enough to hold twice (tests).
+    public static func encode(_ s: CalibrationStatistics) throws -> Data {
         var data = Data()
-        var offset = 0
-        var entries: [JSON] = []
-        for (name, t) in s.tensors {
-            let sumSq = JSON.object([("offset", .int(offset)), ("count", .int(t.columns))])
-            offset += t.columns
-            var gram = JSON.null
-            // Formed here when calibration kept the input rows instead (InputStatistics.SecondMoment).
-            let g = t.gram
-            if let g {
-                gram = .object([("offset", .int(offset)), ("count", .int(g.count))])
-                offset += g.count
-            }
-            entries.append(.object([
-                ("name", .string(name)), ("columns", .int(t.columns)), ("tokens", .int(t.tokens)), ("sum_sq", sumSq), ("gram", gram),
-            ]))
-            // Molt runs on little-endian machines only (as the .molt reader maps values in place).
-            t.sumSquares.withUnsafeBytes { data.append(contentsOf: $0) }
-            g?.withUnsafeBytes { data.append(contentsOf: $0) }
+        try emit(s) { data.append(contentsOf: $0) }
+        return data
+    }
+
+    /// Writes the file atomically (temporary name, then rename), straight from the statistics'
+    /// arrays: with Gram matrices or kept rows they are gigabytes, and are not copied.
+    public static func write(_ s: CalibrationStatistics, to path: String, overwrite: Bool) throws {
+        let output = try AtomicOutput(path: path, overwrite: overwrite)
+        try emit(s) { try output.write($0) }
+        try output.commit()
+    }
+
+    /// Each array of the data section in order, its bytes then the zeros that fill its last slot.
+    static func forEachArray(_ s: CalibrationStatistics, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let zeros = [UInt8](repeating: 0, count: 8)
+        func padded(_ bytes: UnsafeRawBufferPointer) throws {
+            try body(bytes)
+            let pad = (8 - bytes.count % 8) % 8
+            if pad > 0 { try zeros.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<pad])) } }
         }
-        let crc = data.withUnsafeBytes { CRC32.of($0) }
+        // Molt runs on little-endian machines only (as the .molt reader maps values in place).
+        for (_, t) in s.tensors {
+            try t.sumSquares.withUnsafeBytes(padded)
+            switch t.secondMoment {
+            case .gram(let g)?: try g.withUnsafeBytes(padded)
+            case .rows(let r)?: try r.withUnsafeBytes(padded)
+            case nil: break
+            }
+        }
+    }
+
+    /// The file, a piece at a time: the header (which holds the data's crc32, so the arrays are
+    /// read twice), then the arrays.
+    static func emit(_ s: CalibrationStatistics, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var crc: UInt32 = 0
+        try forEachArray(s) { crc = CRC32.update(crc, $0) }
+        var slot = 0
+        func run(count: Int, bytesPerValue: Int) -> JSON {
+            defer { slot += (count * bytesPerValue + 7) / 8 }
+            return .object([("offset", .int(slot)), ("count", .int(count))])
+        }
+        let entries: [JSON] = s.tensors.map { name, t in
+            let sumSq = run(count: t.columns, bytesPerValue: 8)
+            var gram = JSON.null, rows = JSON.null
+            switch t.secondMoment {
+            case .gram(let g)?: gram = run(count: g.count, bytesPerValue: 8)
+            case .rows(let r)?: rows = run(count: r.count, bytesPerValue: 2)
+            case nil: break
+            }
+            return .object([
+                ("name", .string(name)), ("columns", .int(t.columns)), ("tokens", .int(t.tokens)), ("sum_sq", sumSq), ("gram", gram),
+                ("rows", rows),
+            ])
+        }
         let header = JSON.object([
             ("format", .string("molt-calibration")), ("version", .int(Int(version))),
             ("source", .object([
@@ -48,43 +85,44 @@ public enum StatisticsFile {
                          ("filled", .bool($0.filled))])
             })),
         ])
-        let json = Data(header.serialized().utf8)
-        var out = Data(magic)
-        out.append(contentsOf: withUnsafeBytes(of: version.littleEndian) { Array($0) })
-        out.append(contentsOf: withUnsafeBytes(of: UInt32(json.count).littleEndian) { Array($0) })
-        out.append(json)
-        out.append(Data(count: (8 - out.count % 8) % 8))
-        out.append(data)
-        return out
+        let json = Array(header.serialized().utf8)
+        var prefix = magic
+        prefix += withUnsafeBytes(of: version.littleEndian) { Array($0) }
+        prefix += withUnsafeBytes(of: UInt32(json.count).littleEndian) { Array($0) }
+        prefix += json
+        prefix += [UInt8](repeating: 0, count: (8 - prefix.count % 8) % 8)
+        try prefix.withUnsafeBytes(sink)
+        try forEachArray(s, sink)
     }
 
-    /// Writes the file atomically (temporary name, then rename).
-    public static func write(_ s: CalibrationStatistics, to path: String, overwrite: Bool) throws {
-        let output = try AtomicOutput(path: path, overwrite: overwrite)
-        try encode(s).withUnsafeBytes { try output.write($0) }
-        try output.commit()
-    }
-
-    /// Reads and validates a file; every problem names `path` (and the tensor or offset).
+    /// Reads and validates a file, mapped rather than read whole; every problem names `path`
+    /// (and the tensor or offset).
     public static func read(_ path: String) throws -> CalibrationStatistics {
-        guard let data = FileManager.default.contents(atPath: path) else { throw MoltError(.io, "\(path): cannot read") }
-        return try decode(data, file: path)
+        let file = try MappedFile(path: path)
+        return try decode(file.bytes, file: path)
     }
 
     public static func decode(_ data: Data, file: String) throws -> CalibrationStatistics {
+        try data.withUnsafeBytes { try decode($0, file: file) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer, file: String) throws -> CalibrationStatistics {
         func bad(_ message: String, _ offset: Int? = nil) -> MoltError { .badInput(message, file: file, offset: offset) }
-        guard data.count >= 16, Array(data.prefix(8)) == magic else { throw bad("not a Molt calibration file (bad magic)", 0) }
-        let bytes = [UInt8](data)
+        guard bytes.count >= 16, Array(bytes.prefix(8)) == magic else { throw bad("not a Molt calibration file (bad magic)", 0) }
         func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * $1) } }
-        guard u32(8) == version else { throw bad("calibration file version \(u32(8)); this reader reads \(version)", 8) }
+        let fileVersion = u32(8)
+        guard readableVersions.contains(fileVersion) else {
+            throw bad("calibration file version \(fileVersion); this reader reads \(readableVersions.lowerBound) to \(readableVersions.upperBound)", 8)
+        }
         let length = Int(u32(12))
         guard length <= headerLimit, 16 + length <= bytes.count else { throw bad("header length \(length) runs past the file's end", 12) }
-        let header = try bytes[16..<16 + length].withUnsafeBytes { raw in
-            try JSON.parse(strict: raw) { message, offset in bad(message, 16 + offset) }
+        let header = try JSON.parse(strict: UnsafeRawBufferPointer(rebasing: bytes[16..<16 + length])) { message, offset in
+            bad(message, 16 + offset)
         }
         let dataOffset = (16 + length + 7) / 8 * 8
-        guard dataOffset <= bytes.count, (bytes.count - dataOffset) % 8 == 0 else { throw bad("the data section is not whole f64 values", dataOffset) }
-        let values = (bytes.count - dataOffset) / 8
+        guard dataOffset <= bytes.count, (bytes.count - dataOffset) % 8 == 0 else { throw bad("the data section is not whole 8-byte slots", dataOffset) }
+        let data = UnsafeRawBufferPointer(rebasing: bytes[dataOffset...])
+        let slots = data.count / 8
         func field<T>(_ json: JSON?, _ name: String, _ get: (JSON) -> T?) throws -> T {
             guard let json, let value = get(json) else { throw bad("header field '\(name)' is missing or of the wrong type") }
             return value
@@ -93,10 +131,11 @@ public enum StatisticsFile {
         func string(_ j: JSON) -> String? { if case .string(let s) = j { s } else { nil } }
         func array(_ j: JSON) -> [JSON]? { if case .array(let a) = j { a } else { nil } }
         func bool(_ j: JSON) -> Bool? { if case .bool(let b) = j { b } else { nil } }
+        func isNull(_ j: JSON?) -> Bool { if case .null = j ?? .null { true } else { false } }
 
         guard header["format"].flatMap(string) == "molt-calibration" else { throw bad("header 'format' is not \"molt-calibration\"") }
         let crc = try field(header["data_crc32"], "data_crc32", int)
-        let actualCRC = bytes[dataOffset...].withUnsafeBytes { CRC32.of($0) }
+        let actualCRC = CRC32.of(data)
         guard UInt32(truncatingIfNeeded: crc) == actualCRC, crc <= Int(UInt32.max) else {
             throw bad("data section crc32 \(actualCRC) differs from the recorded \(crc): the file is damaged", dataOffset)
         }
@@ -111,44 +150,51 @@ public enum StatisticsFile {
             throw bad("source.sha256 does not match its files' hashes")
         }
         let hasGram = try field(header["gram"], "gram", bool)
-        func doubles(_ range: Range<Int>) -> [Double] {
-            bytes.withUnsafeBytes { raw in
-                [Double](unsafeUninitializedCapacity: range.count) { out, count in
-                    UnsafeMutableRawBufferPointer(out).copyMemory(
-                        from: UnsafeRawBufferPointer(rebasing: raw[dataOffset + 8 * range.lowerBound..<dataOffset + 8 * range.upperBound]))
-                    count = range.count
-                }
-            }
-        }
         var next = 0
-        func run(_ json: JSON?, _ what: String, count expected: Int, name: String) throws -> [Double] {
+        /// The next array: `count` values of `T` at slot `next`, the rest of its last slot zero.
+        func run<T: BinaryFloatingPoint>(_ json: JSON?, _ what: String, count expected: Int, name: String, as: T.Type) throws -> [T] {
             let offset = try field(json?["offset"], "\(name) \(what).offset", int)
             let count = try field(json?["count"], "\(name) \(what).count", int)
-            guard offset == next, count == expected, offset + count <= values else {
-                throw bad("tensor \(name): \(what) at value \(offset) with \(count) values; expected \(expected) values at \(next)")
+            let size = MemoryLayout<T>.size, taken = (expected * size + 7) / 8
+            guard offset == next, count == expected, expected <= slots * 8 / size, offset + taken <= slots else {
+                throw bad("tensor \(name): \(what) at slot \(offset) with \(count) values; expected \(expected) values at slot \(next)")
             }
-            next += count
-            let run = doubles(offset..<offset + count)
-            guard run.allSatisfy(\.isFinite) else { throw bad("tensor \(name): \(what) holds a NaN or an infinity") }
-            return run
+            next += taken
+            let start = 8 * offset, end = start + count * size
+            guard data[end..<8 * (offset + taken)].allSatisfy({ $0 == 0 }) else {
+                throw bad("tensor \(name): nonzero padding after \(what)", dataOffset + end)
+            }
+            let values = [T](unsafeUninitializedCapacity: count) { out, initialized in
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[start..<end]))
+                initialized = count
+            }
+            guard values.allSatisfy(\.isFinite) else { throw bad("tensor \(name): \(what) holds a NaN or an infinity") }
+            return values
         }
         let tensors = try field(header["tensors"], "tensors", array).map { t -> (name: String, statistics: InputStatistics) in
             let name = try field(t["name"], "tensors.name", string)
             let columns = try field(t["columns"], "\(name) columns", int)
             guard columns <= 1 << 20 else { throw bad("tensor \(name): \(columns) columns") }
-            let sumSq = try run(t["sum_sq"], "sum_sq", count: columns, name: name)
+            let tokens = try field(t["tokens"], "\(name) tokens", int)
+            let sumSq = try run(t["sum_sq"], "sum_sq", count: columns, name: name, as: Double.self)
             guard sumSq.allSatisfy({ $0 >= 0 }) else { throw bad("tensor \(name): a negative sum of squares") }
-            let gram: [Double]?
-            if case .null = t["gram"] ?? .null {
+            let second: InputStatistics.SecondMoment?
+            switch (isNull(t["gram"]), isNull(t["rows"])) {
+            case (false, true):
+                second = .gram(try run(t["gram"], "gram", count: columns * columns, name: name, as: Double.self))
+            case (true, false):
+                guard fileVersion >= 2 else { throw bad("tensor \(name): kept rows in a version \(fileVersion) file") }
+                guard tokens <= slots * 4 / max(columns, 1) else { throw bad("tensor \(name): \(tokens) tokens of kept rows exceed the data section") }
+                second = .rows(try run(t["rows"], "rows", count: tokens * columns, name: name, as: Float16.self))
+            case (true, true):
                 guard !hasGram else { throw bad("tensor \(name) has no Gram matrix though the file says every tensor has") }
-                gram = nil
-            } else {
-                gram = try run(t["gram"], "gram", count: columns * columns, name: name)
+                second = nil
+            case (false, false):
+                throw bad("tensor \(name) has both a Gram matrix and kept rows")
             }
-            return (name, try InputStatistics(
-                columns: columns, tokens: try field(t["tokens"], "\(name) tokens", int), sumSquares: sumSq, gram: gram))
+            return (name, try InputStatistics(columns: columns, tokens: tokens, sumSquares: sumSq, secondMoment: second))
         }
-        guard next == values else { throw bad("\(values - next) f64 values past the last array", dataOffset + 8 * next) }
+        guard next == slots else { throw bad("\(slots - next) slots past the last array", dataOffset + 8 * next) }
         let experts = try field(header["experts"], "experts", array).map { e in
             CalibrationStatistics.ExpertCount(
                 layer: try field(e["layer"], "experts.layer", int), expert: try field(e["expert"], "experts.expert", int),

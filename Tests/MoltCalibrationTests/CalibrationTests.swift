@@ -126,10 +126,13 @@ final class CalibrationTests: XCTestCase {
         var random = SplitMix64(seed: 1)
         let s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: random.tokens(20, below: 4096),
                                         text: .object([("kind", .string("file")), ("sha256", .string("b")), ("bytes", .int(3))]), gram: true)
-        let data = StatisticsFile.encode(s)
+        let data = try StatisticsFile.encode(s)
         let back = try StatisticsFile.decode(data, file: "s.moltcal")
         XCTAssertEqual(back.tensors.map(\.name), s.tensors.map(\.name))
         XCTAssertEqual(back.tensors.map(\.statistics), s.tensors.map(\.statistics))
+        // 20 tokens: every weight keeps its rows, and the file holds them as they are.
+        XCTAssertEqual(back.tensors.map(\.statistics.secondMoment), s.tensors.map(\.statistics.secondMoment))
+        XCTAssertTrue(back.tensors.allSatisfy { if case .rows = $0.statistics.secondMoment { true } else { false } })
         XCTAssertEqual(back.experts, s.experts)
         XCTAssertEqual(back.source, s.source)
         // A flipped data byte fails the crc; a short file, the layout.
@@ -140,6 +143,34 @@ final class CalibrationTests: XCTestCase {
         }
         XCTAssertThrowsError(try StatisticsFile.decode(data.prefix(40), file: "s.moltcal"))
         XCTAssertThrowsError(try StatisticsFile.decode(Data("MOLTCAX\n".utf8) + data.dropFirst(8), file: "s.moltcal"))
+        var future = data
+        future[8] = 3
+        XCTAssertThrowsError(try StatisticsFile.decode(future, file: "s.moltcal")) { error in
+            XCTAssertTrue("\(error)".contains("version 3; this reader reads 1 to 2"), "\(error)")
+        }
+    }
+
+    /// Version 1 held f64 arrays only; such a file (a version 2 file of Gram matrices with the
+    /// old number) still reads, and kept rows in one are refused.
+    func testVersionOneFilesAreRead() throws {
+        let (config, tensors) = try model()
+        var random = SplitMix64(seed: 2)
+        var s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: random.tokens(20, below: 4096),
+                                        text: .object([("kind", .string("file")), ("sha256", .string("b")), ("bytes", .int(3))]), gram: true)
+        let withRows = try StatisticsFile.encode(s)
+        s.tensors = try s.tensors.map { name, t in
+            (name, try InputStatistics(columns: t.columns, tokens: t.tokens, sumSquares: t.sumSquares, gram: t.gram))
+        }
+        var v1 = try StatisticsFile.encode(s)
+        v1[8] = 1
+        let back = try StatisticsFile.decode(v1, file: "v1.moltcal")
+        XCTAssertEqual(back.tensors.map(\.statistics.secondMoment), s.tensors.map(\.statistics.secondMoment))
+        XCTAssertEqual(back.tensors.map(\.statistics.gram), try StatisticsFile.decode(withRows, file: "v2.moltcal").tensors.map(\.statistics.gram))
+        var old = withRows
+        old[8] = 1
+        XCTAssertThrowsError(try StatisticsFile.decode(old, file: "v1.moltcal")) { error in
+            XCTAssertTrue("\(error)".contains("kept rows in a version 1 file"), "\(error)")
+        }
     }
 
     func testStatisticsOfAnotherSourceAreRefusedNamingBothHashes() throws {
