@@ -82,7 +82,7 @@ let package = Package(
         ),
 
         // Every parser as a fuzz target (Fuzz/ drives them with libFuzzer).
-        .target(name: "MoltFuzzTargets", dependencies: ["MoltCore", "MoltCheckpoint", "MoltFormat", "MoltTokenizer"]),
+        .target(name: "MoltFuzzTargets", dependencies: ["MoltCore", "MoltCheckpoint", "MoltFormat", "MoltTokenizer", "MoltCalibration", "MoltQuant"]),
 
         // What several test targets share: scratch directories.
         .target(name: "MoltTestSupport", dependencies: ["MoltCore"], path: "Tests/MoltTestSupport"),

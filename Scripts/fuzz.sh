@@ -7,7 +7,7 @@
 # with its exact error, in Fixtures/fuzz/regressions/TARGET/ so `swift test` replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(pickle zip torch-zip torch-legacy safetensors shard-index config tokenizer molt tensor)
+targets=(pickle zip torch-zip torch-legacy safetensors shard-index config tokenizer molt tensor calibration)
 if [ $# -lt 2 ]; then
     sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
     echo "targets: ${targets[*]}"

@@ -56,6 +56,48 @@ def tensors():
     ]
 
 
+def calibration_files():
+    """Small .moltcal files (Formats/calibration.md) of each kind: sums only, Gram matrices, kept
+    f16 rows with padding, and a version 1 file."""
+    import json
+    import zlib
+
+    def make(version, tensors):
+        data, entries = b"", []
+        for name, columns, tokens, second in tensors:
+            entry = {"name": name, "columns": columns, "tokens": tokens,
+                     "sum_sq": {"offset": len(data) // 8, "count": columns}, "gram": None, "rows": None}
+            data += struct.pack(f"<{columns}d", *[float(tokens + j) for j in range(columns)])
+            if second == "gram":
+                entry["gram"] = {"offset": len(data) // 8, "count": columns * columns}
+                data += struct.pack(f"<{columns * columns}d", *[float((i * 7) % 5) for i in range(columns * columns)])
+            elif second == "rows":
+                entry["rows"] = {"offset": len(data) // 8, "count": tokens * columns}
+                data += struct.pack(f"<{tokens * columns}e", *[(i % 9) / 4 - 1 for i in range(tokens * columns)])
+                data += bytes(-len(data) % 8)
+            if version == 1:
+                del entry["rows"]
+            entries.append(entry)
+        sha = "a" * 64
+        header = {
+            "format": "molt-calibration", "version": version,
+            "source": {"sha256": sha, "files": [{"name": "model.safetensors", "sha256": sha, "size": 1}]},
+            "text": {"kind": "file", "sha256": "b" * 64, "bytes": 3}, "tokens": 6, "sequences": 1,
+            "expert_floor": 64, "reservoir_stride": 1, "gram": all(t[3] for t in tensors),
+            "data_crc32": zlib.crc32(data), "tensors": entries,
+            "experts": [{"layer": 1, "expert": 0, "routed_tokens": 3, "filled": True}],
+        }
+        text = json.dumps(header).encode()
+        out = b"MOLTCAL\n" + struct.pack("<II", version, len(text)) + text
+        return out + bytes(-len(out) % 8) + data
+
+    return [
+        make(2, [("decoder.layers.0.mixer.in_proj.weight", 32, 6, None), ("decoder.layers.1.mixer.local_experts.0.linear_fc1.weight", 4, 3, None)]),
+        make(2, [("decoder.layers.0.mixer.in_proj.weight", 4, 6, "gram"), ("decoder.layers.1.mixer.local_experts.0.linear_fc1.weight", 3, 3, "rows")]),
+        make(1, [("decoder.layers.0.mixer.in_proj.weight", 3, 6, "gram")]),
+    ]
+
+
 def seeds(target):
     if target == "pickle":
         return pickles()
@@ -75,6 +117,8 @@ def seeds(target):
         return [p.read_bytes() for p in files("*.molt")]
     if target == "tensor":
         return tensors()
+    if target == "calibration":
+        return calibration_files()
     sys.exit(f"unknown target {target}")
 
 

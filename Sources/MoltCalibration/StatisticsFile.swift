@@ -134,11 +134,6 @@ public enum StatisticsFile {
         func isNull(_ j: JSON?) -> Bool { if case .null = j ?? .null { true } else { false } }
 
         guard header["format"].flatMap(string) == "molt-calibration" else { throw bad("header 'format' is not \"molt-calibration\"") }
-        let crc = try field(header["data_crc32"], "data_crc32", int)
-        let actualCRC = CRC32.of(data)
-        guard UInt32(truncatingIfNeeded: crc) == actualCRC, crc <= Int(UInt32.max) else {
-            throw bad("data section crc32 \(actualCRC) differs from the recorded \(crc): the file is damaged", dataOffset)
-        }
         let sourceJSON = try field(header["source"], "source") { $0["files"] != nil ? $0 : nil }
         let files = try field(sourceJSON["files"], "source.files", array).map { f in
             CalibrationStatistics.Source.File(
@@ -150,51 +145,72 @@ public enum StatisticsFile {
             throw bad("source.sha256 does not match its files' hashes")
         }
         let hasGram = try field(header["gram"], "gram", bool)
+        // First the layout of every array (from the header alone), then the data's crc32, and only
+        // then the values.
+        enum Kind { case f64, f16 }
+        struct Run { let what: String, kind: Kind, slot: Int, count: Int }
+        struct Entry { let name: String, columns: Int, tokens: Int, sumSq: Run, second: Run? }
         var next = 0
-        /// The next array: `count` values of `T` at slot `next`, the rest of its last slot zero.
-        func run<T: BinaryFloatingPoint>(_ json: JSON?, _ what: String, count expected: Int, name: String, as: T.Type) throws -> [T] {
+        func run(_ json: JSON?, _ what: String, _ kind: Kind, count expected: Int, name: String) throws -> Run {
             let offset = try field(json?["offset"], "\(name) \(what).offset", int)
             let count = try field(json?["count"], "\(name) \(what).count", int)
-            let size = MemoryLayout<T>.size, taken = (expected * size + 7) / 8
-            guard offset == next, count == expected, expected <= slots * 8 / size, offset + taken <= slots else {
+            let size = kind == .f64 ? 8 : 2
+            guard offset == next, count == expected, expected <= slots * 8 / size, offset + (expected * size + 7) / 8 <= slots else {
                 throw bad("tensor \(name): \(what) at slot \(offset) with \(count) values; expected \(expected) values at slot \(next)")
             }
-            next += taken
-            let start = 8 * offset, end = start + count * size
-            guard data[end..<8 * (offset + taken)].allSatisfy({ $0 == 0 }) else {
-                throw bad("tensor \(name): nonzero padding after \(what)", dataOffset + end)
-            }
-            let values = [T](unsafeUninitializedCapacity: count) { out, initialized in
-                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[start..<end]))
-                initialized = count
-            }
-            guard values.allSatisfy(\.isFinite) else { throw bad("tensor \(name): \(what) holds a NaN or an infinity") }
-            return values
+            next += (expected * size + 7) / 8
+            return Run(what: what, kind: kind, slot: offset, count: count)
         }
-        let tensors = try field(header["tensors"], "tensors", array).map { t -> (name: String, statistics: InputStatistics) in
+        let entries = try field(header["tensors"], "tensors", array).map { t -> Entry in
             let name = try field(t["name"], "tensors.name", string)
             let columns = try field(t["columns"], "\(name) columns", int)
             guard columns <= 1 << 20 else { throw bad("tensor \(name): \(columns) columns") }
             let tokens = try field(t["tokens"], "\(name) tokens", int)
-            let sumSq = try run(t["sum_sq"], "sum_sq", count: columns, name: name, as: Double.self)
-            guard sumSq.allSatisfy({ $0 >= 0 }) else { throw bad("tensor \(name): a negative sum of squares") }
-            let second: InputStatistics.SecondMoment?
+            let sumSq = try run(t["sum_sq"], "sum_sq", .f64, count: columns, name: name)
+            let second: Run?
             switch (isNull(t["gram"]), isNull(t["rows"])) {
             case (false, true):
-                second = .gram(try run(t["gram"], "gram", count: columns * columns, name: name, as: Double.self))
+                second = try run(t["gram"], "gram", .f64, count: columns * columns, name: name)
             case (true, false):
                 guard fileVersion >= 2 else { throw bad("tensor \(name): kept rows in a version \(fileVersion) file") }
                 guard tokens <= slots * 4 / max(columns, 1) else { throw bad("tensor \(name): \(tokens) tokens of kept rows exceed the data section") }
-                second = .rows(try run(t["rows"], "rows", count: tokens * columns, name: name, as: Float16.self))
+                second = try run(t["rows"], "rows", .f16, count: tokens * columns, name: name)
             case (true, true):
                 guard !hasGram else { throw bad("tensor \(name) has no Gram matrix though the file says every tensor has") }
                 second = nil
             case (false, false):
                 throw bad("tensor \(name) has both a Gram matrix and kept rows")
             }
-            return (name, try InputStatistics(columns: columns, tokens: tokens, sumSquares: sumSq, secondMoment: second))
+            return Entry(name: name, columns: columns, tokens: tokens, sumSq: sumSq, second: second)
         }
         guard next == slots else { throw bad("\(slots - next) slots past the last array", dataOffset + 8 * next) }
+
+        let crc = try field(header["data_crc32"], "data_crc32", int)
+        let actualCRC = CRC32.of(data)
+        guard UInt32(truncatingIfNeeded: crc) == actualCRC, crc <= Int(UInt32.max) else {
+            throw bad("data section crc32 \(actualCRC) differs from the recorded \(crc): the file is damaged", dataOffset)
+        }
+
+        func values<T: BinaryFloatingPoint>(_ a: Run, of name: String, as: T.Type) throws -> [T] {
+            let start = 8 * a.slot, end = start + a.count * MemoryLayout<T>.size
+            guard data[end..<(end + 7) / 8 * 8].allSatisfy({ $0 == 0 }) else {
+                throw bad("tensor \(name): nonzero padding after \(a.what)", dataOffset + end)
+            }
+            let values = [T](unsafeUninitializedCapacity: a.count) { out, initialized in
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[start..<end]))
+                initialized = a.count
+            }
+            guard values.allSatisfy(\.isFinite) else { throw bad("tensor \(name): \(a.what) holds a NaN or an infinity") }
+            return values
+        }
+        let tensors = try entries.map { e -> (name: String, statistics: InputStatistics) in
+            let sumSq = try values(e.sumSq, of: e.name, as: Double.self)
+            guard sumSq.allSatisfy({ $0 >= 0 }) else { throw bad("tensor \(e.name): a negative sum of squares") }
+            let second: InputStatistics.SecondMoment? = try e.second.map {
+                $0.kind == .f64 ? .gram(try values($0, of: e.name, as: Double.self)) : .rows(try values($0, of: e.name, as: Float16.self))
+            }
+            return (e.name, try InputStatistics(columns: e.columns, tokens: e.tokens, sumSquares: sumSq, secondMoment: second))
+        }
         let experts = try field(header["experts"], "experts", array).map { e in
             CalibrationStatistics.ExpertCount(
                 layer: try field(e["layer"], "experts.layer", int), expert: try field(e["expert"], "experts.expert", int),

@@ -1,7 +1,9 @@
 import Foundation
+import MoltCalibration
 import MoltCheckpoint
 import MoltCore
 import MoltFormat
+import MoltQuant
 import MoltTokenizer
 
 /// One parser as a fuzz target: `run` feeds it untrusted bytes and does with the result what a
@@ -28,6 +30,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case molt
     /// `Tensor` construction from shape, strides and offset (see `tensorInput`).
     case tensor
+    /// A .moltcal statistics file: header, array layout, crc32, values; then each tensor's
+    /// quantizer weights, as a calibrated conversion asks for them.
+    case calibration
 
     /// Runs one input; throws the MoltError a bad input gets.
     public func run(_ bytes: UnsafeRawBufferPointer) throws {
@@ -69,6 +74,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .tensor:
             let tensor = try FuzzTarget.tensorInput(bytes)
             _ = try tensor.floatValues()
+        case .calibration:
+            let statistics = try StatisticsFile.read(FuzzInput.write(bytes, as: "input.moltcal"))
+            for (_, t) in statistics.tensors where t.columns > 0 && t.columns % 32 == 0 {
+                _ = try t.searchWeights(layout: QuantLayout(type: .q4, rows: 1, columns: t.columns, groupSize: 32))
+            }
         }
     }
 
