@@ -121,11 +121,16 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(again.statistics(of: TensorNames.embedding), s.statistics(of: TensorNames.embedding))
     }
 
-    func testTheFileRoundTripsAndIsValidated() throws {
+    /// Statistics with second moments over 20 random tokens.
+    private func measuredWithGram(seed: UInt64) throws -> CalibrationStatistics {
         let (config, tensors) = try model()
-        var random = SplitMix64(seed: 1)
-        let s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: random.tokens(20, below: 4096),
-                                        text: .object([("kind", .string("file")), ("sha256", .string("b")), ("bytes", .int(3))]), gram: true)
+        var random = SplitMix64(seed: seed)
+        return try Calibration.measure(config: config, tensors: tensors, source: source, tokens: random.tokens(20, below: 4096),
+                                       text: .object([("kind", .string("file")), ("sha256", .string("b")), ("bytes", .int(3))]), gram: true)
+    }
+
+    func testTheFileRoundTripsAndIsValidated() throws {
+        let s = try measuredWithGram(seed: 1)
         let data = try StatisticsFile.encode(s)
         let back = try StatisticsFile.decode(data, file: "s.moltcal")
         XCTAssertEqual(back.tensors.map(\.name), s.tensors.map(\.name))
@@ -153,10 +158,7 @@ final class CalibrationTests: XCTestCase {
     /// Version 1 held f64 arrays only; such a file (a version 2 file of Gram matrices with the
     /// old number) still reads, and kept rows in one are refused.
     func testVersionOneFilesAreRead() throws {
-        let (config, tensors) = try model()
-        var random = SplitMix64(seed: 2)
-        var s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: random.tokens(20, below: 4096),
-                                        text: .object([("kind", .string("file")), ("sha256", .string("b")), ("bytes", .int(3))]), gram: true)
+        var s = try measuredWithGram(seed: 2)
         let withRows = try StatisticsFile.encode(s)
         s.tensors = try s.tensors.map { name, t in
             (name, try InputStatistics(columns: t.columns, tokens: t.tokens, sumSquares: t.sumSquares, gram: t.gram))
