@@ -38,8 +38,8 @@ public struct InputStatistics: Sendable, Equatable {
         self.secondMoment = secondMoment
     }
 
-    /// Equal when they say the same: kept rows equal the Gram matrix they form (as a statistics
-    /// file read back holds it).
+    /// Equal when they say the same: kept rows equal the Gram matrix they form (as a version 1
+    /// statistics file holds it; version 2 keeps the rows themselves).
     public static func == (a: Self, b: Self) -> Bool {
         a.columns == b.columns && a.tokens == b.tokens && a.sumSquares == b.sumSquares
             && (a.secondMoment == b.secondMoment || a.gram == b.gram)
