@@ -175,6 +175,54 @@ final class CalibrationTests: XCTestCase {
         }
     }
 
+    /// `file` with its JSON header edited by `edit` and its data section by `change`, the data's
+    /// crc32 recorded anew: what a damaged writer (not a damaged disk) would leave.
+    private func rewritten(_ file: Data, header edit: (String) -> String, data change: (inout Data) -> Void = { _ in }) -> Data {
+        let length = (12..<16).reduce(0) { $0 | Int(file[$1]) << (8 * ($1 - 12)) }
+        var body = Data(file[((16 + length + 7) / 8 * 8)...])
+        change(&body)
+        let crc = body.withUnsafeBytes { CRC32.of($0) }
+        let json = edit(String(decoding: file[16..<16 + length], as: UTF8.self))
+            .replacingOccurrences(of: #""data_crc32":[0-9]+"#, with: "\"data_crc32\":\(crc)", options: .regularExpression)
+        var out = Data(file.prefix(12))
+        withUnsafeBytes(of: UInt32(json.utf8.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(Data(json.utf8))
+        out.append(Data(count: (8 - out.count % 8) % 8))
+        return out + body
+    }
+
+    private func refusal(_ data: Data) -> String {
+        do {
+            _ = try StatisticsFile.decode(data, file: "s.moltcal")
+            return "accepted"
+        } catch { return (error as? MoltError)?.message ?? "\(error)" }
+    }
+
+    /// Each layout check of version 2 refuses its case with its own message.
+    func testBadLayoutsAreRefusedWithTheirMessages() throws {
+        var s = try measuredWithGram(seed: 3)
+        let name = s.tensors[0].name
+        // Three f16 values: 6 bytes and 2 of padding in their slot.
+        s.tensors = [(name, try InputStatistics(columns: 3, tokens: 1, sumSquares: [1, 2, 3], secondMoment: .rows([1, 2, 3])))]
+        let file = try StatisticsFile.encode(s)
+        XCTAssertEqual(refusal(rewritten(file, header: { $0 })), "accepted")
+        XCTAssertEqual(
+            refusal(rewritten(file, header: { $0 }, data: { $0[$0.count - 1] = 1 })),
+            "s.moltcal: byte \(file.count - 2): tensor \(name): nonzero padding after rows")
+        XCTAssertEqual(
+            refusal(rewritten(file, header: { $0.replacingOccurrences(of: #""gram":null,"rows""#, with: #""gram":{"offset":3,"count":9},"rows""#) })),
+            "s.moltcal: tensor \(name) has both a Gram matrix and kept rows")
+        XCTAssertEqual(
+            refusal(rewritten(file, header: { $0.replacingOccurrences(of: #""columns":3,"tokens":1"#, with: #""columns":3,"tokens":9"#) })),
+            "s.moltcal: tensor \(name): 9 tokens of kept rows exceed the data section")
+        XCTAssertEqual(
+            refusal(rewritten(file, header: { $0 }, data: { $0.append(Data(count: 8)) })),
+            "s.moltcal: byte \(file.count): 1 slots past the last array")
+        XCTAssertEqual(
+            refusal(rewritten(file, header: { $0.replacingOccurrences(of: #""rows":{"offset":3,"count":3}"#, with: #""rows":{"offset":4,"count":3}"#) })),
+            "s.moltcal: tensor \(name): rows at slot 4 with 3 values; expected 3 values at slot 3")
+    }
+
     func testStatisticsOfAnotherSourceAreRefusedNamingBothHashes() throws {
         let (config, tensors) = try model()
         let s = try Calibration.measure(config: config, tensors: tensors, source: source, tokens: [1, 2, 3], text: .object([("kind", .string("test"))]), gram: false)
