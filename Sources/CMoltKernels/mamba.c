@@ -1,9 +1,9 @@
 /* The Mamba mixer's element-wise steps. The scan needs an exponential per state element and
  * position, and the softplus one exponential and one logarithm per channel and position:
  * called from libm one value at a time, they cost more than the matrix products around them
- * in a short prefill. The AVX-512 path computes 16 at a time with Cephes' polynomials (within
- * a few ulp of libm's, except that exponentials stop at about 1e-38 instead of going
- * subnormal); the portable path calls libm. */
+ * in a short prefill. The AVX-512 path computes 16 at a time and the AVX2 path 8 with Cephes'
+ * polynomials (within a few ulp of libm's, except that exponentials stop at about 1e-38
+ * instead of going subnormal), the same values on both; the portable path calls libm. */
 #include <math.h>
 #include "internal.h"
 
@@ -91,6 +91,113 @@ MOLT_TARGET_AVX512 static void softplus_avx512(float *x, const float *bias, int6
     }
 }
 
+/* The AVX2 forms of exp16 and log1p16, with the same steps and so the same values: 2^n is
+ * built in the exponent field (n is in [-126, 127] after the clamp, so it is a normal float
+ * and the product rounds as scalef's does), and getexp / getmant are read off the bits of
+ * u = 1 + e, which lies in [1, 2]. */
+MOLT_TARGET_AVX2 static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33f)), _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 er = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+    __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_mul_ps(er, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+}
+
+MOLT_TARGET_AVX2 static inline __m256 log1p8(__m256 e) {
+    __m256 u = _mm256_add_ps(e, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_castps_si256(u);
+    /* u = 2^k m with m in [0.5, 1) (getmant), k = getexp(u) + 1. */
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F000000)));
+    __m256 k = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126)));
+    __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.70710678f), _CMP_LT_OQ);
+    m = _mm256_blendv_ps(m, _mm256_add_ps(m, m), small);
+    k = _mm256_blendv_ps(k, _mm256_sub_ps(k, _mm256_set1_ps(1.0f)), small);
+    __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f)), z = _mm256_mul_ps(f, f);
+    __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
+    y = _mm256_fmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), y);
+    y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+    __m256 log_u = _mm256_fmadd_ps(k, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f, y));
+    __m256 grown = _mm256_sub_ps(u, _mm256_set1_ps(1.0f));
+    __m256 exact = _mm256_cmp_ps(grown, _mm256_setzero_ps(), _CMP_EQ_OQ);
+    return _mm256_blendv_ps(_mm256_mul_ps(log_u, _mm256_div_ps(e, grown)), e, exact);
+}
+
+/* Lanes 0..<n of eight, as a mask for maskload / maskstore. */
+MOLT_TARGET_AVX2 static inline __m256i first_lanes8(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+MOLT_TARGET_AVX2 static void softplus_avx2(float *x, const float *bias, int64_t count) {
+    for (int64_t i = 0; i < count; i += 8) {
+        __m256i lanes = first_lanes8(count - i);
+        __m256 v = _mm256_add_ps(_mm256_maskload_ps(x + i, lanes), _mm256_maskload_ps(bias + i, lanes));
+        /* As softplus_avx512. */
+        __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+        __m256 s = _mm256_add_ps(_mm256_max_ps(v, _mm256_setzero_ps()), log1p8(exp8(_mm256_sub_ps(_mm256_setzero_ps(), magnitude))));
+        s = _mm256_blendv_ps(s, v, _mm256_cmp_ps(v, _mm256_set1_ps(20.0f), _CMP_GT_OQ));
+        _mm256_maskstore_ps(x + i, lanes, s);
+    }
+}
+
+/* One channel's state row is two registers when N <= 16; a full row (N = 16, BlackMamba's)
+ * takes plain loads and stores, since masked stores are slow on some CPUs. */
+MOLT_TARGET_AVX2 static inline __attribute__((always_inline)) void scan_avx2_rows(
+    const int full, int64_t steps, const float *u, const float *delta, int64_t di, const float *bc, int64_t bc_stride,
+    int64_t n, const float *a, const float *d, float *state, float *y, int64_t first, int64_t end) {
+    __m256i low = first_lanes8(n), high = first_lanes8(n - 8);
+#define LOAD(p, mask) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask))
+    for (int64_t t = 0; t < steps; t++) {
+        const float *b = bc + t * bc_stride, *c = b + n;
+        __m256 b0 = LOAD(b, low), b1 = LOAD(b + 8, high), c0 = LOAD(c, low), c1 = LOAD(c + 8, high);
+        for (int64_t ch = first; ch < end; ch++) {
+            float dt = delta[t * di + ch], x = u[t * di + ch];
+            float *h = state + ch * n;
+            const float *row = a + ch * n;
+            __m256 step = _mm256_set1_ps(dt), input = _mm256_set1_ps(dt * x);
+            __m256 h0 = _mm256_fmadd_ps(exp8(_mm256_mul_ps(step, LOAD(row, low))), LOAD(h, low), _mm256_mul_ps(input, b0));
+            __m256 h1 = _mm256_fmadd_ps(exp8(_mm256_mul_ps(step, LOAD(row + 8, high))), LOAD(h + 8, high), _mm256_mul_ps(input, b1));
+            if (full) {
+                _mm256_storeu_ps(h, h0);
+                _mm256_storeu_ps(h + 8, h1);
+            } else {
+                _mm256_maskstore_ps(h, low, h0);
+                _mm256_maskstore_ps(h + 8, high, h1);
+            }
+            __m256 out = _mm256_fmadd_ps(h1, c1, _mm256_mul_ps(h0, c0));
+            __m128 sum = _mm_add_ps(_mm256_castps256_ps128(out), _mm256_extractf128_ps(out, 1));
+            sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+            y[t * di + ch] = _mm_cvtss_f32(_mm_add_ss(sum, _mm_movehdup_ps(sum))) + d[ch] * x;
+        }
+    }
+#undef LOAD
+}
+
+MOLT_TARGET_AVX2 static void scan_avx2(int64_t steps, const float *u, const float *delta, int64_t di, const float *bc,
+                                       int64_t bc_stride, int64_t n, const float *a, const float *d, float *state,
+                                       float *y, int64_t first, int64_t end) {
+    if (n == 16)
+        scan_avx2_rows(1, steps, u, delta, di, bc, bc_stride, n, a, d, state, y, first, end);
+    else
+        scan_avx2_rows(0, steps, u, delta, di, bc, bc_stride, n, a, d, state, y, first, end);
+}
+
 /* One channel's state row is one register when N <= 16 (BlackMamba's is 16). */
 MOLT_TARGET_AVX512 static void scan_avx512(int64_t steps, const float *u, const float *delta, int64_t di,
                                            const float *bc, int64_t bc_stride, int64_t n, const float *a,
@@ -117,6 +224,8 @@ void molt_selective_scan(int64_t steps, const float *u, const float *delta, int6
 #if defined(__x86_64__) || defined(__i386__)
     if (n <= 16 && path >= MOLT_PATH_AVX512 && molt_path_supported(path))
         return scan_avx512(steps, u, delta, di, bc, bc_stride, n, a, d, state, y, first, end);
+    if (n <= 16 && path >= MOLT_PATH_AVX2 && molt_path_supported(path))
+        return scan_avx2(steps, u, delta, di, bc, bc_stride, n, a, d, state, y, first, end);
 #endif
     scan_portable(steps, u, delta, di, bc, bc_stride, n, a, d, state, y, first, end);
 }
@@ -124,6 +233,7 @@ void molt_selective_scan(int64_t steps, const float *u, const float *delta, int6
 void molt_softplus(float *x, const float *bias, int64_t count, molt_path path) {
 #if defined(__x86_64__) || defined(__i386__)
     if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return softplus_avx512(x, bias, count);
+    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return softplus_avx2(x, bias, count);
 #endif
     softplus_portable(x, bias, count);
 }

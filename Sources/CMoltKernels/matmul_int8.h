@@ -66,8 +66,7 @@ static inline void weight_row(const int8_job *job, int64_t r, uint8_t *values, f
         halves_to_floats(row + groups * g, groups, scales);
         return;
     }
-    for (int64_t group = 0; group < groups; group++)
-        unpack_nibbles(row + group * half, half, values + group * g, values + group * g + half);
+    unpack_groups(row, groups, g, values);
     halves_to_floats(row + groups * half, groups, scales);
     halves_to_floats(row + groups * half + 2 * groups, groups, minimums);
 }

@@ -6,7 +6,7 @@
 #include "matmul.h"
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#include "matmul_lanes_avx2.h"
+#include "matmul_lanes_avx2_int8.h"
 #define MATMUL_INT8_NAME molt_matmul_int8_avx2
 #include "matmul_int8.h"
 #pragma clang attribute pop

@@ -50,12 +50,15 @@ static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
     return a;
 }
 
-/* The 2n values of n packed q4 bytes: low nibbles to low, high to high. */
-static inline void unpack_nibbles(const uint8_t *packed, int64_t n, uint8_t *low, uint8_t *high) {
-    for (int64_t j = 0; j < n; j++) {
-        low[j] = packed[j] & 15;
-        high[j] = packed[j] >> 4;
-    }
+/* A q4 row's `groups` groups of g values from their packed bytes, in order: each group's g / 2
+ * low nibbles, then its high ones (Formats/molt.md). */
+static inline void unpack_groups(const uint8_t *packed, int64_t groups, int64_t g, uint8_t *values) {
+    int64_t half = g / 2;
+    for (int64_t group = 0; group < groups; group++, packed += half, values += g)
+        for (int64_t j = 0; j < half; j++) {
+            values[j] = packed[j] & 15;
+            values[half + j] = packed[j] >> 4;
+        }
 }
 
 /* n int8 values widened to int16 at `to` (2n bytes). */

@@ -41,16 +41,56 @@ static inline __m256i dot_bytes(__m256i unsigned_bytes, __m256i signed_bytes) {
  * pairs of at most 2 * 15 * 127; the two add exactly (< 2^13), one madd makes int32 lanes,
  * four per group, and each group's lanes take its weight scale times its activation block's
  * (block = group). Scales are combined eight groups at a time and spread by a permute. */
+/* `scale` holds each group's combined scale for the step's two groups: first's in lanes 0-3,
+ * second's in 4-7. */
+static inline __attribute__((always_inline)) __m256 q4_step32(const uint8_t *packed, const int8_t *x, __m256 scale,
+                                                              __m256 acc) {
+    const __m256i low4 = _mm256_set1_epi8(15);
+    __m256i v = _mm256_loadu_si256((const __m256i *)packed);
+    __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x)),
+                                     _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + MOLT_Q4_CHUNK))));
+    __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+    return _mm256_fmadd_ps(dot, scale, acc);
+}
+
+/* Lanes `first` of `combined` to lanes 0-3, first + 1 to 4-7. */
+static inline __m256 spread_pair(__m256 combined, int first) {
+    return _mm256_permutevar8x32_ps(combined, _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(first)));
+}
+
+/* The row's sum and, in the same pass over its windows, the minimum term (as minimum_term
+ * computes it). */
 static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
                                        int64_t groups) {
+    const uint8_t *minimums = scales + 2 * groups;
     const __m256i low4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    for (int64_t g0 = 0; g0 < groups; g0 += 8) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
+    /* Whole windows of eight groups: four steps whose bytes, activations (two chunks of
+     * nibble order) and scale lanes sit at fixed offsets. */
+    int64_t g0 = 0;
+    for (; g0 + 8 <= groups; g0 += 8) {
+        const uint8_t *packed = row + 16 * g0;
+        const int8_t *x = a->xq + 32 * g0;
+        _mm_prefetch((const char *)(packed + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+        _mm_prefetch((const char *)(packed + 64 + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+        __m256 combined = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(scales + 2 * g0))),
+                                        _mm256_loadu_ps(a->block_scales + g0));
+        offset = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(minimums + 2 * g0))),
+                                 _mm256_loadu_ps(a->group_sums + g0), offset);
+        acc0 = q4_step32(packed, x, spread_pair(combined, 0), acc0);
+        acc1 = q4_step32(packed + 32, x + 32, spread_pair(combined, 2), acc1);
+        acc0 = q4_step32(packed + 64, x + 128, spread_pair(combined, 4), acc0);
+        acc1 = q4_step32(packed + 96, x + 160, spread_pair(combined, 6), acc1);
+    }
+    for (; g0 < groups; g0 += 8) {
         int64_t count = groups - g0 < 8 ? groups - g0 : 8;
         /* Combined scales of groups g0 - skip..<g0 - skip + 8 (block = group); block_scales
          * is padded with zeros to a multiple of 8. */
         int skip;
         __m256 combined = _mm256_mul_ps(molt_load_f16_window(scales, g0, groups, &skip), _mm256_loadu_ps(a->block_scales + g0 - skip));
+        offset = _mm256_fmadd_ps(molt_load_f16_window(minimums, g0, groups, &skip),
+                                 molt_load_sums_window(a->group_sums, g0, skip, groups), offset);
         __m256i index = _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(skip));
         for (int64_t k = 0; k < count; k += 2) {
             const uint8_t *packed = row + 16 * (g0 + k);
@@ -68,7 +108,7 @@ static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_acti
             else acc0 = _mm256_fmadd_ps(dot, scale, acc0);
         }
     }
-    return fsum(_mm256_add_ps(acc0, acc1));
+    return fsum(_mm256_add_ps(acc0, acc1)) + fsum(offset);
 }
 
 /* Other group sizes walk the packed bytes 32 at a time, each half of 16 in one group; low
@@ -104,8 +144,8 @@ static void rows_int8_q4(const molt_matrix *w, const molt_activation *a, float *
     for (int64_t r = begin; r < end; r++) {
         const uint8_t *row = (const uint8_t *)w->data + r * w->row_stride;
         const uint8_t *scales = row + w->groups * g / 2, *minimums = scales + 2 * w->groups;
-        float sum = g == 32 ? q4_row32(row, scales, a, w->groups) : q4_row(row, scales, a, g, w->groups);
-        y[r] = sum + minimum_term(minimums, a->group_sums, w->groups);
+        y[r] = g == 32 ? q4_row32(row, scales, a, w->groups)
+                       : q4_row(row, scales, a, g, w->groups) + minimum_term(minimums, a->group_sums, w->groups);
     }
 }
 

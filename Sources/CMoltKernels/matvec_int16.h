@@ -36,6 +36,18 @@ Q8_INT16_INLINE void q8_int16_block(const uint8_t *p, const molt_activation *a, 
     }
 }
 
+/* Block k of the window from b0: blocks alternate between the accumulators. */
+Q8_INT16_INLINE void q8_int16_window_block(const uint8_t *row, const molt_activation *a, const int V, int64_t b0, int k,
+                                           int per_window, const fvec *window, int skip, const uint8_t *scales,
+                                           int64_t g, fvec *acc0, fvec *acc1) {
+    int64_t b = b0 + k;
+    const uint8_t *p = row + b * MOLT_BLOCK;
+    /* Once per cache line (two blocks) is enough. */
+    if (!(k & 1)) _mm_prefetch((const char *)(p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
+    float weight = per_window ? 0 : group_scale(scales, b, g);
+    q8_int16_block(p, a, V, b, per_window, window, skip + k, weight, k & 1 ? acc1 : acc0);
+}
+
 /* y[v * rows + r] for v in 0..<V, r in begin..<end; per_window says G = 32 (block = group),
  * the default, whose scales come a window at a time: other G take one scalar per block. */
 Q8_INT16_INLINE void q8_int16_rows(const molt_matrix *w, const molt_activation *a, const int V, const int per_window,
@@ -53,17 +65,13 @@ Q8_INT16_INLINE void q8_int16_rows(const molt_matrix *w, const molt_activation *
                 fvec weights = weight_scales(scales, b0, blocks, count, &skip);
                 for (int v = 0; v < V; v++) window[v] = fmul(weights, block_scales(a[v].block_scales, b0, skip, count));
             }
-            for (int64_t k = 0; k < count; k++) {
-                int64_t b = b0 + k;
-                const uint8_t *p = row + b * MOLT_BLOCK;
-                /* Once per cache line (two blocks) is enough. */
-                if (!(k & 1)) _mm_prefetch((const char *)(p + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
-                float weight = per_window ? 0 : group_scale(scales, b, g);
-                /* Blocks alternate between the accumulators. */
-                if (k & 1)
-                    q8_int16_block(p, a, V, b, per_window, window, skip + (int)k, weight, acc1);
-                else
-                    q8_int16_block(p, a, V, b, per_window, window, skip + (int)k, weight, acc0);
+            if (per_window && count == WINDOW && skip == 0) {
+                /* A whole window, unrolled: each block's lane and accumulator are constants. */
+#pragma clang loop unroll(full)
+                for (int k = 0; k < WINDOW; k++) q8_int16_window_block(row, a, V, b0, k, 1, window, 0, scales, g, acc0, acc1);
+            } else {
+                for (int64_t k = 0; k < count; k++)
+                    q8_int16_window_block(row, a, V, b0, (int)k, per_window, window, skip, scales, g, acc0, acc1);
             }
         }
         for (int v = 0; v < V; v++) y[v * w->rows + r] = reduce(acc0[v], acc1[v]);

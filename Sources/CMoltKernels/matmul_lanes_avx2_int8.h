@@ -1,0 +1,80 @@
+/* AVX2 lanes of the integer matmul (matmul_int8.h): sixteen rows of X, one per int32 lane of a
+ * pair of ymm registers, so that each 4 bytes of W broadcast from memory serve two registers
+ * of X; AVX2 issues one such broadcast a cycle, and with one register of X per broadcast they
+ * were what limited the tile (BENCHMARKS.md, "AVX2 on a Zen 3"). A block of 8 rows of X or
+ * fewer takes the tile on one register (the *_half steps, matmul_int8_tile.h), AVX2's lanes
+ * until then. maddubs multiplies unsigned by signed bytes and adds pairs into int16. */
+#include "matmul_lanes_x86.h"
+#include "matmul_ymm.h"
+#define LANES 16
+#define HALF_LANES 8
+#define TILE_ROWS 4
+#define Q8_BIASED 0
+
+typedef struct {
+    __m256i low, high;
+} ivec;
+typedef ivec xvec;
+typedef struct {
+    __m256 low, high;
+} fvec;
+
+static inline xvec xload(const int8_t *p) {
+    return (xvec){_mm256_load_si256((const __m256i *)p), _mm256_load_si256((const __m256i *)(p + 32))};
+}
+static inline ivec istart(int32_t start) { return (ivec){_mm256_set1_epi32(start), _mm256_set1_epi32(start)}; }
+
+static inline ivec q4_step(ivec a, const uint8_t *w, xvec x) {
+    __m256i weights = ymm_broadcast4(w);
+    return (ivec){_mm256_add_epi16(a.low, _mm256_maddubs_epi16(weights, x.low)),
+                  _mm256_add_epi16(a.high, _mm256_maddubs_epi16(weights, x.high))};
+}
+static inline ivec q4_finish(ivec a) { return (ivec){ymm_q4_finish(a.low), ymm_q4_finish(a.high)}; }
+static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, xvec x) {
+    __m256i signs = ymm_broadcast4(w), sizes = ymm_broadcast4(magnitudes), ones = _mm256_set1_epi16(1);
+    __m256i low = _mm256_maddubs_epi16(sizes, _mm256_sign_epi8(x.low, signs));
+    __m256i high = _mm256_maddubs_epi16(sizes, _mm256_sign_epi8(x.high, signs));
+    return (ivec){_mm256_add_epi32(a.low, _mm256_madd_epi16(low, ones)), _mm256_add_epi32(a.high, _mm256_madd_epi16(high, ones))};
+}
+static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
+    __m256i weights = ymm_broadcast4(w);
+    return (ivec){_mm256_add_epi32(a.low, _mm256_madd_epi16(weights, x.low)),
+                  _mm256_add_epi32(a.high, _mm256_madd_epi16(weights, x.high))};
+}
+
+static inline fvec fzero(void) { return (fvec){_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+static inline fvec fadd(fvec a, fvec b) { return (fvec){_mm256_add_ps(a.low, b.low), _mm256_add_ps(a.high, b.high)}; }
+static inline fvec fload(const float *p) { return (fvec){_mm256_load_ps(p), _mm256_load_ps(p + 8)}; }
+static inline void fstore(float *p, fvec a) {
+    _mm256_store_ps(p, a.low);
+    _mm256_store_ps(p + 8, a.high);
+}
+static inline fvec fscaled(fvec sum, ivec dot, float scale, fvec block_scales) {
+    return (fvec){ymm_fscaled(sum.low, dot.low, scale, block_scales.low), ymm_fscaled(sum.high, dot.high, scale, block_scales.high)};
+}
+static inline fvec foffset(fvec offset, float minimum, fvec sums) {
+    return (fvec){ymm_foffset(offset.low, minimum, sums.low), ymm_foffset(offset.high, minimum, sums.high)};
+}
+
+/* The lower half: one register. */
+typedef __m256i ivec_half;
+typedef __m256i xvec_half;
+typedef __m256 fvec_half;
+static inline xvec_half xload_half(const int8_t *p) { return _mm256_load_si256((const __m256i *)p); }
+static inline ivec_half istart_half(int32_t start) { return _mm256_set1_epi32(start); }
+static inline ivec_half q4_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_q4_step(a, w, x); }
+static inline ivec_half q4_finish_half(ivec_half a) { return ymm_q4_finish(a); }
+static inline ivec_half q8_step_half(ivec_half a, const uint8_t *w, const uint8_t *magnitudes, xvec_half x) {
+    return ymm_q8_step(a, w, magnitudes, x);
+}
+static inline ivec_half wide_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_wide_step(a, w, x); }
+static inline fvec_half fzero_half(void) { return _mm256_setzero_ps(); }
+static inline fvec_half fload_half(const float *p) { return _mm256_load_ps(p); }
+static inline void fstore_half(float *p, fvec_half a) { _mm256_store_ps(p, a); }
+static inline fvec_half fadd_half(fvec_half a, fvec_half b) { return _mm256_add_ps(a, b); }
+static inline fvec_half fscaled_half(fvec_half sum, ivec_half dot, float scale, fvec_half block_scales) {
+    return ymm_fscaled(sum, dot, scale, block_scales);
+}
+static inline fvec_half foffset_half(fvec_half offset, float minimum, fvec_half sums) {
+    return ymm_foffset(offset, minimum, sums);
+}
