@@ -1,5 +1,5 @@
 /* Eight f32 lanes in a ymm register: the f32 steps every AVX2 lane header builds on (the
- * matvec's matvec_lanes_ymm.h, the matmul's matmul_lanes_avx2.h). Included inside the
+ * matvec's matvec_lanes_ymm.h, the f32 matmul's matmul_lanes_avx2.h). Included inside the
  * including file's target region. */
 typedef __m256 fvec;
 

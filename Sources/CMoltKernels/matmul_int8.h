@@ -8,9 +8,9 @@
  * ([K/4][LANES][4] bytes, twice that for int16), so that one register holds 4 bytes of every
  * row and 4 bytes of weights broadcast over it give each lane its products. W is read row by
  * row, as stored: a task unpacks TASK_ROWS rows (weight_group; q8 widened to int16 for int16
- * activations) and sweeps every block of X over them, TILE_ROWS rows of W at a time; on the zmm
- * paths a block of HALF_LANES rows or fewer takes the tile over the lower half of the lanes
- * (matmul_int8_tile.h).
+ * activations) and sweeps every block of X over them, TILE_ROWS rows of W at a time; on the
+ * paths with HALF_LANES (AVX2, AVX-512, VNNI) a block of that many rows or fewer takes the tile
+ * over the lower half of the lanes (matmul_int8_tile.h).
  *
  * Every element of Y is computed by one lane in this order, on every path:
  *   sum = 0; for each block b of 32 values (group g):

@@ -1,8 +1,9 @@
 /* The integer matmul's register tile (matmul_int8.h): included there once with TILE int8_tile
- * and V(name) the path's lanes (name), and on the zmm paths once more with TILE int8_tile_half
- * and V(name) name##_half, the lower 8 lanes in ymm registers, for a block of X with 8 rows or
- * fewer (the last block of an expert's rows, often): Zen 4 runs a zmm instruction as two ymm
- * halves, so that block then costs half. Each lane computes the same sequence either way. */
+ * and V(name) the path's lanes (name), and on the paths with 16 lanes (a zmm register, or a
+ * pair of ymm) once more with TILE int8_tile_half and V(name) name##_half, the lower 8 lanes in
+ * one ymm register, for a block of X with 8 rows or fewer (the last block of an expert's rows,
+ * often): Zen 4 runs a zmm instruction as two ymm halves, so that block then costs half. Each
+ * lane computes the same sequence either way. */
 
 /* Y for ROWS (a constant at each call site, so the accumulators stay in registers) rows of W
  * from row j0 of `u` and one block of X, into out[row][lane]. A block of 32 values is

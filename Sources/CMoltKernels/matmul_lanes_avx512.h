@@ -1,5 +1,5 @@
 /* AVX-512 (BW, without VNNI) lanes of the integer matmul (matmul_int8.h): sixteen rows of X,
- * one per int32 lane of a zmm register, with AVX2's maddubs scheme (matmul_lanes_avx2.h).
+ * one per int32 lane of a zmm register, with AVX2's maddubs scheme (matmul_ymm.h).
  * AVX-512 has no byte sign instruction: q8 negates x under a mask of w's signs instead. */
 #include "matmul_lanes_zmm.h"
 #define TILE_ROWS 8

@@ -1,5 +1,5 @@
-/* What the x86 lanes of the integer matmul share (matmul_lanes_avx2.h, _avx512.h, _vnni.h):
- * unpacking q4 rows and reading f16, in SSE and F16C. */
+/* What the x86 lanes of the integer matmul share (matmul_lanes_avx2_int8.h, _avx512.h, _vnni.h):
+ * unpacking q4 rows (AVX2, or SSE for G other than 32) and reading f16 (F16C). */
 
 /* X is quantized with AVX2 (same bits as the portable code). */
 #define PREPARE_X MOLT_PREPARE_SIMD_NATURAL

@@ -1,5 +1,5 @@
 /* The maddubs scheme of the integer matmul's steps on eight int32 lanes of a ymm register:
- * AVX2's lanes (matmul_lanes_avx2.h) and AVX-512's lower half (matmul_lanes_avx512.h), and the
+ * AVX2's lanes (matmul_lanes_avx2_int8.h) and AVX-512's lower half (matmul_lanes_avx512.h), and the
  * f32 steps every ymm tile shares. Included inside the including file's target region. */
 
 /* 4 bytes at w in every lane. */
