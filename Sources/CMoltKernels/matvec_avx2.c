@@ -40,34 +40,29 @@ static inline __m256i dot_bytes(__m256i unsigned_bytes, __m256i signed_bytes) {
  * multiply their activations, which sit side by side (nibble order), maddubs giving int16
  * pairs of at most 2 * 15 * 127; the two add exactly (< 2^13), one madd makes int32 lanes,
  * four per group, and each group's lanes take its weight scale times its activation block's
- * (block = group). Scales are combined eight groups at a time and spread by a permute. */
-/* `scale` holds each group's combined scale for the step's two groups: first's in lanes 0-3,
- * second's in 4-7. */
-static inline __attribute__((always_inline)) __m256 q4_step32(const uint8_t *packed, const int8_t *x, __m256 scale,
-                                                              __m256 acc) {
+ * (block = group): `scale` holds the first group's in lanes 0-3, the second's in 4-7. */
+static inline __attribute__((always_inline)) __m256 q4_step32(__m256i packed, const int8_t *x, __m256 scale, __m256 acc) {
     const __m256i low4 = _mm256_set1_epi8(15);
-    __m256i v = _mm256_loadu_si256((const __m256i *)packed);
-    __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    __m256i lo = _mm256_and_si256(packed, low4), hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
     __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x)),
                                      _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + MOLT_Q4_CHUNK))));
     __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
     return _mm256_fmadd_ps(dot, scale, acc);
 }
 
-/* Lanes `first` of `combined` to lanes 0-3, first + 1 to 4-7. */
+/* Lane `first` of a window of combined scales to lanes 0-3, first + 1 to 4-7. */
 static inline __m256 spread_pair(__m256 combined, int first) {
     return _mm256_permutevar8x32_ps(combined, _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(first)));
 }
 
-/* The row's sum and, in the same pass over its windows, the minimum term (as minimum_term
- * computes it). */
-static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_activation *a,
-                                       int64_t groups) {
+/* A row's sum and, in the same pass over its windows of eight groups, the minimum term (as
+ * minimum_term computes it). Scales are combined a window at a time; steps alternate between
+ * two accumulators. */
+static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_activation *a, int64_t groups) {
     const uint8_t *minimums = scales + 2 * groups;
-    const __m256i low4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), offset = _mm256_setzero_ps();
-    /* Whole windows of eight groups: four steps whose bytes, activations (two chunks of
-     * nibble order) and scale lanes sit at fixed offsets. */
+    /* Whole windows: four steps whose bytes, activations (two chunks of nibble order) and
+     * scale lanes sit at fixed offsets. */
     int64_t g0 = 0;
     for (; g0 + 8 <= groups; g0 += 8) {
         const uint8_t *packed = row + 16 * g0;
@@ -78,34 +73,29 @@ static float q4_row32(const uint8_t *row, const uint8_t *scales, const molt_acti
                                         _mm256_loadu_ps(a->block_scales + g0));
         offset = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(minimums + 2 * g0))),
                                  _mm256_loadu_ps(a->group_sums + g0), offset);
-        acc0 = q4_step32(packed, x, spread_pair(combined, 0), acc0);
-        acc1 = q4_step32(packed + 32, x + 32, spread_pair(combined, 2), acc1);
-        acc0 = q4_step32(packed + 64, x + 128, spread_pair(combined, 4), acc0);
-        acc1 = q4_step32(packed + 96, x + 160, spread_pair(combined, 6), acc1);
+        acc0 = q4_step32(_mm256_loadu_si256((const __m256i *)packed), x, spread_pair(combined, 0), acc0);
+        acc1 = q4_step32(_mm256_loadu_si256((const __m256i *)(packed + 32)), x + 32, spread_pair(combined, 2), acc1);
+        acc0 = q4_step32(_mm256_loadu_si256((const __m256i *)(packed + 64)), x + 128, spread_pair(combined, 4), acc0);
+        acc1 = q4_step32(_mm256_loadu_si256((const __m256i *)(packed + 96)), x + 160, spread_pair(combined, 6), acc1);
     }
-    for (; g0 < groups; g0 += 8) {
-        int64_t count = groups - g0 < 8 ? groups - g0 : 8;
-        /* Combined scales of groups g0 - skip..<g0 - skip + 8 (block = group); block_scales
-         * is padded with zeros to a multiple of 8. */
+    /* The last window, fewer than eight groups: it starts `skip` groups early so as to stay
+     * inside the row (block_scales is padded with zeros to a multiple of 8), and an odd group
+     * count leaves a last step of 16 bytes. */
+    if (g0 < groups) {
+        int64_t count = groups - g0;
         int skip;
         __m256 combined = _mm256_mul_ps(molt_load_f16_window(scales, g0, groups, &skip), _mm256_loadu_ps(a->block_scales + g0 - skip));
         offset = _mm256_fmadd_ps(molt_load_f16_window(minimums, g0, groups, &skip),
                                  molt_load_sums_window(a->group_sums, g0, skip, groups), offset);
-        __m256i index = _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(skip));
         for (int64_t k = 0; k < count; k += 2) {
             const uint8_t *packed = row + 16 * (g0 + k);
             _mm_prefetch((const char *)(packed + MOLT_PREFETCH_BYTES), _MM_HINT_T0);
             __m256i v = count - k >= 2 ? _mm256_loadu_si256((const __m256i *)packed)
                                        : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)packed));
+            __m256 scale = spread_pair(combined, skip + (int)k);
             const int8_t *x = a->xq + molt_nibble_offset(16 * (g0 + k));
-            __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-            __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x)),
-                                             _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + MOLT_Q4_CHUNK))));
-            __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
-            __m256 scale = _mm256_permutevar8x32_ps(combined, index);
-            index = _mm256_add_epi32(index, _mm256_set1_epi32(2));
-            if (k & 2) acc1 = _mm256_fmadd_ps(dot, scale, acc1);
-            else acc0 = _mm256_fmadd_ps(dot, scale, acc0);
+            if (k & 2) acc1 = q4_step32(v, x, scale, acc1);
+            else acc0 = q4_step32(v, x, scale, acc0);
         }
     }
     return fsum(_mm256_add_ps(acc0, acc1)) + fsum(offset);
