@@ -33,19 +33,25 @@ static void softplus_portable(float *x, const float *bias, int64_t count) {
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+/* Cephes' expf and logf coefficients, highest degree first, and ln 2 in two parts (the first
+ * short enough that n times it is exact): the AVX-512 and AVX2 forms below share them. */
+static const float exp_poly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                  4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+static const float log_poly[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
+                                  -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
+                                  2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+#define LN2_HIGH 0.693359375f
+#define LN2_LOW (-2.12194440e-4f)
+
 /* e^x: x = n ln2 + r, |r| <= ln2 / 2, e^r by a degree-5 polynomial, 2^n in the exponent field.
  * Inputs are clamped to [-87.33, 88], so the result is finite and at least about 1e-38. */
 MOLT_TARGET_AVX512 static inline __m512 exp16(__m512 x) {
     x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.33f)), _mm512_set1_ps(88.0f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HIGH), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LOW), r);
+    __m512 p = _mm512_set1_ps(exp_poly[0]);
+    for (int i = 1; i < 6; i++) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_poly[i]));
     __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(er, n);
 }
@@ -61,19 +67,12 @@ MOLT_TARGET_AVX512 static inline __m512 log1p16(__m512 e) {
     m = _mm512_mask_add_ps(m, small, m, m);
     k = _mm512_mask_sub_ps(k, small, k, _mm512_set1_ps(1.0f));
     __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f)), z = _mm512_mul_ps(f, f);
-    __m512 p = _mm512_set1_ps(7.0376836292e-2f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.1514610310e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.1676998740e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.2420140846e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.4249322787e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.6668057665e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.0000714765e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-2.4999993993e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(3.3333331174e-1f));
+    __m512 p = _mm512_set1_ps(log_poly[0]);
+    for (int i = 1; i < 9; i++) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(log_poly[i]));
     __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, f), z);
-    y = _mm512_fmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), y);
+    y = _mm512_fmadd_ps(k, _mm512_set1_ps(LN2_LOW), y);
     y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
-    __m512 log_u = _mm512_fmadd_ps(k, _mm512_set1_ps(0.693359375f), _mm512_add_ps(f, y));
+    __m512 log_u = _mm512_fmadd_ps(k, _mm512_set1_ps(LN2_HIGH), _mm512_add_ps(f, y));
     __m512 grown = _mm512_sub_ps(u, _mm512_set1_ps(1.0f));
     __mmask16 exact = _mm512_cmp_ps_mask(grown, _mm512_setzero_ps(), _CMP_EQ_OQ);
     return _mm512_mask_blend_ps(exact, _mm512_mul_ps(log_u, _mm512_div_ps(e, grown)), e);
@@ -98,14 +97,10 @@ MOLT_TARGET_AVX512 static void softplus_avx512(float *x, const float *bias, int6
 MOLT_TARGET_AVX2 static inline __m256 exp8(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33f)), _mm256_set1_ps(88.0f));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HIGH), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LOW), r);
+    __m256 p = _mm256_set1_ps(exp_poly[0]);
+    for (int i = 1; i < 6; i++) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_poly[i]));
     __m256 er = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
     __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_mul_ps(er, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
@@ -121,19 +116,12 @@ MOLT_TARGET_AVX2 static inline __m256 log1p8(__m256 e) {
     m = _mm256_blendv_ps(m, _mm256_add_ps(m, m), small);
     k = _mm256_blendv_ps(k, _mm256_sub_ps(k, _mm256_set1_ps(1.0f)), small);
     __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f)), z = _mm256_mul_ps(f, f);
-    __m256 p = _mm256_set1_ps(7.0376836292e-2f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
+    __m256 p = _mm256_set1_ps(log_poly[0]);
+    for (int i = 1; i < 9; i++) p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(log_poly[i]));
     __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
-    y = _mm256_fmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), y);
+    y = _mm256_fmadd_ps(k, _mm256_set1_ps(LN2_LOW), y);
     y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
-    __m256 log_u = _mm256_fmadd_ps(k, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f, y));
+    __m256 log_u = _mm256_fmadd_ps(k, _mm256_set1_ps(LN2_HIGH), _mm256_add_ps(f, y));
     __m256 grown = _mm256_sub_ps(u, _mm256_set1_ps(1.0f));
     __m256 exact = _mm256_cmp_ps(grown, _mm256_setzero_ps(), _CMP_EQ_OQ);
     return _mm256_blendv_ps(_mm256_mul_ps(log_u, _mm256_div_ps(e, grown)), e, exact);

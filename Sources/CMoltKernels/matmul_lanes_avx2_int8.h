@@ -56,25 +56,10 @@ static inline fvec foffset(fvec offset, float minimum, fvec sums) {
     return (fvec){ymm_foffset(offset.low, minimum, sums.low), ymm_foffset(offset.high, minimum, sums.high)};
 }
 
-/* The lower half: one register. */
-typedef __m256i ivec_half;
-typedef __m256i xvec_half;
-typedef __m256 fvec_half;
-static inline xvec_half xload_half(const int8_t *p) { return _mm256_load_si256((const __m256i *)p); }
-static inline ivec_half istart_half(int32_t start) { return _mm256_set1_epi32(start); }
+/* The lower half (matmul_ymm.h): its steps. */
 static inline ivec_half q4_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_q4_step(a, w, x); }
 static inline ivec_half q4_finish_half(ivec_half a) { return ymm_q4_finish(a); }
 static inline ivec_half q8_step_half(ivec_half a, const uint8_t *w, const uint8_t *magnitudes, xvec_half x) {
     return ymm_q8_step(a, w, magnitudes, x);
 }
 static inline ivec_half wide_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_wide_step(a, w, x); }
-static inline fvec_half fzero_half(void) { return _mm256_setzero_ps(); }
-static inline fvec_half fload_half(const float *p) { return _mm256_load_ps(p); }
-static inline void fstore_half(float *p, fvec_half a) { _mm256_store_ps(p, a); }
-static inline fvec_half fadd_half(fvec_half a, fvec_half b) { return _mm256_add_ps(a, b); }
-static inline fvec_half fscaled_half(fvec_half sum, ivec_half dot, float scale, fvec_half block_scales) {
-    return ymm_fscaled(sum, dot, scale, block_scales);
-}
-static inline fvec_half foffset_half(fvec_half offset, float minimum, fvec_half sums) {
-    return ymm_foffset(offset, minimum, sums);
-}

@@ -33,3 +33,21 @@ static inline __m256 ymm_fscaled(__m256 sum, __m256i dot, float scale, __m256 bl
 static inline __m256 ymm_foffset(__m256 offset, float minimum, __m256 sums) {
     return _mm256_fmadd_ps(_mm256_set1_ps(minimum), sums, offset);
 }
+
+/* The lower half of a 16-lane tile (matmul_int8_tile.h's *_half names), one ymm register, for
+ * the zmm lanes and AVX2's pairs alike; each lane header gives its half's integer steps. */
+typedef __m256i ivec_half;
+typedef __m256i xvec_half;
+typedef __m256 fvec_half;
+static inline xvec_half xload_half(const int8_t *p) { return _mm256_load_si256((const __m256i *)p); }
+static inline ivec_half istart_half(int32_t start) { return _mm256_set1_epi32(start); }
+static inline fvec_half fzero_half(void) { return _mm256_setzero_ps(); }
+static inline fvec_half fload_half(const float *p) { return _mm256_load_ps(p); }
+static inline void fstore_half(float *p, fvec_half a) { _mm256_store_ps(p, a); }
+static inline fvec_half fadd_half(fvec_half a, fvec_half b) { return _mm256_add_ps(a, b); }
+static inline fvec_half fscaled_half(fvec_half sum, ivec_half dot, float scale, fvec_half block_scales) {
+    return ymm_fscaled(sum, dot, scale, block_scales);
+}
+static inline fvec_half foffset_half(fvec_half offset, float minimum, fvec_half sums) {
+    return ymm_foffset(offset, minimum, sums);
+}
