@@ -2,8 +2,8 @@
  * pair of ymm registers, so that each 4 bytes of W broadcast from memory serve two registers
  * of X; AVX2 issues one such broadcast a cycle, and with one register of X per broadcast they
  * were what limited the tile (BENCHMARKS.md, "AVX2 on a Zen 3"). A block of 8 rows of X or
- * fewer takes the tile on one register (the *_half steps, matmul_int8_tile.h), AVX2's lanes
- * until then. maddubs multiplies unsigned by signed bytes and adds pairs into int16. */
+ * fewer takes the tile on one register (the *_half steps, matmul_int8_tile.h). The steps
+ * are matmul_ymm.h's maddubs scheme on each register. */
 #include "matmul_lanes_x86.h"
 #include "matmul_ymm.h"
 #define LANES 16
@@ -24,22 +24,19 @@ static inline xvec xload(const int8_t *p) {
 }
 static inline ivec istart(int32_t start) { return (ivec){_mm256_set1_epi32(start), _mm256_set1_epi32(start)}; }
 
+/* Each step broadcasts its 4 bytes of W once for both registers. */
 static inline ivec q4_step(ivec a, const uint8_t *w, xvec x) {
     __m256i weights = ymm_broadcast4(w);
-    return (ivec){_mm256_add_epi16(a.low, _mm256_maddubs_epi16(weights, x.low)),
-                  _mm256_add_epi16(a.high, _mm256_maddubs_epi16(weights, x.high))};
+    return (ivec){ymm_q4_step(a.low, weights, x.low), ymm_q4_step(a.high, weights, x.high)};
 }
 static inline ivec q4_finish(ivec a) { return (ivec){ymm_q4_finish(a.low), ymm_q4_finish(a.high)}; }
 static inline ivec q8_step(ivec a, const uint8_t *w, const uint8_t *magnitudes, xvec x) {
-    __m256i signs = ymm_broadcast4(w), sizes = ymm_broadcast4(magnitudes), ones = _mm256_set1_epi16(1);
-    __m256i low = _mm256_maddubs_epi16(sizes, _mm256_sign_epi8(x.low, signs));
-    __m256i high = _mm256_maddubs_epi16(sizes, _mm256_sign_epi8(x.high, signs));
-    return (ivec){_mm256_add_epi32(a.low, _mm256_madd_epi16(low, ones)), _mm256_add_epi32(a.high, _mm256_madd_epi16(high, ones))};
+    __m256i weights = ymm_broadcast4(w), sizes = ymm_broadcast4(magnitudes);
+    return (ivec){ymm_q8_step(a.low, weights, sizes, x.low), ymm_q8_step(a.high, weights, sizes, x.high)};
 }
 static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
     __m256i weights = ymm_broadcast4(w);
-    return (ivec){_mm256_add_epi32(a.low, _mm256_madd_epi16(weights, x.low)),
-                  _mm256_add_epi32(a.high, _mm256_madd_epi16(weights, x.high))};
+    return (ivec){ymm_wide_step(a.low, weights, x.low), ymm_wide_step(a.high, weights, x.high)};
 }
 
 static inline fvec fzero(void) { return (fvec){_mm256_setzero_ps(), _mm256_setzero_ps()}; }
@@ -56,10 +53,4 @@ static inline fvec foffset(fvec offset, float minimum, fvec sums) {
     return (fvec){ymm_foffset(offset.low, minimum, sums.low), ymm_foffset(offset.high, minimum, sums.high)};
 }
 
-/* The lower half (matmul_ymm.h): its steps. */
-static inline ivec_half q4_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_q4_step(a, w, x); }
-static inline ivec_half q4_finish_half(ivec_half a) { return ymm_q4_finish(a); }
-static inline ivec_half q8_step_half(ivec_half a, const uint8_t *w, const uint8_t *magnitudes, xvec_half x) {
-    return ymm_q8_step(a, w, magnitudes, x);
-}
-static inline ivec_half wide_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_wide_step(a, w, x); }
+#include "matmul_ymm_half_steps.h"

@@ -18,10 +18,4 @@ static inline ivec wide_step(ivec a, const uint8_t *w, xvec x) {
     return _mm512_add_epi32(a, _mm512_madd_epi16(broadcast4(w), x));
 }
 
-/* The lower half: AVX2's steps (ymm has the byte sign instruction). */
-static inline ivec_half q4_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_q4_step(a, w, x); }
-static inline ivec_half q4_finish_half(ivec_half a) { return ymm_q4_finish(a); }
-static inline ivec_half q8_step_half(ivec_half a, const uint8_t *w, const uint8_t *magnitudes, xvec_half x) {
-    return ymm_q8_step(a, w, magnitudes, x);
-}
-static inline ivec_half wide_step_half(ivec_half a, const uint8_t *w, xvec_half x) { return ymm_wide_step(a, w, x); }
+#include "matmul_ymm_half_steps.h"

@@ -9,22 +9,24 @@ static inline __m256i ymm_broadcast4(const uint8_t *w) {
     return _mm256_set1_epi32(v);
 }
 
+/* The steps take their 4 bytes of W already broadcast (ymm_broadcast4), so that AVX2's pairs
+ * of registers broadcast once for both. */
 /* q4: nibble (<= 15) times int8 (|x| <= 127) pairs stay under 3810, so a block's 8 steps sum
  * in int16 (at most 30480) and widen once, in ymm_q4_finish. */
-static inline __m256i ymm_q4_step(__m256i a, const uint8_t *w, __m256i x) {
-    return _mm256_add_epi16(a, _mm256_maddubs_epi16(ymm_broadcast4(w), x));
+static inline __m256i ymm_q4_step(__m256i a, __m256i weights, __m256i x) {
+    return _mm256_add_epi16(a, _mm256_maddubs_epi16(weights, x));
 }
 static inline __m256i ymm_q4_finish(__m256i a) { return _mm256_madd_epi16(a, _mm256_set1_epi16(1)); }
 /* q8: |w| times x with w's sign (pairs at most 2 * 128 * 127, inside int16), widened each
  * step. */
-static inline __m256i ymm_q8_step(__m256i a, const uint8_t *w, const uint8_t *magnitudes, __m256i x) {
-    __m256i pairs = _mm256_maddubs_epi16(ymm_broadcast4(magnitudes), _mm256_sign_epi8(x, ymm_broadcast4(w)));
+static inline __m256i ymm_q8_step(__m256i a, __m256i weights, __m256i magnitudes, __m256i x) {
+    __m256i pairs = _mm256_maddubs_epi16(magnitudes, _mm256_sign_epi8(x, weights));
     return _mm256_add_epi32(a, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
 /* q8 with int16 activations: madd takes 2 int16 weights times 2 values into each int32 lane
  * (at most 2 * 128 * 32767). */
-static inline __m256i ymm_wide_step(__m256i a, const uint8_t *w, __m256i x) {
-    return _mm256_add_epi32(a, _mm256_madd_epi16(ymm_broadcast4(w), x));
+static inline __m256i ymm_wide_step(__m256i a, __m256i weights, __m256i x) {
+    return _mm256_add_epi32(a, _mm256_madd_epi16(weights, x));
 }
 
 static inline __m256 ymm_fscaled(__m256 sum, __m256i dot, float scale, __m256 block_scales) {
