@@ -1,8 +1,10 @@
 #include "activation.h"
 
-/* Enough tasks per thread to even out a thread slowed by other work, few enough that claiming
- * them costs nothing; 16 rows at least so a task amortizes its setup. */
-#define TASKS_PER_THREAD 8
+/* Enough tasks per thread to even out a thread slowed by other work, and to keep short the
+ * last task, during which the other threads may have nothing left (32 rather than 8: decode
+ * 0.5-0.7% faster on a 2-core Zen 3, alternating both in one process); few enough that
+ * claiming them costs nothing; 16 rows at least so a task amortizes its setup. */
+#define TASKS_PER_THREAD 32
 #define MIN_ROWS_PER_TASK 16
 /* With several vectors, a task takes its rows in pieces of about this many bytes, small enough
  * to stay in L1 while every vector passes over them: the weights come from memory once. */
