@@ -8,12 +8,7 @@ static inline fvec fsplat(float v) { return _mm256_set1_ps(v); }
 static inline fvec fadd(fvec a, fvec b) { return _mm256_add_ps(a, b); }
 static inline fvec fmul(fvec a, fvec b) { return _mm256_mul_ps(a, b); }
 static inline fvec fmadd(fvec a, fvec b, fvec c) { return _mm256_fmadd_ps(a, b, c); }
-/* The sum of the lanes, in a fixed order: halves, then pairs, then the last two. */
-static inline float fsum(fvec v) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-}
+static inline float fsum(fvec v) { return molt_sum8(v); }
 /* LANES stored values as f32: q8 bytes, q4 bytes' low and high nibbles, f16, bf16 (the
  * matvec's rows and the matmul's dequantization read weights through them). */
 static inline fvec q8_values(const uint8_t *p) {

@@ -115,6 +115,18 @@ MOLT_TARGET_AVX2 static inline __m256 molt_load_sums_window(const float *sums, i
     return _mm256_and_ps(_mm256_loadu_ps(sums + g0 - skip), fresh);
 }
 
+/* Lanes 0..<n of eight (n clamped to 0...8), as a mask for maskload / maskstore. */
+MOLT_TARGET_AVX2 static inline __m256i molt_first_lanes8(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The sum of eight lanes, in a fixed order: halves, then pairs, then the last two. */
+MOLT_TARGET_AVX2 static inline float molt_sum8(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
 /* q4's minimum term, sum over groups of min * (sum of x over the group), in AVX-512. */
 float molt_minimum_term_avx512(const uint8_t *minimums, const float *sums, int64_t groups);
 #endif

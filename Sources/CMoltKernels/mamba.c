@@ -127,11 +127,6 @@ MOLT_TARGET_AVX2 static inline __m256 log1p8(__m256 e) {
     return _mm256_blendv_ps(_mm256_mul_ps(log_u, _mm256_div_ps(e, grown)), e, exact);
 }
 
-/* Lanes 0..<n of eight, as a mask for maskload / maskstore. */
-MOLT_TARGET_AVX2 static inline __m256i first_lanes8(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* As softplus_avx512: log(1 + e^v) = max(v, 0) + log(1 + e^-|v|), v above 20 kept. */
 MOLT_TARGET_AVX2 static inline __m256 softplus8(__m256 v) {
     __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
@@ -146,7 +141,7 @@ MOLT_TARGET_AVX2 static void softplus_avx2(float *x, const float *bias, int64_t 
     for (; i + 8 <= count; i += 8)
         _mm256_storeu_ps(x + i, softplus8(_mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(bias + i))));
     if (i < count) {
-        __m256i lanes = first_lanes8(count - i);
+        __m256i lanes = molt_first_lanes8(count - i);
         __m256 v = _mm256_add_ps(_mm256_maskload_ps(x + i, lanes), _mm256_maskload_ps(bias + i, lanes));
         _mm256_maskstore_ps(x + i, lanes, softplus8(v));
     }
@@ -157,7 +152,7 @@ MOLT_TARGET_AVX2 static void softplus_avx2(float *x, const float *bias, int64_t 
 MOLT_TARGET_AVX2 static inline __attribute__((always_inline)) void scan_avx2_rows(
     const int full, int64_t steps, const float *u, const float *delta, int64_t di, const float *bc, int64_t bc_stride,
     int64_t n, const float *a, const float *d, float *state, float *y, int64_t first, int64_t end) {
-    __m256i low = first_lanes8(n), high = first_lanes8(n - 8);
+    __m256i low = molt_first_lanes8(n), high = molt_first_lanes8(n - 8);
 #define LOAD(p, mask) (full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask))
     for (int64_t t = 0; t < steps; t++) {
         const float *b = bc + t * bc_stride, *c = b + n;
@@ -176,10 +171,7 @@ MOLT_TARGET_AVX2 static inline __attribute__((always_inline)) void scan_avx2_row
                 _mm256_maskstore_ps(h, low, h0);
                 _mm256_maskstore_ps(h + 8, high, h1);
             }
-            __m256 out = _mm256_fmadd_ps(h1, c1, _mm256_mul_ps(h0, c0));
-            __m128 sum = _mm_add_ps(_mm256_castps256_ps128(out), _mm256_extractf128_ps(out, 1));
-            sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-            y[t * di + ch] = _mm_cvtss_f32(_mm_add_ss(sum, _mm_movehdup_ps(sum))) + d[ch] * x;
+            y[t * di + ch] = molt_sum8(_mm256_fmadd_ps(h1, c1, _mm256_mul_ps(h0, c0))) + d[ch] * x;
         }
     }
 #undef LOAD

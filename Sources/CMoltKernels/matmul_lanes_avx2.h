@@ -7,8 +7,5 @@
 static inline fvec fload(const float *p) { return _mm256_load_ps(p); }
 static inline void fstore(float *p, fvec a) { _mm256_store_ps(p, a); }
 static inline void fstoreu(float *p, fvec a) { _mm256_storeu_ps(p, a); }
-static inline __m256i first_lanes(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-static inline fvec fload_first(const float *p, int64_t n) { return _mm256_maskload_ps(p, first_lanes(n)); }
-static inline void fstore_first(float *p, int64_t n, fvec a) { _mm256_maskstore_ps(p, first_lanes(n), a); }
+static inline fvec fload_first(const float *p, int64_t n) { return _mm256_maskload_ps(p, molt_first_lanes8(n)); }
+static inline void fstore_first(float *p, int64_t n, fvec a) { _mm256_maskstore_ps(p, molt_first_lanes8(n), a); }
