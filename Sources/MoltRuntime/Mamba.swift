@@ -24,9 +24,9 @@ extension ForwardPass {
         // The element-wise steps split channels, not rows, so a decode step's one row is shared
         // too; each step reads only its own channels, so one block does all three, one wake-up.
         parallelBlocks(w.inner) { c in
-            for r in 0..<rows { MambaKernels.softplus(a.delta[r, c.lowerBound], bias: w.dtBias + c.lowerBound, count: c.count) }
+            for r in 0..<rows { ElementwiseKernels.softplus(a.delta[r, c.lowerBound], bias: w.dtBias + c.lowerBound, count: c.count) }
             for s in segments { scan(s, w, channels: c) }
-            for r in 0..<rows { gateWithSiLU(a.y[r, c.lowerBound], by: a.z(r) + c.lowerBound, count: c.count) }
+            for r in 0..<rows { ElementwiseKernels.siluGate(a.y[r, c.lowerBound], by: a.z(r) + c.lowerBound, count: c.count) }
         }
 
         observe(TensorNames.mamba(i, "out_proj.weight"), a.y)
@@ -49,7 +49,7 @@ extension ForwardPass {
     /// y = the selective scan over one segment's positions for `channels`, continuing its
     /// state. Channels are independent, so disjoint channel ranges run concurrently.
     private func scan(_ s: Segment, _ w: MambaWeights, channels: Range<Int>) {
-        MambaKernels.scan(
+        ElementwiseKernels.scan(
             steps: s.tokens.count, u: a.u[s.row], delta: a.delta[s.row], di: w.inner, bc: a.dbc[s.row, w.rank],
             bcStride: a.dbc.width, stateSize: w.stateSize, a: w.a, d: w.d, state: s.state.mamba[w.slot].ssm.base,
             into: a.y[s.row], channels: channels)
@@ -69,12 +69,8 @@ func causalConvSiLU(
             let taps = w.convWeight.row(c)
             var sum = w.convBias[c]
             for j in 0..<k { sum += taps[j] * history[(t + j) * di + c] }
-            u[t * di + c] = silu(sum)
+            u[t * di + c] = sum
         }
+        ElementwiseKernels.silu(u + t * di + channels.lowerBound, count: channels.count)
     }
-}
-
-/// y *= silu(z), elementwise over `count` values.
-func gateWithSiLU(_ y: UnsafeMutablePointer<Float>, by z: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { y[i] *= silu(z[i]) }
 }

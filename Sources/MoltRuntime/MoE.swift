@@ -1,4 +1,5 @@
 import MoltCore
+import MoltKernels
 
 // The top-1 mixture-of-experts mixer (Formats/model.md, "MoE mixer"): a router picks one
 // expert per position, whose output, scaled by the router's probability, is added to the
@@ -91,12 +92,8 @@ func route(_ logits: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, ex
 /// g = gelu(a[0..<F]) * a[F..<2F] for gated experts, else gelu(a): one position's activation,
 /// for the hidden units in `units`.
 func expertActivation(_ a: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>, expert: ExpertWeights, units: Range<Int>) {
-    let f = expert.ffn
-    if expert.gated {
-        for i in units { g[i] = gelu(a[i]) * a[f + i] }
-    } else {
-        for i in units { g[i] = gelu(a[i]) }
-    }
+    let first = units.lowerBound
+    ElementwiseKernels.gelu(a + first, gate: expert.gated ? a + expert.ffn + first : nil, into: g + first, count: units.count)
 }
 
 /// x += p * out over `count` values: an expert's output, scaled by its router probability.

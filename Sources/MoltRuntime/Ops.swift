@@ -36,12 +36,7 @@ func layerNorm(
 
 // MARK: Activations
 
-@inline(__always) func silu(_ v: Float) -> Float { v / (1 + expf(-v)) }
-
 @inline(__always) func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
-
-/// The exact (erf) GELU, which the published experts use.
-@inline(__always) func gelu(_ v: Float) -> Float { 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
 
 // MARK: Rows
 

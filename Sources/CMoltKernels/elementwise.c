@@ -1,9 +1,12 @@
-/* The Mamba mixer's element-wise steps. The scan needs an exponential per state element and
- * position, and the softplus one exponential and one logarithm per channel and position:
- * called from libm one value at a time, they cost more than the matrix products around them
- * in a short prefill. The AVX-512 path computes 16 at a time and the AVX2 path 8 with Cephes'
- * polynomials (within a few ulp of libm's, except that exponentials stop at about 1e-38
- * instead of going subnormal), the same values on both; the portable path calls libm. */
+/* The mixers' element-wise steps: the Mamba scan and softplus, SiLU (Mamba's convolution and
+ * gate) and the experts' GELU. The scan needs an exponential per state element and position,
+ * the softplus one exponential and one logarithm per channel and position, SiLU one
+ * exponential and GELU an erf per value: called from libm one value at a time, they cost more
+ * than the matrix products around them in a short prefill, and a few percent of a decode
+ * step. The AVX-512 path computes 16 at a time and the AVX2 path 8, with Cephes' exp and log
+ * polynomials and our own erf and erfc ones (Scripts/fit_erf_polynomials.py), within a few
+ * ulp of the exact values (except that exponentials stop at about 1e-38 instead of going
+ * subnormal), the same values on both; the portable path calls libm. */
 #include <math.h>
 #include "internal.h"
 
@@ -30,6 +33,24 @@ static void softplus_portable(float *x, const float *bias, int64_t count) {
     for (int64_t i = 0; i < count; i++) x[i] = softplus(x[i] + bias[i]);
 }
 
+static float silu(float v) { return v / (1 + expf(-v)); }
+
+/* gelu(v) = v Φ(v), Φ(v) = erfc(-v / √2) / 2: the erfc form keeps the relative precision of
+ * the far negative tail, which 1 + erf(v / √2) loses, and in double so does -v / √2. */
+static float gelu(float v) { return (float)(v * 0.5 * erfc(-(double)v * 0.70710678118654752)); }
+
+static void silu_portable(float *x, int64_t count) {
+    for (int64_t i = 0; i < count; i++) x[i] = silu(x[i]);
+}
+
+static void silu_gate_portable(float *y, const float *z, int64_t count) {
+    for (int64_t i = 0; i < count; i++) y[i] *= silu(z[i]);
+}
+
+static void gelu_portable(float *g, const float *a, const float *gate, int64_t count) {
+    for (int64_t i = 0; i < count; i++) g[i] = gate ? gelu(a[i]) * gate[i] : gelu(a[i]);
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
@@ -40,6 +61,14 @@ static const float exp_poly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.33345190
 static const float log_poly[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
                                   -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
                                   2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+/* erf(t) = t P(t²) for t below 0.5, and erfc(t) = e^(-t²) R(1 / (1 + t)) from 0.5 to 9.2, past
+ * which erfc is below the smallest normal float: least-squares fits of the relative error
+ * (1.4e-9 and 8.3e-9 in exact arithmetic), highest degree first. */
+static const float erf_poly[5] = {4.717989359e-03f, -2.675718442e-02f, 1.128282249e-01f, -3.761260808e-01f,
+                                  1.128379107e+00f};
+static const float erfc_poly[11] = {-1.228312373e+00f, 4.357120991e+00f, -5.901473045e+00f, 3.005392790e+00f,
+                                    8.372514248e-01f,  -1.364675641e+00f, -9.185476601e-02f, 2.504858971e-01f,
+                                    5.673046708e-01f,  5.640205741e-01f,  3.885250408e-06f};
 #define LN2_HIGH 0.693359375f
 #define LN2_LOW (-2.12194440e-4f)
 
@@ -87,6 +116,58 @@ MOLT_TARGET_AVX512 static void softplus_avx512(float *x, const float *bias, int6
         __m512 s = _mm512_add_ps(_mm512_max_ps(v, _mm512_setzero_ps()), log1p16(exp16(_mm512_sub_ps(_mm512_setzero_ps(), magnitude))));
         s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(20.0f), _CMP_GT_OQ), s, v);
         _mm512_mask_storeu_ps(x + i, lanes, s);
+    }
+}
+
+/* silu(v) = v / (1 + e^-v); below v = -88, where e^-v stops at e^88, it is under 1e-36. */
+MOLT_TARGET_AVX512 static inline __m512 silu16(__m512 v) {
+    return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+}
+
+/* gelu(v) = v Φ(v). With t = |v| / √2, Φ is 1/2 ± erf(t) / 2 below t = 0.5 and erfc(t) / 2 or
+ * 1 - erfc(t) / 2 above, the sign of v choosing. e^(-t²) is e^(-hi) (1 - lo) where hi + lo is
+ * v² / 2 exactly (an FMA gives v²'s rounding error), so the far tail keeps its precision. */
+MOLT_TARGET_AVX512 static inline __m512 gelu16(__m512 v) {
+    __m512 t = _mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(0.70710678f));
+    __m512 s = _mm512_mul_ps(t, t), p = _mm512_set1_ps(erf_poly[0]);
+    for (int i = 1; i < 5; i++) p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(erf_poly[i]));
+    __m512 half_erf = _mm512_mul_ps(_mm512_mul_ps(t, p), _mm512_set1_ps(0.5f));
+    __m512 square = _mm512_mul_ps(v, v), error = _mm512_fmsub_ps(v, v, square);
+    __m512 e = exp16(_mm512_mul_ps(square, _mm512_set1_ps(-0.5f)));
+    e = _mm512_fnmadd_ps(e, _mm512_mul_ps(error, _mm512_set1_ps(0.5f)), e);
+    __m512 w = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(t, _mm512_set1_ps(1.0f)));
+    __m512 r = _mm512_set1_ps(erfc_poly[0]);
+    for (int i = 1; i < 11; i++) r = _mm512_fmadd_ps(r, w, _mm512_set1_ps(erfc_poly[i]));
+    __m512 half_erfc = _mm512_mul_ps(_mm512_mul_ps(e, r), _mm512_set1_ps(0.5f));
+    __mmask16 negative = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    __m512 near = _mm512_add_ps(_mm512_set1_ps(0.5f), _mm512_mask_sub_ps(half_erf, negative, _mm512_setzero_ps(), half_erf));
+    __m512 far = _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(1.0f), half_erfc), half_erfc);
+    __mmask16 small = _mm512_cmp_ps_mask(t, _mm512_set1_ps(0.5f), _CMP_LT_OQ);
+    return _mm512_mul_ps(v, _mm512_mask_blend_ps(small, far, near));
+}
+
+/* count values of a, and of gate when there is one: whole registers, then a masked end. */
+MOLT_TARGET_AVX512 static void silu_avx512(float *x, int64_t count) {
+    for (int64_t i = 0; i < count; i += 16) {
+        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, lanes, silu16(_mm512_maskz_loadu_ps(lanes, x + i)));
+    }
+}
+
+MOLT_TARGET_AVX512 static void silu_gate_avx512(float *y, const float *z, int64_t count) {
+    for (int64_t i = 0; i < count; i += 16) {
+        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        __m512 g = silu16(_mm512_maskz_loadu_ps(lanes, z + i));
+        _mm512_mask_storeu_ps(y + i, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, y + i), g));
+    }
+}
+
+MOLT_TARGET_AVX512 static void gelu_avx512(float *g, const float *a, const float *gate, int64_t count) {
+    for (int64_t i = 0; i < count; i += 16) {
+        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        __m512 out = gelu16(_mm512_maskz_loadu_ps(lanes, a + i));
+        if (gate) out = _mm512_mul_ps(out, _mm512_maskz_loadu_ps(lanes, gate + i));
+        _mm512_mask_storeu_ps(g + i, lanes, out);
     }
 }
 
@@ -144,6 +225,63 @@ MOLT_TARGET_AVX2 static void softplus_avx2(float *x, const float *bias, int64_t 
         __m256i lanes = molt_first_lanes8(count - i);
         __m256 v = _mm256_add_ps(_mm256_maskload_ps(x + i, lanes), _mm256_maskload_ps(bias + i, lanes));
         _mm256_maskstore_ps(x + i, lanes, softplus8(v));
+    }
+}
+
+/* silu16 and gelu16's steps, 8 lanes wide. */
+MOLT_TARGET_AVX2 static inline __m256 silu8(__m256 v) {
+    return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+}
+
+MOLT_TARGET_AVX2 static inline __m256 gelu8(__m256 v) {
+    __m256 t = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), v), _mm256_set1_ps(0.70710678f));
+    __m256 s = _mm256_mul_ps(t, t), p = _mm256_set1_ps(erf_poly[0]);
+    for (int i = 1; i < 5; i++) p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(erf_poly[i]));
+    __m256 half_erf = _mm256_mul_ps(_mm256_mul_ps(t, p), _mm256_set1_ps(0.5f));
+    __m256 square = _mm256_mul_ps(v, v), error = _mm256_fmsub_ps(v, v, square);
+    __m256 e = exp8(_mm256_mul_ps(square, _mm256_set1_ps(-0.5f)));
+    e = _mm256_fnmadd_ps(e, _mm256_mul_ps(error, _mm256_set1_ps(0.5f)), e);
+    __m256 w = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(t, _mm256_set1_ps(1.0f)));
+    __m256 r = _mm256_set1_ps(erfc_poly[0]);
+    for (int i = 1; i < 11; i++) r = _mm256_fmadd_ps(r, w, _mm256_set1_ps(erfc_poly[i]));
+    __m256 half_erfc = _mm256_mul_ps(_mm256_mul_ps(e, r), _mm256_set1_ps(0.5f));
+    __m256 negative = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+    __m256 near = _mm256_add_ps(_mm256_set1_ps(0.5f), _mm256_blendv_ps(half_erf, _mm256_sub_ps(_mm256_setzero_ps(), half_erf), negative));
+    __m256 far = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), half_erfc), half_erfc, negative);
+    __m256 small = _mm256_cmp_ps(t, _mm256_set1_ps(0.5f), _CMP_LT_OQ);
+    return _mm256_mul_ps(v, _mm256_blendv_ps(far, near, small));
+}
+
+/* Whole registers, then the ragged end through masked loads and stores, as softplus_avx2. */
+MOLT_TARGET_AVX2 static void silu_avx2(float *x, int64_t count) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(x + i, silu8(_mm256_loadu_ps(x + i)));
+    if (i < count) {
+        __m256i lanes = molt_first_lanes8(count - i);
+        _mm256_maskstore_ps(x + i, lanes, silu8(_mm256_maskload_ps(x + i, lanes)));
+    }
+}
+
+MOLT_TARGET_AVX2 static void silu_gate_avx2(float *y, const float *z, int64_t count) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), silu8(_mm256_loadu_ps(z + i))));
+    if (i < count) {
+        __m256i lanes = molt_first_lanes8(count - i);
+        __m256 g = silu8(_mm256_maskload_ps(z + i, lanes));
+        _mm256_maskstore_ps(y + i, lanes, _mm256_mul_ps(_mm256_maskload_ps(y + i, lanes), g));
+    }
+}
+
+MOLT_TARGET_AVX2 static void gelu_avx2(float *g, const float *a, const float *gate, int64_t count) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 out = gelu8(_mm256_loadu_ps(a + i));
+        _mm256_storeu_ps(g + i, gate ? _mm256_mul_ps(out, _mm256_loadu_ps(gate + i)) : out);
+    }
+    if (i < count) {
+        __m256i lanes = molt_first_lanes8(count - i);
+        __m256 out = gelu8(_mm256_maskload_ps(a + i, lanes));
+        _mm256_maskstore_ps(g + i, lanes, gate ? _mm256_mul_ps(out, _mm256_maskload_ps(gate + i, lanes)) : out);
     }
 }
 
@@ -224,4 +362,28 @@ void molt_softplus(float *x, const float *bias, int64_t count, molt_path path) {
     if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return softplus_avx2(x, bias, count);
 #endif
     softplus_portable(x, bias, count);
+}
+
+void molt_silu(float *x, int64_t count, molt_path path) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return silu_avx512(x, count);
+    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return silu_avx2(x, count);
+#endif
+    silu_portable(x, count);
+}
+
+void molt_silu_gate(float *y, const float *z, int64_t count, molt_path path) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return silu_gate_avx512(y, z, count);
+    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return silu_gate_avx2(y, z, count);
+#endif
+    silu_gate_portable(y, z, count);
+}
+
+void molt_gelu(float *g, const float *a, const float *gate, int64_t count, molt_path path) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return gelu_avx512(g, a, gate, count);
+    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return gelu_avx2(g, a, gate, count);
+#endif
+    gelu_portable(g, a, gate, count);
 }

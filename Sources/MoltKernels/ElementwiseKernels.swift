@@ -1,8 +1,9 @@
 import CMoltKernels
 import MoltCore
 
-/// The Mamba mixer's element-wise kernels (Formats/model.md, "Mamba mixer").
-public enum MambaKernels {
+/// The mixers' element-wise kernels (Formats/model.md, "Mamba mixer" and "MoE mixer";
+/// Formats/kernels.md, "The mixers' element-wise steps").
+public enum ElementwiseKernels {
     /// The selective scan over `steps` positions for the channels in `channels`, carrying each
     /// channel's state row h[c, 0..<N] (at state + c * N) from one position to the next:
     ///     h = exp(delta * A) * h + delta * B * u,    y = h · C + D * u
@@ -25,5 +26,24 @@ public enum MambaKernels {
         _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int, path: KernelPath = .best
     ) {
         molt_softplus(x, bias, Int64(count), path.c)
+    }
+
+    /// x = silu(x) = x / (1 + e^-x) over `count` values, in place.
+    public static func silu(_ x: UnsafeMutablePointer<Float>, count: Int, path: KernelPath = .best) {
+        molt_silu(x, Int64(count), path.c)
+    }
+
+    /// y *= silu(z) over `count` values: the Mamba mixer's gate.
+    public static func siluGate(_ y: UnsafeMutablePointer<Float>, by z: UnsafePointer<Float>, count: Int, path: KernelPath = .best) {
+        molt_silu_gate(y, z, Int64(count), path.c)
+    }
+
+    /// g = gelu(a) * gate (or gelu(a) without a gate) over `count` values, gelu(v) = v Φ(v) the
+    /// exact (erf) form: an expert's activation. `g` may be `a`.
+    public static func gelu(
+        _ a: UnsafePointer<Float>, gate: UnsafePointer<Float>?, into g: UnsafeMutablePointer<Float>, count: Int,
+        path: KernelPath = .best
+    ) {
+        molt_gelu(g, a, gate, Int64(count), path.c)
     }
 }
