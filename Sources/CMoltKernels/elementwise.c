@@ -119,15 +119,21 @@ MOLT_TARGET_AVX512 static void softplus_avx512(float *x, const float *bias, int6
     }
 }
 
-/* silu(v) = v / (1 + e^-v); below v = -88, where e^-v stops at e^88, it is under 1e-36. */
+/* silu(v) = v / (1 + e^-v). Below v = -88, where e^-v would stop at e^88 and leave v / e^88 (as
+ * much as -6e-19 at v = -1e20), v is taken as -88: silu(-88) = -5e-37, as near to the true
+ * value's 0 as a float result needs. */
 MOLT_TARGET_AVX512 static inline __m512 silu16(__m512 v) {
+    v = _mm512_max_ps(v, _mm512_set1_ps(-88.0f));
     return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
 }
 
 /* gelu(v) = v Φ(v). With t = |v| / √2, Φ is 1/2 ± erf(t) / 2 below t = 0.5 and erfc(t) / 2 or
  * 1 - erfc(t) / 2 above, the sign of v choosing. e^(-t²) is e^(-hi) (1 - lo) where hi + lo is
- * v² / 2 exactly (an FMA gives v²'s rounding error), so the far tail keeps its precision. */
-MOLT_TARGET_AVX512 static inline __m512 gelu16(__m512 v) {
+ * v² / 2 exactly (an FMA gives v²'s rounding error), so the far tail keeps its precision.
+ * Past |v| = 14 Φ is 0 or 1 to float precision: Φ is computed at ±14, which keeps v² finite,
+ * and set to 0 below -14. */
+MOLT_TARGET_AVX512 static inline __m512 gelu16(__m512 x) {
+    __m512 v = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-14.0f)), _mm512_set1_ps(14.0f));
     __m512 t = _mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(0.70710678f));
     __m512 s = _mm512_mul_ps(t, t), p = _mm512_set1_ps(erf_poly[0]);
     for (int i = 1; i < 5; i++) p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(erf_poly[i]));
@@ -143,7 +149,9 @@ MOLT_TARGET_AVX512 static inline __m512 gelu16(__m512 v) {
     __m512 near = _mm512_add_ps(_mm512_set1_ps(0.5f), _mm512_mask_sub_ps(half_erf, negative, _mm512_setzero_ps(), half_erf));
     __m512 far = _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(1.0f), half_erfc), half_erfc);
     __mmask16 small = _mm512_cmp_ps_mask(t, _mm512_set1_ps(0.5f), _CMP_LT_OQ);
-    return _mm512_mul_ps(v, _mm512_mask_blend_ps(small, far, near));
+    __m512 phi = _mm512_mask_blend_ps(small, far, near);
+    phi = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-14.0f), _CMP_LT_OQ), phi, _mm512_setzero_ps());
+    return _mm512_mul_ps(x, phi);
 }
 
 /* count values of a, and of gate when there is one: whole registers, then a masked end. */
@@ -230,10 +238,12 @@ MOLT_TARGET_AVX2 static void softplus_avx2(float *x, const float *bias, int64_t 
 
 /* silu16 and gelu16's steps, 8 lanes wide. */
 MOLT_TARGET_AVX2 static inline __m256 silu8(__m256 v) {
+    v = _mm256_max_ps(v, _mm256_set1_ps(-88.0f));
     return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
 }
 
-MOLT_TARGET_AVX2 static inline __m256 gelu8(__m256 v) {
+MOLT_TARGET_AVX2 static inline __m256 gelu8(__m256 x) {
+    __m256 v = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-14.0f)), _mm256_set1_ps(14.0f));
     __m256 t = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), v), _mm256_set1_ps(0.70710678f));
     __m256 s = _mm256_mul_ps(t, t), p = _mm256_set1_ps(erf_poly[0]);
     for (int i = 1; i < 5; i++) p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(erf_poly[i]));
@@ -249,7 +259,9 @@ MOLT_TARGET_AVX2 static inline __m256 gelu8(__m256 v) {
     __m256 near = _mm256_add_ps(_mm256_set1_ps(0.5f), _mm256_blendv_ps(half_erf, _mm256_sub_ps(_mm256_setzero_ps(), half_erf), negative));
     __m256 far = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), half_erfc), half_erfc, negative);
     __m256 small = _mm256_cmp_ps(t, _mm256_set1_ps(0.5f), _CMP_LT_OQ);
-    return _mm256_mul_ps(v, _mm256_blendv_ps(far, near, small));
+    __m256 phi = _mm256_blendv_ps(far, near, small);
+    phi = _mm256_blendv_ps(phi, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-14.0f), _CMP_LT_OQ));
+    return _mm256_mul_ps(x, phi);
 }
 
 /* Whole registers, then the ragged end through masked loads and stores, as softplus_avx2. */
