@@ -39,16 +39,10 @@ static float silu(float v) { return v / (1 + expf(-v)); }
  * the far negative tail, which 1 + erf(v / √2) loses, and in double so does -v / √2. */
 static float gelu(float v) { return (float)(v * 0.5 * erfc(-(double)v * 0.70710678118654752)); }
 
-static void silu_portable(float *x, int64_t count) {
-    for (int64_t i = 0; i < count; i++) x[i] = silu(x[i]);
-}
-
-static void silu_gate_portable(float *y, const float *z, int64_t count) {
-    for (int64_t i = 0; i < count; i++) y[i] *= silu(z[i]);
-}
-
-static void gelu_portable(float *g, const float *a, const float *gate, int64_t count) {
-    for (int64_t i = 0; i < count; i++) g[i] = gate ? gelu(a[i]) * gate[i] : gelu(a[i]);
+/* out = f(in) * gate, or f(in) without a gate, over `count` values; out may be in or gate.
+ * Each path has one such loop, which SiLU and GELU share. */
+static inline void map_portable(float (*f)(float), float *out, const float *in, const float *gate, int64_t count) {
+    for (int64_t i = 0; i < count; i++) out[i] = gate ? f(in[i]) * gate[i] : f(in[i]);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -154,28 +148,15 @@ MOLT_TARGET_AVX512 static inline __m512 gelu16(__m512 x) {
     return _mm512_mul_ps(x, phi);
 }
 
-/* count values of a, and of gate when there is one: whole registers, then a masked end. */
-MOLT_TARGET_AVX512 static void silu_avx512(float *x, int64_t count) {
+/* map_portable's loop, 16 lanes at a time with a masked end; f is inlined at each use. */
+MOLT_TARGET_AVX512 static inline __attribute__((always_inline)) void map_avx512(__m512 (*f)(__m512), float *out,
+                                                                                const float *in, const float *gate,
+                                                                                int64_t count) {
     for (int64_t i = 0; i < count; i += 16) {
         __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
-        _mm512_mask_storeu_ps(x + i, lanes, silu16(_mm512_maskz_loadu_ps(lanes, x + i)));
-    }
-}
-
-MOLT_TARGET_AVX512 static void silu_gate_avx512(float *y, const float *z, int64_t count) {
-    for (int64_t i = 0; i < count; i += 16) {
-        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
-        __m512 g = silu16(_mm512_maskz_loadu_ps(lanes, z + i));
-        _mm512_mask_storeu_ps(y + i, lanes, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, y + i), g));
-    }
-}
-
-MOLT_TARGET_AVX512 static void gelu_avx512(float *g, const float *a, const float *gate, int64_t count) {
-    for (int64_t i = 0; i < count; i += 16) {
-        __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
-        __m512 out = gelu16(_mm512_maskz_loadu_ps(lanes, a + i));
-        if (gate) out = _mm512_mul_ps(out, _mm512_maskz_loadu_ps(lanes, gate + i));
-        _mm512_mask_storeu_ps(g + i, lanes, out);
+        __m512 v = f(_mm512_maskz_loadu_ps(lanes, in + i));
+        if (gate) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(lanes, gate + i));
+        _mm512_mask_storeu_ps(out + i, lanes, v);
     }
 }
 
@@ -264,36 +245,20 @@ MOLT_TARGET_AVX2 static inline __m256 gelu8(__m256 x) {
     return _mm256_mul_ps(x, phi);
 }
 
-/* Whole registers, then the ragged end through masked loads and stores, as softplus_avx2. */
-MOLT_TARGET_AVX2 static void silu_avx2(float *x, int64_t count) {
-    int64_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(x + i, silu8(_mm256_loadu_ps(x + i)));
-    if (i < count) {
-        __m256i lanes = molt_first_lanes8(count - i);
-        _mm256_maskstore_ps(x + i, lanes, silu8(_mm256_maskload_ps(x + i, lanes)));
-    }
-}
-
-MOLT_TARGET_AVX2 static void silu_gate_avx2(float *y, const float *z, int64_t count) {
-    int64_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), silu8(_mm256_loadu_ps(z + i))));
-    if (i < count) {
-        __m256i lanes = molt_first_lanes8(count - i);
-        __m256 g = silu8(_mm256_maskload_ps(z + i, lanes));
-        _mm256_maskstore_ps(y + i, lanes, _mm256_mul_ps(_mm256_maskload_ps(y + i, lanes), g));
-    }
-}
-
-MOLT_TARGET_AVX2 static void gelu_avx2(float *g, const float *a, const float *gate, int64_t count) {
+/* map_portable's loop, 8 lanes at a time: whole registers, then the ragged end through masked
+ * loads and stores, as softplus_avx2. */
+MOLT_TARGET_AVX2 static inline __attribute__((always_inline)) void map_avx2(__m256 (*f)(__m256), float *out,
+                                                                            const float *in, const float *gate,
+                                                                            int64_t count) {
     int64_t i = 0;
     for (; i + 8 <= count; i += 8) {
-        __m256 out = gelu8(_mm256_loadu_ps(a + i));
-        _mm256_storeu_ps(g + i, gate ? _mm256_mul_ps(out, _mm256_loadu_ps(gate + i)) : out);
+        __m256 v = f(_mm256_loadu_ps(in + i));
+        _mm256_storeu_ps(out + i, gate ? _mm256_mul_ps(v, _mm256_loadu_ps(gate + i)) : v);
     }
     if (i < count) {
         __m256i lanes = molt_first_lanes8(count - i);
-        __m256 out = gelu8(_mm256_maskload_ps(a + i, lanes));
-        _mm256_maskstore_ps(g + i, lanes, gate ? _mm256_mul_ps(out, _mm256_maskload_ps(gate + i, lanes)) : out);
+        __m256 v = f(_mm256_maskload_ps(in + i, lanes));
+        _mm256_maskstore_ps(out + i, lanes, gate ? _mm256_mul_ps(v, _mm256_maskload_ps(gate + i, lanes)) : v);
     }
 }
 
@@ -376,26 +341,34 @@ void molt_softplus(float *x, const float *bias, int64_t count, molt_path path) {
     softplus_portable(x, bias, count);
 }
 
-void molt_silu(float *x, int64_t count, molt_path path) {
+/* The map each path takes; the AVX-512 and AVX2 ones are only called where the CPU has them. */
 #if defined(__x86_64__) || defined(__i386__)
-    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return silu_avx512(x, count);
-    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return silu_avx2(x, count);
+MOLT_TARGET_AVX512 static void silu_avx512(float *out, const float *in, const float *gate, int64_t count) {
+    map_avx512(silu16, out, in, gate, count);
+}
+MOLT_TARGET_AVX512 static void gelu_avx512(float *out, const float *in, const float *gate, int64_t count) {
+    map_avx512(gelu16, out, in, gate, count);
+}
+MOLT_TARGET_AVX2 static void silu_avx2(float *out, const float *in, const float *gate, int64_t count) {
+    map_avx2(silu8, out, in, gate, count);
+}
+MOLT_TARGET_AVX2 static void gelu_avx2(float *out, const float *in, const float *gate, int64_t count) {
+    map_avx2(gelu8, out, in, gate, count);
+}
 #endif
-    silu_portable(x, count);
+
+void molt_silu(float *out, const float *in, const float *gate, int64_t count, molt_path path) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return silu_avx512(out, in, gate, count);
+    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return silu_avx2(out, in, gate, count);
+#endif
+    map_portable(silu, out, in, gate, count);
 }
 
-void molt_silu_gate(float *y, const float *z, int64_t count, molt_path path) {
+void molt_gelu(float *out, const float *in, const float *gate, int64_t count, molt_path path) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return silu_gate_avx512(y, z, count);
-    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return silu_gate_avx2(y, z, count);
+    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return gelu_avx512(out, in, gate, count);
+    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return gelu_avx2(out, in, gate, count);
 #endif
-    silu_gate_portable(y, z, count);
-}
-
-void molt_gelu(float *g, const float *a, const float *gate, int64_t count, molt_path path) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (path >= MOLT_PATH_AVX512 && molt_path_supported(path)) return gelu_avx512(g, a, gate, count);
-    if (path >= MOLT_PATH_AVX2 && molt_path_supported(path)) return gelu_avx2(g, a, gate, count);
-#endif
-    gelu_portable(g, a, gate, count);
+    map_portable(gelu, out, in, gate, count);
 }

@@ -28,22 +28,22 @@ public enum ElementwiseKernels {
         molt_softplus(x, bias, Int64(count), path.c)
     }
 
-    /// x = silu(x) = x / (1 + e^-x) over `count` values, in place.
-    public static func silu(_ x: UnsafeMutablePointer<Float>, count: Int, path: KernelPath = .best) {
-        molt_silu(x, Int64(count), path.c)
-    }
-
-    /// y *= silu(z) over `count` values: the Mamba mixer's gate.
-    public static func siluGate(_ y: UnsafeMutablePointer<Float>, by z: UnsafePointer<Float>, count: Int, path: KernelPath = .best) {
-        molt_silu_gate(y, z, Int64(count), path.c)
-    }
-
-    /// g = gelu(a) * gate (or gelu(a) without a gate) over `count` values, gelu(v) = v Φ(v) the
-    /// exact (erf) form: an expert's activation. `g` may be `a`.
-    public static func gelu(
-        _ a: UnsafePointer<Float>, gate: UnsafePointer<Float>?, into g: UnsafeMutablePointer<Float>, count: Int,
+    /// out = silu(x) * gate (or silu(x) without a gate) over `count` values, silu(v) =
+    /// v / (1 + e^-v): the Mamba mixer's activation after its convolution, and its gate. `out`
+    /// may be `x` or `gate`.
+    public static func silu(
+        _ x: UnsafePointer<Float>, gate: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, count: Int,
         path: KernelPath = .best
     ) {
-        molt_gelu(g, a, gate, Int64(count), path.c)
+        molt_silu(out, x, gate, Int64(count), path.c)
+    }
+
+    /// out = gelu(x) * gate (or gelu(x) without a gate) over `count` values, gelu(v) = v Φ(v) the
+    /// exact (erf) form: an expert's activation. `out` may be `x` or `gate`.
+    public static func gelu(
+        _ x: UnsafePointer<Float>, gate: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, count: Int,
+        path: KernelPath = .best
+    ) {
+        molt_gelu(out, x, gate, Int64(count), path.c)
     }
 }

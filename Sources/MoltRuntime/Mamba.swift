@@ -26,7 +26,10 @@ extension ForwardPass {
         parallelBlocks(w.inner) { c in
             for r in 0..<rows { ElementwiseKernels.softplus(a.delta[r, c.lowerBound], bias: w.dtBias + c.lowerBound, count: c.count) }
             for s in segments { scan(s, w, channels: c) }
-            for r in 0..<rows { ElementwiseKernels.siluGate(a.y[r, c.lowerBound], by: a.z(r) + c.lowerBound, count: c.count) }
+            for r in 0..<rows {
+                let y = a.y[r, c.lowerBound]
+                ElementwiseKernels.silu(a.z(r) + c.lowerBound, gate: y, into: y, count: c.count)
+            }
         }
 
         observe(TensorNames.mamba(i, "out_proj.weight"), a.y)
@@ -71,6 +74,7 @@ func causalConvSiLU(
             for j in 0..<k { sum += taps[j] * history[(t + j) * di + c] }
             u[t * di + c] = sum
         }
-        ElementwiseKernels.silu(u + t * di + channels.lowerBound, count: channels.count)
+        let sums = u + t * di + channels.lowerBound
+        ElementwiseKernels.silu(sums, gate: nil, into: sums, count: channels.count)
     }
 }

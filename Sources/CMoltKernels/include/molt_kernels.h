@@ -98,15 +98,14 @@ void molt_selective_scan(int64_t steps, const float *u, const float *delta, int6
  * with the paths as above. */
 void molt_softplus(float *x, const float *bias, int64_t count, molt_path path);
 
-/* x = silu(x) = x / (1 + e^-x) over `count` values, in place; paths as above. */
-void molt_silu(float *x, int64_t count, molt_path path);
+/* out = silu(in) * gate (gate NULL: out = silu(in)) over `count` values, silu(v) = v / (1 + e^-v):
+ * after Mamba's convolution (in place) and as its gate (out = gate = y, in = z); paths as above.
+ * out may be in or gate. */
+void molt_silu(float *out, const float *in, const float *gate, int64_t count, molt_path path);
 
-/* y *= silu(z) over `count` values: Mamba's gate. */
-void molt_silu_gate(float *y, const float *z, int64_t count, molt_path path);
-
-/* g = gelu(a) * gate (gate NULL: g = gelu(a)) over `count` values, gelu(v) = v Φ(v) the exact
- * (erf) form, Φ the standard normal distribution function. g may be a. */
-void molt_gelu(float *g, const float *a, const float *gate, int64_t count, molt_path path);
+/* out = gelu(in) * gate (gate NULL: out = gelu(in)) over `count` values, gelu(v) = v Φ(v) the
+ * exact (erf) form, Φ the standard normal distribution function. out may be in or gate. */
+void molt_gelu(float *out, const float *in, const float *gate, int64_t count, molt_path path);
 
 /* Read bandwidth: the best of `repeats` passes summing a `bytes` buffer (mapped, advised
  * for or against transparent huge pages as `huge_pages` says, and faulted in first) with
