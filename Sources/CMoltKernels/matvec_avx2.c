@@ -9,8 +9,6 @@
 #include "matvec_lanes_ymm.h"
 #define LANES 8
 
-static inline float half_to_float(const uint8_t *p) { return _cvtsh_ss(molt_load_u16(p)); }
-
 /* q4's minimum term, sum over groups of min * (sum of x over the group), 8 groups at a time. */
 static float minimum_term(const uint8_t *minimums, const float *sums, int64_t groups) {
     __m256 s = _mm256_setzero_ps();

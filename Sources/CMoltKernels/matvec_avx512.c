@@ -8,8 +8,6 @@
 #include "matvec_lanes_zmm.h"
 #define LANES 16
 
-static inline float half_to_float(const uint8_t *p) { return _cvtsh_ss(molt_load_u16(p)); }
-
 /* q4's minimum term, 16 groups at a time. Shared with the VNNI kernels (same arithmetic). */
 float molt_minimum_term_avx512(const uint8_t *minimums, const float *sums, int64_t groups) {
     __m512 s = _mm512_setzero_ps();

@@ -13,16 +13,17 @@
  * pass (molt_matvec's promise). The paths differ only in the width of acc and the reduction.
  *
  * The lanes give: fvec, wvec, WINDOW (blocks per scale window), MATVEC_VECTORS (the largest
- * V, what fits the register file), fzero, fsplat, fmul, fmadd, widen (a block's 32 weights),
- * dot16 (with 32 int16 activations: int32 lanes, converted), weight_scales (f16 scales of up
- * to WINDOW blocks from b0, with the lanes' `skip`), block_scales (the matching activation
- * scales), spread (lane i of a window to every lane) and reduce. */
+ * V, what fits the register file), fzero, fsplat, fmul, fmadd, half_to_float (one f16 scale),
+ * widen (a block's 32 weights), dot16 (with 32 int16 activations: int32 lanes, converted),
+ * weight_scales (f16 scales of up to WINDOW blocks from b0, with the lanes' `skip`),
+ * block_scales (the matching activation scales), spread (lane i of a window to every lane) and
+ * reduce. */
 
 #define Q8_INT16_INLINE static inline __attribute__((always_inline))
 
 /* The weight scale of block b's group. */
 Q8_INT16_INLINE float group_scale(const uint8_t *scales, int64_t b, int64_t g) {
-    return molt_f16_to_f32(molt_load_u16(scales + 2 * (b * MOLT_BLOCK / g)));
+    return half_to_float(scales + 2 * (b * MOLT_BLOCK / g));
 }
 
 /* One block of every vector into acc: the window's lane `lane` (G = 32), or the block's

@@ -7,6 +7,8 @@ typedef __m512i wvec;
 #define MATVEC_VECTORS 4
 
 static inline fvec fload(const float *p) { return _mm512_loadu_ps(p); }
+/* One f16 scale by F16C, as matvec_lanes_ymm.h says why. */
+static inline float half_to_float(const uint8_t *p) { return _cvtsh_ss(molt_load_u16(p)); }
 
 static inline wvec widen(const uint8_t *p) { return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p)); }
 
