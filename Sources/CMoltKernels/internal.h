@@ -129,6 +129,19 @@ MOLT_TARGET_AVX2 static inline float molt_sum8(__m256 v) {
 
 /* q4's minimum term, sum over groups of min * (sum of x over the group), in AVX-512. */
 float molt_minimum_term_avx512(const uint8_t *minimums, const float *sums, int64_t groups);
+
+/* The element-wise steps' vector paths (elementwise_avx2.c, elementwise_avx512.c), called by
+ * elementwise.c where the CPU has them. */
+void molt_softplus_avx2(float *x, const float *bias, int64_t count);
+void molt_softplus_avx512(float *x, const float *bias, int64_t count);
+void molt_silu_avx2(float *out, const float *in, const float *gate, int64_t count);
+void molt_silu_avx512(float *out, const float *in, const float *gate, int64_t count);
+void molt_gelu_avx2(float *out, const float *in, const float *gate, int64_t count);
+void molt_gelu_avx512(float *out, const float *in, const float *gate, int64_t count);
+void molt_scan_avx2(int64_t steps, const float *u, const float *delta, int64_t di, const float *bc, int64_t bc_stride,
+                    int64_t n, const float *a, const float *d, float *state, float *y, int64_t first, int64_t end);
+void molt_scan_avx512(int64_t steps, const float *u, const float *delta, int64_t di, const float *bc, int64_t bc_stride,
+                      int64_t n, const float *a, const float *d, float *state, float *y, int64_t first, int64_t end);
 #endif
 
 /* The SIMD int8 kernels walk a row in halves of chunks: 32 values of q8, or 16 packed bytes
