@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fits the polynomials of the vector GELU (Sources/CMoltKernels/elementwise.c,
+"""Fits the polynomials of the vector GELU (Sources/CMoltKernels/elementwise.h,
 Formats/kernels.md "The mixers' element-wise steps") and prints them as C arrays.
 
     erf(t)  = t P(t^2)                    for t in [0, 0.5]
