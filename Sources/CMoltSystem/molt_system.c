@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -59,6 +60,55 @@ int molt_advise_huge_pages(void *start, size_t bytes) {
 #endif
 
 int molt_populate_read(void *start, size_t bytes) { return madvise(start, bytes, MADV_POPULATE_READ); }
+
+/* PAGEMAP_SCAN's interface (include/uapi/linux/fs.h, Linux 6.7), spelled out here because
+ * the C library's kernel headers may predate it; the kernel checks `size`. */
+typedef struct {
+    uint64_t start, end, categories;
+} pagemap_region;
+typedef struct {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+} pagemap_scan;
+#define PAGEMAP_SCAN_REQUEST _IOWR('f', 16, pagemap_scan)
+#define PAGE_IS_HUGE (1u << 6)
+
+int64_t molt_small_page_ranges(const void *start, size_t bytes, int64_t *ranges, int64_t capacity) {
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    uintptr_t base = (uintptr_t)start, end = base + bytes;
+    pagemap_region found[64];
+    /* Pages whose "huge" category is clear. */
+    pagemap_scan scan = {.size = sizeof scan, .start = base, .end = end, .vec = (uintptr_t)found,
+                         .vec_len = sizeof found / sizeof found[0], .category_inverted = PAGE_IS_HUGE,
+                         .category_mask = PAGE_IS_HUGE, .return_mask = PAGE_IS_HUGE};
+    int64_t count = 0;
+    while (scan.start < end) {
+        int n = ioctl(fd, PAGEMAP_SCAN_REQUEST, &scan);
+        if (n < 0) break;
+        for (int i = 0; i < n; i++) {
+            int64_t low = (int64_t)(found[i].start - base), high = (int64_t)(found[i].end - base);
+            if (count > 0 && ranges[2 * count - 1] == low) {
+                ranges[2 * count - 1] = high;
+            } else if (count < capacity) {
+                ranges[2 * count] = low;
+                ranges[2 * count + 1] = high;
+                count++;
+            } else {
+                n = -1;
+                break;
+            }
+        }
+        if (n < 0 || scan.walk_end <= scan.start) {
+            count = -1;
+            break;
+        }
+        scan.start = scan.walk_end;
+    }
+    if (scan.start < end) count = -1;
+    close(fd);
+    return count;
+}
 
 int molt_drop_cached_pages(int fd, int64_t offset, int64_t length) {
     return posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);

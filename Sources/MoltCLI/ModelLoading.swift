@@ -26,9 +26,9 @@ struct ModelOptions: ParsableArguments {
 
     @Flag(help: """
         Leave the model's files on the page cache's pages as they are. By default, when the \
-        cache holds one on 4 KiB pages (a file just converted or copied), it is read again from disk \
-        once so that it is cached and mapped on 2 MiB pages, on which decode reads weights \
-        faster (Formats/runtime.md).
+        cache holds one on 4 KiB pages (a file just converted or copied), or parts of one, they \
+        are read again from disk once so that they are cached and mapped on 2 MiB pages, on \
+        which decode reads weights faster (Formats/runtime.md).
         """)
     var smallPages = false
 
@@ -87,8 +87,9 @@ struct BoundModel {
     }
 
     private static func report(_ pages: MappedFile.PageBacking, of path: String, note: (String) -> Void) {
-        guard let seconds = pages.rereadSeconds else { return }
-        note(String(format: "%@ was cached on 4 KiB pages: read again onto 2 MiB pages in %.1f s (once; --small-pages skips this)", path, seconds))
+        guard let seconds = pages.rereadSeconds, let bytes = pages.rereadBytes else { return }
+        note(String(format: "%@ of %@ was cached on 4 KiB pages: read again onto 2 MiB pages in %.1f s (once; --small-pages skips this)",
+                    Formatting.bytes(bytes), path, seconds))
     }
 }
 

@@ -30,6 +30,12 @@ int molt_advise_huge_pages(void *start, size_t bytes);
 /// every page would, in one call. Returns 0, or -1 with errno set.
 int molt_populate_read(void *start, size_t bytes);
 
+/// The parts of [start, start + bytes) not mapped by huge pages just now (4 KiB pages, or not
+/// present), as up to `capacity` pairs [begin, end) of byte offsets from `start`, in order,
+/// adjacent parts merged, by the pagemap's PAGEMAP_SCAN ioctl (Linux 6.7). Returns how many
+/// pairs, or -1 where the kernel cannot say or more than `capacity` would be needed.
+int64_t molt_small_page_ranges(const void *start, size_t bytes, int64_t *ranges, int64_t capacity);
+
 /// Drops a range of a file's clean page-cache pages that no process maps
 /// (posix_fadvise POSIX_FADV_DONTNEED). Returns 0, or an error number.
 int molt_drop_cached_pages(int fd, int64_t offset, int64_t length);
