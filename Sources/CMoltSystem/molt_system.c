@@ -83,10 +83,11 @@ int64_t molt_small_page_ranges(const void *start, size_t bytes, int64_t *ranges,
                          .vec_len = sizeof found / sizeof found[0], .category_inverted = PAGE_IS_HUGE,
                          .category_mask = PAGE_IS_HUGE, .return_mask = PAGE_IS_HUGE};
     int64_t count = 0;
-    while (scan.start < end) {
+    /* Each call fills `found` and says where it stopped (walk_end); the next starts there. */
+    while (count >= 0 && scan.start < end) {
         int n = ioctl(fd, PAGEMAP_SCAN_REQUEST, &scan);
-        if (n < 0) break;
-        for (int i = 0; i < n; i++) {
+        if (n < 0 || scan.walk_end <= scan.start) count = -1;
+        for (int i = 0; i < n && count >= 0; i++) {
             int64_t low = (int64_t)(found[i].start - base), high = (int64_t)(found[i].end - base);
             if (count > 0 && ranges[2 * count - 1] == low) {
                 ranges[2 * count - 1] = high;
@@ -95,17 +96,11 @@ int64_t molt_small_page_ranges(const void *start, size_t bytes, int64_t *ranges,
                 ranges[2 * count + 1] = high;
                 count++;
             } else {
-                n = -1;
-                break;
+                count = -1;
             }
-        }
-        if (n < 0 || scan.walk_end <= scan.start) {
-            count = -1;
-            break;
         }
         scan.start = scan.walk_end;
     }
-    if (scan.start < end) count = -1;
     close(fd);
     return count;
 }

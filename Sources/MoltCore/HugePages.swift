@@ -39,10 +39,10 @@ extension MappedFile {
         let each = files.map { ($0.count, $0.preferHugePages(reread: reread)) }
         let total = each.reduce(0) { $0 + $1.0 }
         let shares = each.compactMap { bytes, backing in backing.hugeShare.map { Double(bytes) * $0 } }
-        let rereads = each.compactMap { $0.1.rereadSeconds }, reread = each.compactMap { $0.1.rereadBytes }
+        let seconds = each.compactMap { $0.1.rereadSeconds }, bytesRead = each.compactMap { $0.1.rereadBytes }
         return PageBacking(
             hugeShare: shares.count == each.count && total > 0 ? shares.reduce(0, +) / Double(total) : nil,
-            rereadSeconds: rereads.isEmpty ? nil : rereads.reduce(0, +), rereadBytes: reread.isEmpty ? nil : reread.reduce(0, +))
+            rereadSeconds: seconds.isEmpty ? nil : seconds.reduce(0, +), rereadBytes: bytesRead.isEmpty ? nil : bytesRead.reduce(0, +))
     }
 
     /// Advises 2 MiB pages for the whole mapping and faults it in, when the file is at most half
@@ -96,7 +96,8 @@ extension MappedFile {
     /// byte ranges of the file; nil where the kernel does not say.
     private func smallUnits() -> [Range<Int>]? {
         guard let base = bytes.baseAddress, let span = hugeUnits() else { return nil }
-        // Disjoint ranges with gaps between them: at most one more than half the units.
+        // Ranges with 2 MiB pages between them: at most half the units, plus the mapping's
+        // partial units at either end. More makes the call return -1, the whole-file route.
         let capacity = span.count / 2 + 2
         var pairs = [Int64](repeating: 0, count: 2 * capacity)
         let count = molt_small_page_ranges(base, bytes.count, &pairs, Int64(capacity))
